@@ -1,2 +1,34 @@
-//! Placeholder.
+//! The Helix kernel: the mechanisms under the module framework.
+//!
+//! This library is linked into the kernel binary (`src/main.rs`) and into
+//! every in-QEMU test kernel (`tests/*.rs`); each of them names its `main`
+//! with [`entry_point!`] or [`test_kernel!`] and shares everything else:
+//! bring-up ([`boot`]), serial console and logging, CPU and interrupt setup
+//! ([`arch`]), the clock and timer ([`time`]), memory ([`mm`]), the panic
+//! handler and the test runner ([`testing`]). It builds only for
+//! `x86_64-unknown-none`.
 #![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod boot;
+pub mod logger;
+pub mod mm;
+mod panic;
+pub mod serial;
+pub mod testing;
+pub mod time;
+
+pub use arch::x86_64::qemu::{ExitCode, exit};
+
+/// Ends the run normally: powers the machine off with a success status.
+///
+/// Under QEMU this is the `isa-debug-exit` device (exit status 33, which
+/// the runner reports as 0). ACPI S5 power-off for real hardware needs the
+/// AML interpreter and is not implemented; there the CPU halts instead.
+pub fn power_off() -> ! {
+    log::info!("powering off");
+    exit(ExitCode::Success)
+}

@@ -1,0 +1,99 @@
+//! The local APIC: interrupt acknowledgement and the per-CPU timer.
+//!
+//! Helix uses the xAPIC MMIO interface at the address in `IA32_APIC_BASE`
+//! (identity-mapped, uncached, by the boot page tables). The timer runs in
+//! periodic mode on [`TIMER_VECTOR`](super::idt::TIMER_VECTOR); its input
+//! clock is unknown until [`calibrate`] measures it against the PIT.
+
+use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::registers::model_specific::Msr;
+
+const IA32_APIC_BASE: u32 = 0x1b;
+const APIC_GLOBAL_ENABLE: u64 = 1 << 11;
+
+const REG_ID: usize = 0x20;
+const REG_TPR: usize = 0x80;
+const REG_EOI: usize = 0xb0;
+const REG_SVR: usize = 0xf0;
+const REG_LVT_TIMER: usize = 0x320;
+const REG_TIMER_INITIAL: usize = 0x380;
+const REG_TIMER_CURRENT: usize = 0x390;
+const REG_TIMER_DIVIDE: usize = 0x3e0;
+
+const SVR_ENABLE: u32 = 1 << 8;
+const LVT_MASKED: u32 = 1 << 16;
+const LVT_PERIODIC: u32 = 1 << 17;
+/// Divide configuration value for "divide by 16".
+const DIVIDE_BY_16: u32 = 0b0011;
+
+static BASE: AtomicU64 = AtomicU64::new(0);
+
+fn reg(offset: usize) -> *mut u32 {
+    (BASE.load(Ordering::Relaxed) as usize + offset) as *mut u32
+}
+
+fn read(offset: usize) -> u32 {
+    // SAFETY: `init` stored the APIC's MMIO base, which the boot page tables
+    // identity-map uncached; offsets are architectural APIC registers.
+    unsafe { reg(offset).read_volatile() }
+}
+
+fn write(offset: usize, value: u32) {
+    // SAFETY: as in `read`.
+    unsafe { reg(offset).write_volatile(value) }
+}
+
+/// Enables the local APIC of the calling CPU.
+pub fn init() {
+    let mut msr = Msr::new(IA32_APIC_BASE);
+    // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU; setting the global
+    // enable bit while keeping the base is the architectural way to enable
+    // the xAPIC.
+    let base = unsafe {
+        let value = msr.read();
+        msr.write(value | APIC_GLOBAL_ENABLE);
+        value & 0x000f_ffff_ffff_f000
+    };
+    BASE.store(base, Ordering::Relaxed);
+    write(REG_TPR, 0);
+    write(REG_SVR, SVR_ENABLE | u32::from(SPURIOUS_VECTOR));
+    write(REG_LVT_TIMER, LVT_MASKED);
+}
+
+/// The APIC id of the calling CPU.
+pub fn id() -> u32 {
+    read(REG_ID) >> 24
+}
+
+/// Signals the end of the current interrupt to the local APIC.
+pub fn end_of_interrupt() {
+    if BASE.load(Ordering::Relaxed) != 0 {
+        write(REG_EOI, 0);
+    }
+}
+
+/// Measures the timer's input clock (after the divide-by-16) in Hz, and the
+/// TSC frequency, over `window_ms` of the PIT. Returns `(apic_hz, tsc_hz)`.
+pub fn calibrate(window_ms: u32) -> (u64, u64) {
+    write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
+    write(REG_LVT_TIMER, LVT_MASKED);
+    let tsc_start = super::pit::measure(window_ms, || {
+        write(REG_TIMER_INITIAL, u32::MAX);
+        super::cpu::rdtsc()
+    });
+    let apic_ticks = u64::from(u32::MAX - read(REG_TIMER_CURRENT));
+    let tsc_ticks = super::cpu::rdtsc() - tsc_start;
+    write(REG_TIMER_INITIAL, 0);
+    let per_second = |ticks: u64| ticks * 1000 / u64::from(window_ms);
+    (per_second(apic_ticks), per_second(tsc_ticks))
+}
+
+/// Starts the timer in periodic mode at `hz` interrupts per second, given
+/// the input clock `apic_hz` measured by [`calibrate`].
+pub fn start_periodic(apic_hz: u64, hz: u32) {
+    let count = (apic_hz / u64::from(hz.max(1))).clamp(1, u64::from(u32::MAX)) as u32;
+    write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
+    write(REG_LVT_TIMER, LVT_PERIODIC | u32::from(TIMER_VECTOR));
+    write(REG_TIMER_INITIAL, count);
+}

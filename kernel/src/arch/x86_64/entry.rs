@@ -1,0 +1,134 @@
+//! Interrupt and exception entry: naked stubs and the saved register frame.
+//!
+//! Every vector enters through one 16-byte stub in [`interrupt_stubs`]. The
+//! stub pushes a zero error code when the CPU does not push one, then the
+//! vector number, and jumps to [`interrupt_common`], which saves every
+//! general-purpose register so the stack holds a complete
+//! [`InterruptFrame`]. The Rust dispatcher receives a pointer to that frame
+//! and returns the frame to resume: normally the same one, or another
+//! thread's saved frame when the scheduler switches from the timer
+//! interrupt. `interrupt_common` loads the returned pointer into `rsp`,
+//! restores the registers from it and returns with `iretq`.
+//!
+//! These are naked functions (stable since Rust 1.88) because the
+//! `x86-interrupt` ABI is unstable and cannot expose or replace the frame.
+
+use core::arch::naked_asm;
+
+/// Distance between two consecutive stubs in [`interrupt_stubs`].
+pub const STUB_STRIDE: u64 = 16;
+
+/// Vectors for which the CPU pushes an error code, as a bit mask over 0..32:
+/// #DF(8), #TS(10), #NP(11), #SS(12), #GP(13), #PF(14), #AC(17), #CP(21),
+/// #VC(29), #SX(30).
+pub const ERROR_CODE_VECTORS: u32 = 0x6022_7D00;
+
+/// The complete register state saved on interrupt entry, lowest address
+/// first. The layout is shared with the assembly in this file and with the
+/// context switch: change both together.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+pub struct InterruptFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    /// Vector number pushed by the stub.
+    pub vector: u64,
+    /// Error code pushed by the CPU, or 0 pushed by the stub.
+    pub error_code: u64,
+    /// Hardware frame: where to resume.
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// The address of the entry stub for `vector`.
+pub fn stub_address(vector: u8) -> u64 {
+    interrupt_stubs as *const () as u64 + u64::from(vector) * STUB_STRIDE
+}
+
+/// All 256 entry stubs, laid out [`STUB_STRIDE`] bytes apart.
+///
+/// Not callable: only its address is used, to fill the IDT.
+#[unsafe(naked)]
+pub extern "C" fn interrupt_stubs() {
+    naked_asm!(
+        ".set helix_vector, 0",
+        ".rept 256",
+        ".balign 16",
+        ".if helix_vector < 32",
+        ".if (({mask} >> helix_vector) & 1) == 0",
+        "push 0",
+        ".endif",
+        ".else",
+        "push 0",
+        ".endif",
+        "push helix_vector",
+        "jmp {common}",
+        ".set helix_vector, helix_vector + 1",
+        ".endr",
+        mask = const ERROR_CODE_VECTORS,
+        common = sym interrupt_common,
+    );
+}
+
+/// Saves the registers, calls the dispatcher, and resumes the frame it
+/// returns.
+#[unsafe(naked)]
+extern "C" fn interrupt_common() {
+    naked_asm!(
+        "push rax",
+        "push rbx",
+        "push rcx",
+        "push rdx",
+        "push rsi",
+        "push rdi",
+        "push rbp",
+        "push r8",
+        "push r9",
+        "push r10",
+        "push r11",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        // The CPU aligned rsp to 16 before pushing its 5-word frame; with the
+        // 2 stub words and 15 registers (22 words) it is aligned again here.
+        "mov rdi, rsp",
+        "cld",
+        "call {dispatch}",
+        "mov rsp, rax",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop r11",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rbp",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rbx",
+        "pop rax",
+        "add rsp, 16",
+        "iretq",
+        dispatch = sym super::interrupts::dispatch,
+    );
+}

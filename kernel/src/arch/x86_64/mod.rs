@@ -1,0 +1,26 @@
+//! x86_64 support: descriptor tables, interrupt entry, exceptions, the local
+//! APIC timer, the legacy PIT and PICs, page-table access, and the small
+//! assembly pieces the test runner needs.
+//!
+//! Bring-up order matters and is driven by `crate::boot`: GDT/TSS first (IST
+//! stacks must exist before an exception can use them), then the IDT, then
+//! the PICs are masked so only the APIC delivers interrupts.
+
+pub mod apic;
+pub mod catch;
+pub mod cpu;
+pub mod entry;
+pub mod exceptions;
+pub mod gdt;
+pub mod idt;
+pub mod interrupts;
+pub mod paging;
+pub mod pit;
+pub mod qemu;
+
+/// Loads this CPU's GDT, TSS and the shared IDT, and silences the 8259 PICs.
+pub fn init_bsp() {
+    gdt::init_bsp();
+    idt::load();
+    pit::disable_legacy_pics();
+}

@@ -1,0 +1,178 @@
+//! Kernel bring-up: from the PVH entry stub to a kernel `main` running on a
+//! guarded stack with interrupts on.
+//!
+//! [`entry_point!`](crate::entry_point) defines `helix_kernel_entry`, the
+//! symbol the boot stub calls, for the kernel binary and for each test
+//! kernel. [`start`] then brings the machine up in dependency order:
+//! serial first (so everything after can report), the start info and
+//! command line, the logger, CPU tables, memory, the timer, and finally a
+//! switch to a stack with a guard page, where `main` runs.
+
+use crate::arch::x86_64::{self as arch, cpu};
+use crate::mm::stack::KernelStack;
+use crate::{kprintln, mm, time};
+use boot::{Cmdline, PhysRead, StartInfo, StartInfoError};
+use log::LevelFilter;
+use spin::Once;
+
+/// Pages of the stack `main` runs on.
+pub const MAIN_STACK_PAGES: usize = 32;
+
+static START_INFO: Once<StartInfo> = Once::new();
+static MAIN: Once<fn() -> !> = Once::new();
+static MAIN_STACK: Once<KernelStack> = Once::new();
+
+/// Defines the entry symbol the boot stub jumps to, running `$main` (a
+/// `fn() -> !`) once the kernel is up.
+#[macro_export]
+macro_rules! entry_point {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        extern "C" fn helix_kernel_entry(start_info_paddr: u64) -> ! {
+            $crate::boot::start(start_info_paddr, $main)
+        }
+    };
+}
+
+/// Reads physical memory through the boot identity map (first 4 GiB).
+struct IdentityMap;
+
+impl PhysRead for IdentityMap {
+    fn read(&self, paddr: u64, buf: &mut [u8]) -> Result<(), StartInfoError> {
+        let bad = StartInfoError::BadAddress {
+            paddr,
+            len: buf.len(),
+        };
+        let end = paddr.checked_add(buf.len() as u64).ok_or(bad)?;
+        if paddr == 0 || end > mm::frame::MANAGED_LIMIT {
+            return Err(bad);
+        }
+        // SAFETY: [paddr, end) is non-null and inside the identity-mapped
+        // first 4 GiB; reading plain bytes has no side effects for RAM,
+        // which is where the loader put these structures.
+        unsafe { core::ptr::copy_nonoverlapping(paddr as *const u8, buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+}
+
+/// The parsed PVH start info.
+pub fn start_info() -> &'static StartInfo {
+    START_INFO
+        .get()
+        .expect("start info is parsed before anything can ask for it")
+}
+
+/// The kernel command line.
+pub fn cmdline() -> Cmdline<'static> {
+    Cmdline::new(START_INFO.get().map_or("", |s| s.cmdline.as_str()))
+}
+
+/// Brings the kernel up and runs `main` on a guarded stack.
+pub fn start(start_info_paddr: u64, main: fn() -> !) -> ! {
+    crate::serial::init();
+    let info = match StartInfo::parse(&IdentityMap, start_info_paddr) {
+        Ok(info) => START_INFO.call_once(|| info),
+        Err(e) => panic!("unusable PVH start info at {start_info_paddr:#x}: {e}"),
+    };
+    let cmdline = cmdline();
+    // Test kernels stay quiet unless asked, so their output reads like
+    // libtest's; the kernel proper logs at info.
+    let default_level = if crate::testing::is_test_kernel() {
+        LevelFilter::Warn
+    } else {
+        LevelFilter::Info
+    };
+    if let Err(e) = crate::logger::init(cmdline.get("log"), default_level) {
+        log::warn!("ignoring log={:?}: {e}", cmdline.get("log").unwrap_or(""));
+    }
+    for bad in cmdline.errors() {
+        log::warn!("ignoring malformed command-line token {bad:?}");
+    }
+
+    arch::init_bsp();
+    mm::init(&info.memory_map);
+
+    let hz = match cmdline.get("timer.hz").map(time::parse_timer_hz) {
+        None => time::DEFAULT_TIMER_HZ,
+        Some(Ok(hz)) => hz,
+        Some(Err(e)) => {
+            log::warn!("{e}; using {} Hz", time::DEFAULT_TIMER_HZ);
+            time::DEFAULT_TIMER_HZ
+        }
+    };
+    time::init(hz);
+    cpu::enable_interrupts();
+
+    MAIN.call_once(|| main);
+    let stack = KernelStack::new(MAIN_STACK_PAGES).expect("no memory for the main kernel stack");
+    let top = MAIN_STACK.call_once(|| stack).top();
+    // SAFETY: `top` is the 16-byte-aligned top of a freshly mapped stack
+    // kept alive forever in MAIN_STACK; `run_main` never returns, so
+    // nothing on the boot stack is needed again.
+    unsafe { arch::cpu::call_on_stack(top, run_main) }
+}
+
+extern "C" fn run_main() -> ! {
+    match MAIN.get() {
+        Some(main) => main(),
+        None => panic!("kernel main was not recorded"),
+    }
+}
+
+/// The guard page of the stack `main` runs on.
+pub fn main_stack_guard() -> Option<core::ops::Range<u64>> {
+    MAIN_STACK.get().map(KernelStack::guard)
+}
+
+/// Prints the boot banner: CPU, memory map, heap and timer.
+pub fn print_banner() {
+    let info = start_info();
+    let mut model = [0u8; 48];
+    kprintln!("Helix {} (x86_64) booting", env!("CARGO_PKG_VERSION"));
+    kprintln!(
+        "  cpu      {} (APIC id {})",
+        cpu::model_name(&mut model),
+        arch::apic::id()
+    );
+    kprintln!("  cmdline  {:?}", info.cmdline.as_str());
+    kprintln!(
+        "  memory   {} regions, {} MiB usable",
+        info.memory_map.len(),
+        info.usable_bytes() >> 20
+    );
+    for r in &info.memory_map {
+        kprintln!(
+            "           {:#012x}-{:#012x} {:>8} KiB  {}",
+            r.start,
+            r.end(),
+            r.len >> 10,
+            r.kind
+        );
+    }
+    let (img_start, img_end) = mm::kernel_image();
+    kprintln!(
+        "  image    {img_start:#x}-{img_end:#x} ({} KiB)",
+        (img_end - img_start) >> 10
+    );
+    let frames = mm::frame::stats();
+    kprintln!(
+        "  frames   {} free of {} ({} MiB)",
+        frames.free,
+        frames.total,
+        (frames.total * 4) >> 10
+    );
+    let heap = mm::heap::stats();
+    kprintln!(
+        "  heap     {} KiB at {:#x}, {} KiB used, grows on demand up to {} MiB",
+        heap.size >> 10,
+        mm::heap::HEAP_START,
+        heap.used >> 10,
+        mm::heap::MAX_SIZE >> 20
+    );
+    kprintln!(
+        "  timer    local APIC at {} Hz (input {} kHz), TSC {} MHz",
+        time::timer_hz(),
+        time::apic_timer_hz() / 1000,
+        time::tsc_hz() / 1_000_000
+    );
+}

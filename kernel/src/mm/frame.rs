@@ -1,0 +1,156 @@
+//! The physical frame allocator: a bitmap over the first 4 GiB.
+//!
+//! One bit per 4 KiB frame (set = free), seeded from the usable RAM regions
+//! of the memory map above the kernel image, so firmware areas, the loader's
+//! structures and the image itself are never handed out. Allocation is
+//! next-fit from a hint, skipping full 64-frame words; freeing moves the
+//! hint back, so a freed frame is the next one reused. Freeing a frame that
+//! is already free, or one the allocator never managed, is an error rather
+//! than silent corruption. Memory above 4 GiB is left unused: the boot
+//! identity map, through which page tables are reached, ends there.
+
+use boot::{MemoryKind, MemoryRegion};
+use spin::Mutex;
+use x86_64::PhysAddr;
+use x86_64::structures::paging::{PhysFrame, Size4KiB};
+
+use super::PAGE_SIZE;
+
+/// Highest physical address (exclusive) the allocator manages.
+pub const MANAGED_LIMIT: u64 = 4 << 30;
+const FRAMES: usize = (MANAGED_LIMIT / PAGE_SIZE) as usize;
+const WORDS: usize = FRAMES / 64;
+
+/// Errors of the frame allocator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameAllocError {
+    /// No free frame is left.
+    OutOfMemory,
+    /// The frame is already free: a double free.
+    AlreadyFree(u64),
+    /// The frame is outside the memory the allocator manages.
+    NotManaged(u64),
+}
+
+impl core::fmt::Display for FrameAllocError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::OutOfMemory => f.write_str("no free physical frames"),
+            Self::AlreadyFree(a) => write!(f, "frame {a:#x} freed twice"),
+            Self::NotManaged(a) => write!(f, "frame {a:#x} is not managed by the allocator"),
+        }
+    }
+}
+
+/// A snapshot of the allocator's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameStats {
+    /// Frames that were ever usable.
+    pub total: usize,
+    /// Frames free now.
+    pub free: usize,
+}
+
+struct Bitmap {
+    free_bits: [u64; WORDS],
+    managed: [u64; WORDS],
+    hint: usize,
+    free: usize,
+    total: usize,
+}
+
+static BITMAP: Mutex<Bitmap> = Mutex::new(Bitmap {
+    free_bits: [0; WORDS],
+    managed: [0; WORDS],
+    hint: 0,
+    free: 0,
+    total: 0,
+});
+
+impl Bitmap {
+    fn add_range(&mut self, start: u64, end: u64) {
+        let first = start.div_ceil(PAGE_SIZE);
+        let last = end.min(MANAGED_LIMIT) / PAGE_SIZE;
+        for idx in first..last {
+            let (w, b) = ((idx / 64) as usize, idx % 64);
+            if self.managed[w] & (1 << b) == 0 {
+                self.managed[w] |= 1 << b;
+                self.free_bits[w] |= 1 << b;
+                self.free += 1;
+                self.total += 1;
+            }
+        }
+    }
+
+    fn alloc(&mut self) -> Option<usize> {
+        for step in 0..WORDS {
+            let w = (self.hint + step) % WORDS;
+            let word = self.free_bits[w];
+            if word != 0 {
+                let b = word.trailing_zeros() as usize;
+                self.free_bits[w] &= !(1 << b);
+                self.free -= 1;
+                self.hint = w;
+                return Some(w * 64 + b);
+            }
+        }
+        None
+    }
+
+    fn free(&mut self, idx: usize) -> Result<(), FrameAllocError> {
+        let addr = idx as u64 * PAGE_SIZE;
+        let (w, b) = (idx / 64, idx % 64);
+        if w >= WORDS || self.managed[w] & (1 << b) == 0 {
+            return Err(FrameAllocError::NotManaged(addr));
+        }
+        if self.free_bits[w] & (1 << b) != 0 {
+            return Err(FrameAllocError::AlreadyFree(addr));
+        }
+        self.free_bits[w] |= 1 << b;
+        self.free += 1;
+        self.hint = w;
+        Ok(())
+    }
+}
+
+/// Marks the usable RAM of `map` at or above `reserved_below` as free.
+pub fn init(map: &[MemoryRegion], reserved_below: u64) {
+    crate::arch::x86_64::cpu::without_interrupts(|| {
+        let mut bm = BITMAP.lock();
+        for r in map.iter().filter(|r| r.kind == MemoryKind::Ram) {
+            let start = r.start.max(reserved_below);
+            if start < r.end() {
+                bm.add_range(start, r.end());
+            }
+        }
+    });
+}
+
+/// Allocates one frame. Its contents are whatever was there before.
+pub fn alloc() -> Result<PhysFrame, FrameAllocError> {
+    let idx = crate::arch::x86_64::cpu::without_interrupts(|| BITMAP.lock().alloc());
+    let idx = idx.ok_or(FrameAllocError::OutOfMemory)?;
+    Ok(PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(
+        idx as u64 * PAGE_SIZE,
+    )))
+}
+
+/// Returns `frame` to the allocator.
+pub fn free(frame: PhysFrame) -> Result<(), FrameAllocError> {
+    let idx = (frame.start_address().as_u64() / PAGE_SIZE) as usize;
+    if idx >= FRAMES {
+        return Err(FrameAllocError::NotManaged(frame.start_address().as_u64()));
+    }
+    crate::arch::x86_64::cpu::without_interrupts(|| BITMAP.lock().free(idx))
+}
+
+/// Current counters.
+pub fn stats() -> FrameStats {
+    crate::arch::x86_64::cpu::without_interrupts(|| {
+        let bm = BITMAP.lock();
+        FrameStats {
+            total: bm.total,
+            free: bm.free,
+        }
+    })
+}

@@ -1,0 +1,37 @@
+//! Memory management: physical frames, the kernel heap, guarded stacks.
+//!
+//! [`frame`] owns physical memory (fed from the PVH memory map), [`heap`]
+//! is the global allocator and grows by mapping frames into the higher
+//! half, and [`stack`] hands out kernel stacks with an unmapped guard page
+//! below each. Page-table edits go through
+//! [`arch::x86_64::paging`](crate::arch::x86_64::paging).
+
+pub mod frame;
+pub mod heap;
+pub mod stack;
+
+use boot::MemoryRegion;
+
+/// Size of a page and of a physical frame.
+pub const PAGE_SIZE: u64 = 4096;
+
+unsafe extern "C" {
+    static __kernel_start: u8;
+    static __kernel_end: u8;
+}
+
+/// Physical `[start, end)` of the loaded kernel image, including `.bss`.
+pub fn kernel_image() -> (u64, u64) {
+    // Only the symbols' addresses are taken; the linker script defines them.
+    (
+        (&raw const __kernel_start) as u64,
+        (&raw const __kernel_end) as u64,
+    )
+}
+
+/// Brings up the frame allocator and the heap from the memory map.
+pub fn init(memory_map: &[MemoryRegion]) {
+    let (_, image_end) = kernel_image();
+    frame::init(memory_map, image_end);
+    heap::init();
+}

@@ -1,0 +1,31 @@
+//! The panic handler: report, then end the run with a failure status.
+//!
+//! Inside a test the runner may be waiting to catch the panic (to check a
+//! `should_panic` test, or to report a failure and carry on with the next
+//! test); then the handler hands over to it and never prints here. A panic
+//! while already panicking exits at once, so a broken console cannot loop.
+
+use crate::arch::x86_64::{cpu, qemu};
+use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+static PANICKING: AtomicBool = AtomicBool::new(false);
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    x86_64::instructions::interrupts::disable();
+    crate::testing::on_panic(info);
+    if PANICKING.swap(true, Ordering::SeqCst) {
+        qemu::exit(qemu::ExitCode::Failure);
+    }
+    let (file, line) = info
+        .location()
+        .map_or(("<unknown>", 0), |l| (l.file(), l.line()));
+    crate::serial::write_fmt_panicking(format_args!(
+        "\n!!! KERNEL PANIC: {}\n    at {file}:{line}\n",
+        info.message()
+    ));
+    qemu::exit(qemu::ExitCode::Failure);
+    #[allow(unreachable_code)]
+    cpu::halt_forever()
+}

@@ -1,0 +1,96 @@
+//! In-kernel tests: registration, and the hooks the runner needs from the
+//! rest of the kernel.
+//!
+//! Each file under `kernel/tests/` is its own small kernel: it invokes
+//! [`test_kernel!`](crate::test_kernel) once and declares tests with
+//! [`ktest!`](crate::ktest). Every `ktest!` places a [`TestCase`] in the
+//! `.helix_tests` linker section, which the linker script brackets with
+//! `__helix_tests_start`/`__helix_tests_end`, so the runner finds all tests
+//! without a hand-kept list. [`runner`] runs them and prints libtest-style
+//! results; the host-side QEMU runner turns the exit status into cargo's.
+
+pub mod runner;
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+pub use runner::{check_deadline, on_panic};
+
+/// Whether (and how) a test is expected to panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShouldPanic {
+    /// The test passes by returning.
+    No,
+    /// The test passes by panicking.
+    Yes,
+    /// The test passes by panicking with a message containing this text.
+    WithMessage(&'static str),
+}
+
+/// One registered test. Built only by [`ktest!`](crate::ktest).
+#[derive(Debug)]
+#[repr(C)]
+pub struct TestCase {
+    /// `module::function`, the crate name left out as libtest does.
+    pub name: &'static str,
+    /// The test body.
+    pub func: fn(),
+    /// The panic expectation.
+    pub should_panic: ShouldPanic,
+}
+
+static TEST_KERNEL: AtomicBool = AtomicBool::new(false);
+
+/// Whether this image is a test kernel (set by `test_kernel!`).
+pub fn is_test_kernel() -> bool {
+    TEST_KERNEL.load(Ordering::Relaxed)
+}
+
+/// Marks this image as a test kernel. Used by `test_kernel!`.
+#[doc(hidden)]
+pub fn mark_test_kernel() {
+    TEST_KERNEL.store(true, Ordering::Relaxed);
+}
+
+/// Makes this binary a test kernel whose `main` is the test runner.
+#[macro_export]
+macro_rules! test_kernel {
+    () => {
+        #[unsafe(no_mangle)]
+        extern "C" fn helix_kernel_entry(start_info_paddr: u64) -> ! {
+            $crate::testing::mark_test_kernel();
+            $crate::boot::start(start_info_paddr, $crate::testing::runner::run)
+        }
+    };
+}
+
+/// Declares an in-kernel test.
+///
+/// ```ignore
+/// kernel::ktest!(fn heap_allocates() { assert!(Box::new(1) == Box::new(1)); });
+/// kernel::ktest!(#[should_panic] fn fails() { panic!() });
+/// kernel::ktest!(#[should_panic(expected = "CR2=0x1000")] fn faults() { ... });
+/// ```
+#[macro_export]
+macro_rules! ktest {
+    (#[should_panic(expected = $msg:literal)] fn $name:ident() $body:block) => {
+        $crate::ktest!(@emit $name, $crate::testing::ShouldPanic::WithMessage($msg), $body);
+    };
+    (#[should_panic] fn $name:ident() $body:block) => {
+        $crate::ktest!(@emit $name, $crate::testing::ShouldPanic::Yes, $body);
+    };
+    (fn $name:ident() $body:block) => {
+        $crate::ktest!(@emit $name, $crate::testing::ShouldPanic::No, $body);
+    };
+    (@emit $name:ident, $should_panic:expr, $body:block) => {
+        fn $name() $body
+        const _: () = {
+            #[used]
+            #[unsafe(link_section = ".helix_tests")]
+            static TEST: $crate::testing::TestCase = $crate::testing::TestCase {
+                name: concat!(module_path!(), "::", stringify!($name)),
+                func: $name,
+                should_panic: $should_panic,
+            };
+        };
+    };
+}

@@ -1,0 +1,214 @@
+//! The in-kernel test runner.
+//!
+//! Reads its options from the command line (the host-side QEMU runner
+//! builds them from cargo's arguments): `test.filter=a,b` keeps tests whose
+//! name contains any of the substrings (or equals one, with `test.exact`),
+//! `test.list` lists instead of running, and `test.timeout_ms` limits each
+//! test (default [`DEFAULT_TIMEOUT_MS`]). Each test runs through
+//! [`catch_call`]: a panic, a CPU exception (reported as a panic) or the
+//! time limit (enforced from the timer interrupt) ends that test only, and
+//! the runner goes on. The output follows libtest's format so that cargo
+//! users, and tools that read `test result:` lines, understand it.
+
+use super::{ShouldPanic, TestCase};
+use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
+use crate::arch::x86_64::qemu::{ExitCode, exit};
+use crate::{kprint, kprintln, time};
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::panic::PanicInfo;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use heapless::String;
+use spin::Mutex;
+
+/// Per-test time limit when `test.timeout_ms` is not given.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Longest panic message kept for the failure report.
+const MESSAGE_CAPACITY: usize = 2048;
+
+/// The catch point of the running test; null when no test is running.
+static CATCH: AtomicPtr<JumpBuffer> = AtomicPtr::new(null_mut());
+/// When the running test must have finished (ns since boot); 0 = no limit.
+static DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
+static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT_MS);
+static MESSAGE: Mutex<String<MESSAGE_CAPACITY>> = Mutex::new(String::new());
+
+unsafe extern "C" {
+    static __helix_tests_start: u8;
+    static __helix_tests_end: u8;
+}
+
+fn registered() -> &'static [TestCase] {
+    let start = (&raw const __helix_tests_start).cast::<TestCase>();
+    let end = &raw const __helix_tests_end;
+    let count = (end as usize - start as usize) / core::mem::size_of::<TestCase>();
+    // SAFETY: the linker script places only `TestCase` statics (emitted by
+    // `ktest!`, all of one type and alignment, so without gaps) between the
+    // two symbols, and they live for the whole run.
+    unsafe { core::slice::from_raw_parts(start, count) }
+}
+
+fn short_name(name: &str) -> &str {
+    name.split_once("::").map_or(name, |(_, rest)| rest)
+}
+
+enum Outcome {
+    Passed,
+    Failed(String<MESSAGE_CAPACITY>),
+}
+
+extern "C" fn call_test(func: *mut u8) {
+    // SAFETY: `run_one` passes a `fn()` cast to a data pointer; on x86_64
+    // both are plain addresses.
+    let f: fn() = unsafe { core::mem::transmute::<*mut u8, fn()>(func) };
+    f();
+}
+
+fn run_one(test: &TestCase) -> Outcome {
+    MESSAGE.lock().clear();
+    let mut buf = JumpBuffer::default();
+    CATCH.store(&raw mut buf, Ordering::SeqCst);
+    let limit = TIMEOUT_MS.load(Ordering::Relaxed);
+    DEADLINE_NS.store(time::now_ns() + limit * 1_000_000, Ordering::SeqCst);
+    // SAFETY: `buf` outlives the call; `call_test` receives the test's fn
+    // pointer, which it calls with no arguments.
+    let panicked = unsafe { catch_call(&raw mut buf, call_test, test.func as *mut u8) } != 0;
+    DEADLINE_NS.store(0, Ordering::SeqCst);
+    CATCH.store(null_mut(), Ordering::SeqCst);
+    let message = MESSAGE.lock().clone();
+    let mut why = String::new();
+    match (test.should_panic, panicked) {
+        (ShouldPanic::No, false) | (ShouldPanic::Yes, true) => return Outcome::Passed,
+        (ShouldPanic::WithMessage(expected), true) if message.contains(expected) => {
+            return Outcome::Passed;
+        }
+        (ShouldPanic::No, true) => why = message,
+        (_, false) => {
+            let _ = why.push_str("note: test did not panic as expected");
+        }
+        (ShouldPanic::WithMessage(expected), true) => {
+            let _ = write!(
+                why,
+                "note: panic did not contain expected string\n      panic message: {message:?}\n expected substring: {expected:?}"
+            );
+        }
+    }
+    Outcome::Failed(why)
+}
+
+/// Records a panic of the running test and resumes the runner. Returns if
+/// no test is running, leaving the panic to the normal handler.
+pub fn on_panic(info: &PanicInfo<'_>) {
+    let buf = CATCH.swap(null_mut(), Ordering::SeqCst);
+    if buf.is_null() {
+        return;
+    }
+    DEADLINE_NS.store(0, Ordering::SeqCst);
+    if MESSAGE.is_locked() {
+        // SAFETY: the panic interrupted the runner on this CPU while it held
+        // the lock; it cannot release it before we resume it.
+        unsafe { MESSAGE.force_unlock() };
+    }
+    {
+        let mut m = MESSAGE.lock();
+        m.clear();
+        let _ = write!(m, "{}", info.message());
+        if let Some(loc) = info.location() {
+            let _ = write!(m, "\n  at {}:{}", loc.file(), loc.line());
+        }
+    }
+    // SAFETY: `buf` was set by `run_one` on this CPU for a `catch_call`
+    // that is still running (CATCH is cleared before it returns).
+    unsafe { resume(buf) }
+}
+
+/// Called on every timer tick: fails the running test once it is over its
+/// time limit.
+pub fn check_deadline() {
+    let deadline = DEADLINE_NS.load(Ordering::Relaxed);
+    if deadline != 0 && time::now_ns() > deadline && !CATCH.load(Ordering::Relaxed).is_null() {
+        DEADLINE_NS.store(0, Ordering::SeqCst);
+        panic!(
+            "test timed out after {} ms",
+            TIMEOUT_MS.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// The test kernel's `main`: runs the selected tests and exits QEMU.
+pub fn run() -> ! {
+    let cmdline = crate::boot::cmdline();
+    if let Some(ms) = cmdline
+        .get("test.timeout_ms")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        TIMEOUT_MS.store(ms.max(1), Ordering::Relaxed);
+    }
+    let exact = cmdline.flag("test.exact");
+    let filters: Vec<&str> = cmdline
+        .get("test.filter")
+        .map(|f| f.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    let selected = |name: &str| {
+        filters.is_empty()
+            || filters
+                .iter()
+                .any(|f| if exact { name == *f } else { name.contains(f) })
+    };
+
+    let all = registered();
+    let mut tests: Vec<&TestCase> = all
+        .iter()
+        .filter(|t| selected(short_name(t.name)))
+        .collect();
+    tests.sort_by_key(|t| t.name);
+    let filtered_out = all.len() - tests.len();
+
+    if cmdline.flag("test.list") {
+        for t in &tests {
+            kprintln!("{}: test", short_name(t.name));
+        }
+        exit(ExitCode::Success);
+    }
+
+    let started = time::now_ns();
+    kprintln!(
+        "\nrunning {} test{}",
+        tests.len(),
+        if tests.len() == 1 { "" } else { "s" }
+    );
+    let mut failures: Vec<(&str, String<MESSAGE_CAPACITY>)> = Vec::new();
+    for t in &tests {
+        kprint!("test {} ... ", short_name(t.name));
+        match run_one(t) {
+            Outcome::Passed => kprintln!("ok"),
+            Outcome::Failed(why) => {
+                kprintln!("FAILED");
+                failures.push((short_name(t.name), why));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        kprintln!("\nfailures:\n");
+        for (name, why) in &failures {
+            kprintln!("---- {name} stdout ----\n{why}\n");
+        }
+        kprintln!("\nfailures:");
+        for (name, _) in &failures {
+            kprintln!("    {name}");
+        }
+    }
+    let secs = time::now_ns().saturating_sub(started) as f64 / 1e9;
+    let verdict = if failures.is_empty() { "ok" } else { "FAILED" };
+    kprintln!(
+        "\ntest result: {verdict}. {} passed; {} failed; 0 ignored; 0 measured; {filtered_out} filtered out; finished in {secs:.2}s\n",
+        tests.len() - failures.len(),
+        failures.len()
+    );
+    exit(if failures.is_empty() {
+        ExitCode::Success
+    } else {
+        ExitCode::Failure
+    })
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Boots a Helix kernel image in QEMU and turns the way it ended into an exit
+# status: cargo uses this as the runner for x86_64-unknown-none, so
+# `cargo krun` boots the kernel and `cargo ktest` runs each test kernel.
+#
+#   qemu-runner.sh KERNEL_ELF [libtest-style args...]
+#
+# Positional arguments become test filters (test.filter=a,b); --exact and
+# --list map to test.exact / test.list; other libtest flags are ignored.
+# Environment:
+#   HELIX_CMDLINE      extra kernel command line
+#   HELIX_SMP          CPU count (default 1)
+#   HELIX_MEM          memory size (default 128M)
+#   HELIX_TIMEOUT      seconds before the run is killed as hung (default 60)
+#   HELIX_INTERACTIVE  1: attach the serial console to the terminal, no timeout
+#   HELIX_QEMU_ARGS    extra QEMU arguments
+#   QEMU               QEMU binary (default qemu-system-x86_64)
+#
+# Exit status: 0 when the kernel exits through isa-debug-exit with success
+# (QEMU status 33); 1 for a reported failure (35), a reset or triple fault
+# (QEMU status 0 with -no-reboot), a timeout, or QEMU itself failing.
+set -uo pipefail
+
+if [ $# -lt 1 ]; then
+    echo "usage: $0 KERNEL_ELF [args...]" >&2
+    exit 2
+fi
+kernel=$1
+shift
+
+cmdline=${HELIX_CMDLINE:-}
+filters=()
+for arg in "$@"; do
+    case $arg in
+        --exact) cmdline+=" test.exact" ;;
+        --list) cmdline+=" test.list" ;;
+        -*) ;; # --nocapture, --test-threads=N, --color=...: meaningless here
+        *) filters+=("$arg") ;;
+    esac
+done
+if [ ${#filters[@]} -gt 0 ]; then
+    cmdline+=" test.filter=$(IFS=,; echo "${filters[*]}")"
+fi
+
+qemu=${QEMU:-qemu-system-x86_64}
+if ! command -v "$qemu" >/dev/null 2>&1; then
+    echo "qemu-runner: $qemu not found; run scripts/setup.sh" >&2
+    exit 1
+fi
+
+args=(
+    -kernel "$kernel"
+    -append "${cmdline# }"
+    -smp "${HELIX_SMP:-1}"
+    -m "${HELIX_MEM:-128M}"
+    -nodefaults -no-reboot -display none
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04
+)
+# shellcheck disable=SC2206 # word splitting of extra args is intended
+args+=(${HELIX_QEMU_ARGS:-})
+
+if [ "${HELIX_INTERACTIVE:-0}" = 1 ]; then
+    "$qemu" "${args[@]}" -serial mon:stdio
+    status=$?
+else
+    # No stdin in CI: -serial stdio needs a readable fd 0, so give it /dev/null.
+    # The kernel ends lines with \r\n for terminals; pipes get plain \n.
+    timeout -k 5 "${HELIX_TIMEOUT:-60}" "$qemu" "${args[@]}" -serial stdio </dev/null | tr -d '\r'
+    status=${PIPESTATUS[0]}
+fi
+
+case $status in
+    33) exit 0 ;;
+    35) echo "qemu-runner: kernel reported failure" >&2 ;;
+    0) echo "qemu-runner: the machine reset (triple fault?) instead of exiting" >&2 ;;
+    124) echo "qemu-runner: no exit after ${HELIX_TIMEOUT:-60}s: kernel hung, killed" >&2 ;;
+    *) echo "qemu-runner: qemu exited with status $status" >&2 ;;
+esac
+exit 1
