@@ -1,1 +1,56 @@
-//! Placeholder.
+//! Host-side helpers for tests that build and boot the kernel.
+//!
+//! `cargo test` at the workspace root builds only host crates; this crate's
+//! tests reach the kernel by running a nested `cargo test -p kernel
+//! --target x86_64-unknown-none`, which boots each test kernel through
+//! `scripts/qemu-runner.sh` (DESIGN §4). Nested cargo runs share the build
+//! directory lock, so [`kernel_cargo`] serialises them within one process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// The kernel's compilation target.
+pub const KERNEL_TARGET: &str = "x86_64-unknown-none";
+
+static CARGO_LOCK: Mutex<()> = Mutex::new(());
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("harness lives inside the workspace")
+}
+
+/// The cargo that is running us, or `cargo` from PATH.
+pub fn cargo_path() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
+}
+
+/// A `cargo test -q -p kernel --target x86_64-unknown-none <args>` command
+/// at the workspace root, plus a guard that keeps other kernel cargo runs
+/// of this process waiting until it is dropped.
+pub fn kernel_cargo(args: &[&str]) -> (Command, MutexGuard<'static, ()>) {
+    let guard = CARGO_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cmd = Command::new(cargo_path());
+    cmd.current_dir(workspace_root())
+        .args(["test", "-q", "-p", "kernel", "--target", KERNEL_TARGET])
+        .args(args);
+    (cmd, guard)
+}
+
+/// Runs a kernel cargo command to completion and returns its output, with
+/// stdout and stderr merged into one string for matching.
+pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> (Output, String) {
+    let (mut cmd, _guard) = kernel_cargo(args);
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().expect("failed to run cargo");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}

@@ -123,6 +123,14 @@ pub fn on_panic(info: &PanicInfo<'_>) {
     unsafe { resume(buf) }
 }
 
+/// Shortens (or extends) the running test's time limit to `ms` from now.
+/// For tests of the time limit itself; has no effect outside a test.
+pub fn set_current_test_limit_ms(ms: u64) {
+    if !CATCH.load(Ordering::SeqCst).is_null() {
+        DEADLINE_NS.store(time::now_ns() + ms * 1_000_000, Ordering::SeqCst);
+    }
+}
+
 /// Called on every timer tick: fails the running test once it is over its
 /// time limit.
 pub fn check_deadline() {

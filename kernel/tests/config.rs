@@ -1,0 +1,63 @@
+//! Boot configuration: the command line as the kernel sees it and the
+//! logging spec parser, including its errors.
+#![no_std]
+#![no_main]
+
+use kernel::ktest;
+use kernel::logger::{LogSpec, LogSpecError};
+use log::LevelFilter;
+
+kernel::test_kernel!();
+
+ktest!(
+    fn log_spec_default_and_rules() {
+        let spec =
+            LogSpec::parse("info,kernel::mm=trace,round_robin=debug", LevelFilter::Warn).unwrap();
+        assert_eq!(spec.default, LevelFilter::Info);
+        assert_eq!(spec.level_for("kernel::mm::heap"), LevelFilter::Trace);
+        assert_eq!(spec.level_for("kernel::mmx"), LevelFilter::Info);
+        assert_eq!(spec.level_for("round_robin"), LevelFilter::Debug);
+        assert_eq!(spec.level_for("kernel"), LevelFilter::Info);
+        assert_eq!(spec.max_level(), LevelFilter::Trace);
+    }
+);
+
+ktest!(
+    fn log_spec_longest_prefix_wins() {
+        let spec = LogSpec::parse("kernel=error,kernel::time=debug", LevelFilter::Info).unwrap();
+        assert_eq!(spec.level_for("kernel::time"), LevelFilter::Debug);
+        assert_eq!(spec.level_for("kernel::mm"), LevelFilter::Error);
+        assert_eq!(spec.level_for("other"), LevelFilter::Info);
+    }
+);
+
+ktest!(
+    fn log_spec_errors_are_typed() {
+        assert!(matches!(
+            LogSpec::parse("loud", LevelFilter::Info),
+            Err(LogSpecError::UnknownLevel(l)) if l.as_str() == "loud"
+        ));
+        assert_eq!(
+            LogSpec::parse("=debug", LevelFilter::Info),
+            Err(LogSpecError::BadTarget)
+        );
+        let many = "a=info,b=info,c=info,d=info,e=info,f=info,g=info,h=info,i=info,j=info,k=info,l=info,m=info,n=info,o=info,p=info,q=info";
+        assert_eq!(
+            LogSpec::parse(many, LevelFilter::Info),
+            Err(LogSpecError::TooManyRules)
+        );
+    }
+);
+
+ktest!(
+    fn start_info_and_command_line_are_available() {
+        let info = kernel::boot::start_info();
+        assert!(
+            info.usable_bytes() > 64 << 20,
+            "QEMU gives the test kernels 128 MiB"
+        );
+        assert!(info.rsdp.is_some(), "QEMU provides an RSDP through PVH");
+        // The runner passes test options on the command line.
+        let _ = kernel::boot::cmdline().get("test.filter");
+    }
+);

@@ -1,0 +1,93 @@
+//! CPU exceptions: a breakpoint returns, a page fault is reported with CR2,
+//! a stack overflow is reported as a double fault, and other faults carry a
+//! report with vector, error code and RIP.
+#![no_std]
+#![no_main]
+
+use kernel::arch::x86_64::exceptions;
+use kernel::ktest;
+
+kernel::test_kernel!();
+
+ktest!(
+    fn breakpoint_returns() {
+        let before = exceptions::breakpoint_count();
+        x86_64::instructions::interrupts::int3();
+        x86_64::instructions::interrupts::int3();
+        assert_eq!(exceptions::breakpoint_count(), before + 2);
+    }
+);
+
+ktest!(
+    #[should_panic(expected = "CR2=0xdeadbeef000")]
+    fn page_fault_reports_cr2() {
+        // SAFETY: deliberately faulting; the address is not mapped.
+        unsafe { core::ptr::read_volatile(0xdead_beef_000 as *const u64) };
+    }
+);
+
+ktest!(
+    #[should_panic(expected = "(not present, write, kernel)")]
+    fn page_fault_decodes_error_code() {
+        // SAFETY: deliberately faulting on an unmapped higher-half address.
+        unsafe { core::ptr::write_volatile(0xffff_f000_0000_0000u64 as *mut u64, 1) };
+    }
+);
+
+#[inline(never)]
+#[allow(unconditional_recursion)] // the point: recurse until the guard page
+fn recurse(depth: u64) -> u64 {
+    let pad = [depth; 64];
+    core::hint::black_box(&pad);
+    recurse(depth + 1) + core::hint::black_box(pad[3])
+}
+
+ktest!(
+    #[should_panic(expected = "#DF double fault (vector 8): kernel stack overflow")]
+    fn stack_overflow_is_a_double_fault() {
+        core::hint::black_box(recurse(0));
+    }
+);
+
+ktest!(
+    #[should_panic(expected = "#UD invalid opcode (vector 6)")]
+    fn invalid_opcode_is_reported() {
+        // SAFETY: deliberately executing ud2.
+        unsafe { core::arch::asm!("ud2") };
+    }
+);
+
+ktest!(
+    #[should_panic(expected = "#GP general protection fault (vector 13)")]
+    fn general_protection_is_reported() {
+        // A non-canonical address raises #GP, not #PF.
+        // SAFETY: deliberately faulting.
+        unsafe { core::ptr::read_volatile(0x8000_0000_0000_0000u64 as *const u64) };
+    }
+);
+
+ktest!(
+    #[should_panic(expected = "RIP=")]
+    fn divide_error_reports_rip() {
+        let zero = core::hint::black_box(0u64);
+        let mut out: u64 = 1;
+        // SAFETY: deliberately dividing by zero with `div` (Rust's `/` would
+        // panic before reaching the CPU).
+        unsafe {
+            core::arch::asm!("xor edx, edx", "div {0}", in(reg) zero, inout("rax") out, out("rdx") _)
+        };
+        core::hint::black_box(out);
+    }
+);
+
+ktest!(
+    fn survives_earlier_faults() {
+        // Runs after the faulting tests (alphabetical order): interrupts and
+        // the timer still work after the runner resumed from each fault.
+        let t = kernel::time::ticks();
+        while kernel::time::ticks() == t {
+            kernel::arch::x86_64::cpu::halt();
+        }
+        assert!(x86_64::instructions::interrupts::are_enabled());
+    }
+);
