@@ -62,6 +62,8 @@ args+=(${HELIX_QEMU_ARGS:-})
 if [ "${HELIX_INTERACTIVE:-0}" = 1 ]; then
     "$qemu" "${args[@]}" -serial mon:stdio
     status=$?
+    # Quitting QEMU by hand (Ctrl-A X) is a normal end of an interactive run.
+    [ "$status" = 0 ] && exit 0
 else
     # No stdin in CI: -serial stdio needs a readable fd 0, so give it /dev/null.
     # The kernel ends lines with \r\n for terminals; pipes get plain \n.

@@ -22,7 +22,7 @@ ktest!(
     #[should_panic(expected = "CR2=0xdeadbeef000")]
     fn page_fault_reports_cr2() {
         // SAFETY: deliberately faulting; the address is not mapped.
-        unsafe { core::ptr::read_volatile(0xdead_beef_000 as *const u64) };
+        unsafe { core::ptr::read_volatile(0x0dea_dbee_f000 as *const u64) };
     }
 );
 

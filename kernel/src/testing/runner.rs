@@ -14,6 +14,7 @@ use super::{ShouldPanic, TestCase};
 use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
 use crate::arch::x86_64::qemu::{ExitCode, exit};
 use crate::{kprint, kprintln, time};
+use alloc::string::{String as HeapString, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::panic::PanicInfo;
@@ -55,7 +56,7 @@ fn short_name(name: &str) -> &str {
 
 enum Outcome {
     Passed,
-    Failed(String<MESSAGE_CAPACITY>),
+    Failed(HeapString),
 }
 
 extern "C" fn call_test(func: *mut u8) {
@@ -76,17 +77,15 @@ fn run_one(test: &TestCase) -> Outcome {
     let panicked = unsafe { catch_call(&raw mut buf, call_test, test.func as *mut u8) } != 0;
     DEADLINE_NS.store(0, Ordering::SeqCst);
     CATCH.store(null_mut(), Ordering::SeqCst);
-    let message = MESSAGE.lock().clone();
-    let mut why = String::new();
+    let message = MESSAGE.lock().as_str().to_string();
+    let mut why = HeapString::new();
     match (test.should_panic, panicked) {
         (ShouldPanic::No, false) | (ShouldPanic::Yes, true) => return Outcome::Passed,
         (ShouldPanic::WithMessage(expected), true) if message.contains(expected) => {
             return Outcome::Passed;
         }
         (ShouldPanic::No, true) => why = message,
-        (_, false) => {
-            let _ = why.push_str("note: test did not panic as expected");
-        }
+        (_, false) => why.push_str("note: test did not panic as expected"),
         (ShouldPanic::WithMessage(expected), true) => {
             let _ = write!(
                 why,
@@ -186,7 +185,7 @@ pub fn run() -> ! {
         tests.len(),
         if tests.len() == 1 { "" } else { "s" }
     );
-    let mut failures: Vec<(&str, String<MESSAGE_CAPACITY>)> = Vec::new();
+    let mut failures: Vec<(&str, HeapString)> = Vec::new();
     for t in &tests {
         kprint!("test {} ... ", short_name(t.name));
         match run_one(t) {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The full check, as CI runs it: set-up, formatting, clippy with -D warnings
+# for the host crates and for the kernel target, then `cargo test` (host
+# unit tests, and every in-QEMU kernel test through the harness crate).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (host crates)"
+cargo clippy --all-targets -q -- -D warnings
+
+step "clippy (kernel target)"
+cargo kclippy -q -- -D warnings
+cargo clippy -q -p boot -p helix-modules --target x86_64-unknown-none --lib -- -D warnings
+
+step "cargo test"
+cargo test
