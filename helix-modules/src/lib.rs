@@ -1,3 +1,76 @@
-//! Helix module framework (placeholder root; filled in by the framework issue).
+//! The Helix module framework: the API kernel modules are written against and
+//! the runtime that the kernel drives to load, run and supervise them.
+//!
+//! Modules implement [`v2::ModuleTrait`] (static [`v2::ModuleInfo`], events,
+//! requests) or the older [`Module`] trait; [`v2::ModuleAdapter`] runs a v2
+//! module wherever a v1 one is expected, and that is also how the
+//! [`Registry`] stores every module. The registry enforces the lifecycle
+//! table, orders start-up by dependencies, dispatches events, routes
+//! synchronous IPC, checks permissions, keeps an audit ring, applies
+//! parameters from the kernel command line, supervises health, hot-reloads
+//! and counts per-module metrics.
+//!
+//! The crate is `no_std` + `alloc` and knows nothing of x86 or of the kernel,
+//! so everything here is tested on the host.
+//!
+//! ```
+//! use helix_modules::v2::{Context, Event, EventResponse, ModuleInfo, ModuleTrait};
+//! use helix_modules::{Caller, ModuleError, ModuleState, Registry};
+//!
+//! struct Ticker { ticks: u64 }
+//!
+//! impl ModuleTrait for Ticker {
+//!     fn info(&self) -> ModuleInfo {
+//!         ModuleInfo::new("ticker").version(1, 0, 0)
+//!     }
+//!     fn init(&mut self, _ctx: &Context) -> Result<(), ModuleError> { Ok(()) }
+//!     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+//!     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+//!     fn handle_event(&mut self, event: &Event) -> EventResponse {
+//!         match event {
+//!             Event::Tick { .. } => { self.ticks += 1; EventResponse::Handled }
+//!             _ => EventResponse::Ignored,
+//!         }
+//!     }
+//! }
+//!
+//! let registry = Registry::new();
+//! registry.register_v2(Ticker { ticks: 0 })?;
+//! let report = registry.start_all(Caller::Kernel);
+//! assert!(report.is_clean());
+//! let summary = registry.dispatch(&Event::Tick { timestamp_ns: 1_000 });
+//! assert_eq!(summary.handled, 1);
+//! assert_eq!(registry.status("ticker")?.state, ModuleState::Running);
+//! # Ok::<(), ModuleError>(())
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+mod audit;
+mod config;
+mod error;
+mod flags;
+mod metrics;
+mod permissions;
+mod registry;
+pub mod services;
+mod supervisor;
+mod v1;
+pub mod v2;
+
+pub use audit::{AuditEntry, AuditOutcome};
+pub use config::{ParamKind, ParamSpec, ParamValue, parse_cmdline};
+pub use error::{ModuleError, Operation};
+pub use flags::ModuleFlags;
+pub use metrics::ModuleMetrics;
+pub use permissions::{Caller, Permissions};
+pub use registry::{
+    ChainId, DispatchSummary, Health, ModuleHandle, ModuleId, ModuleState, ModuleStatus, Registry,
+    RegistryBuilder, RegistryLimits, StartReport, SuperviseReport, transition,
+};
+pub use supervisor::SupervisorPolicy;
+pub use v1::{Message, Module, ModuleMetadata, Reply};
+pub use v2::{EventKinds, PressureLevel, Version};

@@ -1,0 +1,320 @@
+//! Module parameters: declarations ([`ParamSpec`]), validation, the kernel
+//! command-line parser ([`parse_cmdline`]) and the masked view used
+//! whenever a value is printed ([`ParamValue`]).
+//!
+//! Precedence is run-time override > command line > module default. A value
+//! that fails validation is an error at `init` (the module goes Failed) or
+//! at run-time `set_param` (the old value stays).
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// What values a parameter accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Any text.
+    Text,
+    /// `true`/`false` (also `1`/`0`, `on`/`off`, `yes`/`no`).
+    Bool,
+    /// A decimal integer in `min..=max`.
+    Int {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// One of a fixed list of words.
+    Choice(&'static [&'static str]),
+}
+
+/// A parameter a module declares, with its default and validation.
+///
+/// ```
+/// use helix_modules::{ParamKind, ParamSpec};
+/// const SLICE: ParamSpec = ParamSpec::new("time_slice_ms", "10").range(1, 1000);
+/// assert!(SLICE.validate("5").is_ok());
+/// assert!(SLICE.validate("0").is_err());
+/// const KEY: ParamSpec = ParamSpec::new("api_key", "").sensitive();
+/// assert!(KEY.sensitive);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSpec {
+    /// Parameter name (the `key` in `module.key=value`).
+    pub name: &'static str,
+    /// Value used when the command line does not set one.
+    pub default: &'static str,
+    /// Accepted values.
+    pub kind: ParamKind,
+    /// Never printed: listings, `Debug` and the audit ring show `***`.
+    pub sensitive: bool,
+    /// One line for the console.
+    pub description: &'static str,
+}
+
+impl ParamSpec {
+    /// A text parameter with a default.
+    pub const fn new(name: &'static str, default: &'static str) -> Self {
+        ParamSpec {
+            name,
+            default,
+            kind: ParamKind::Text,
+            sensitive: false,
+            description: "",
+        }
+    }
+
+    /// Accepts only integers in `min..=max`.
+    pub const fn range(mut self, min: i64, max: i64) -> Self {
+        self.kind = ParamKind::Int { min, max };
+        self
+    }
+
+    /// Accepts only booleans.
+    pub const fn boolean(mut self) -> Self {
+        self.kind = ParamKind::Bool;
+        self
+    }
+
+    /// Accepts only one of `choices`.
+    pub const fn one_of(mut self, choices: &'static [&'static str]) -> Self {
+        self.kind = ParamKind::Choice(choices);
+        self
+    }
+
+    /// Marks the value as secret.
+    pub const fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+
+    /// Sets the description.
+    pub const fn describe(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    /// Checks `value` against the kind; the error says why it was rejected
+    /// without repeating a sensitive value.
+    pub fn validate(&self, value: &str) -> Result<(), String> {
+        let shown = if self.sensitive { "***" } else { value };
+        match self.kind {
+            ParamKind::Text => Ok(()),
+            ParamKind::Bool => parse_bool(value)
+                .map(|_| ())
+                .ok_or_else(|| format!("`{shown}` is not a boolean")),
+            ParamKind::Int { min, max } => match value.parse::<i64>() {
+                Ok(v) if (min..=max).contains(&v) => Ok(()),
+                Ok(_) => Err(format!("`{shown}` is outside {min}..={max}")),
+                Err(_) => Err(format!("`{shown}` is not an integer")),
+            },
+            ParamKind::Choice(choices) => {
+                if choices.contains(&value) {
+                    Ok(())
+                } else {
+                    Err(format!("`{shown}` is not one of {choices:?}"))
+                }
+            }
+        }
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "true" | "1" | "on" | "yes" => Some(true),
+        "false" | "0" | "off" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// A parameter's current value as it may be printed: sensitive values are
+/// replaced by `***` before they leave the registry.
+///
+/// ```
+/// use helix_modules::{Caller, ParamSpec, Registry};
+/// use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
+/// # use helix_modules::ModuleError;
+/// const P: [ParamSpec; 2] = [ParamSpec::new("user", "root"), ParamSpec::new("pass", "x").sensitive()];
+/// struct M;
+/// impl ModuleTrait for M {
+///     fn info(&self) -> ModuleInfo { ModuleInfo::new("m").params(&P) }
+///     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+///     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+///     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+/// }
+/// let r = Registry::builder().cmdline("m.pass=hunter2").build();
+/// r.register_v2(M)?;
+/// r.start_all(Caller::Kernel);
+/// let shown: Vec<String> = r.params("m")?.iter().map(|p| p.to_string()).collect();
+/// assert_eq!(shown, ["user=root", "pass=***"]);
+/// # Ok::<(), ModuleError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ParamValue {
+    key: String,
+    shown: String,
+    sensitive: bool,
+}
+
+impl ParamValue {
+    pub(crate) fn new(key: &str, value: &str, sensitive: bool) -> Self {
+        ParamValue {
+            key: key.to_string(),
+            shown: if sensitive {
+                String::from("***")
+            } else {
+                value.to_string()
+            },
+            sensitive,
+        }
+    }
+
+    /// The parameter name.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The value, or `***` when the parameter is sensitive.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Whether the parameter is sensitive.
+    pub fn is_sensitive(&self) -> bool {
+        self.sensitive
+    }
+
+    /// Parses a boolean the way [`ParamKind::Bool`] accepts it.
+    ///
+    /// ```
+    /// assert_eq!(helix_modules::ParamValue::parse_bool("on"), Some(true));
+    /// ```
+    pub fn parse_bool(value: &str) -> Option<bool> {
+        parse_bool(value)
+    }
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.shown)
+    }
+}
+
+impl fmt::Debug for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// One `module.key=value` setting from the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CmdlineParam {
+    pub(crate) module: String,
+    pub(crate) key: String,
+    pub(crate) value: String,
+}
+
+/// Extracts module parameters from a kernel command line.
+///
+/// Tokens are separated by whitespace; double quotes group a value with
+/// spaces (`m.motd="hello world"`). A token is a module parameter when it
+/// has the form `module.key=value` with a non-empty module and key; the
+/// module name ends at the first `.`. Other tokens (`quiet`, `log=debug`)
+/// belong to the kernel and are skipped. Later settings of the same key win.
+///
+/// ```
+/// use helix_modules::parse_cmdline;
+/// let p = parse_cmdline(r#"quiet log=debug round_robin.time_slice_ms=5 m.motd="hi there""#);
+/// assert_eq!(p, [
+///     ("round_robin".to_string(), "time_slice_ms".to_string(), "5".to_string()),
+///     ("m".to_string(), "motd".to_string(), "hi there".to_string()),
+/// ]);
+/// ```
+pub fn parse_cmdline(cmdline: &str) -> Vec<(String, String, String)> {
+    parse_params(cmdline)
+        .into_iter()
+        .map(|p| (p.module, p.key, p.value))
+        .collect()
+}
+
+pub(crate) fn parse_params(cmdline: &str) -> Vec<CmdlineParam> {
+    let mut out = Vec::new();
+    for token in tokens(cmdline) {
+        let Some((lhs, value)) = token.split_once('=') else {
+            continue;
+        };
+        let Some((module, key)) = lhs.split_once('.') else {
+            continue;
+        };
+        if module.is_empty() || key.is_empty() {
+            continue;
+        }
+        out.push(CmdlineParam {
+            module: module.to_string(),
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+    }
+    out
+}
+
+/// Splits on whitespace outside double quotes and drops the quotes.
+fn tokens(cmdline: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in cmdline.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    out.push(core::mem::take(&mut cur));
+                    started = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_handle_quotes_and_runs_of_spaces() {
+        assert_eq!(tokens("  a   b=\"c d\"  \"\" "), ["a", "b=c d", ""]);
+    }
+
+    #[test]
+    fn non_module_tokens_are_skipped() {
+        assert!(parse_params("quiet log=debug .x=1 m.=2 nodot").is_empty());
+    }
+
+    #[test]
+    fn validation_messages_hide_sensitive_values() {
+        let spec = ParamSpec::new("pin", "0").range(0, 9).sensitive();
+        let msg = spec.validate("12345").unwrap_err();
+        assert!(!msg.contains("12345"), "{msg}");
+        let choice = ParamSpec::new("mode", "a").one_of(&["a", "b"]);
+        assert!(choice.validate("c").is_err());
+        assert!(choice.validate("b").is_ok());
+        let b = ParamSpec::new("on", "true").boolean();
+        assert!(b.validate("maybe").is_err());
+        assert!(b.validate("off").is_ok());
+        let i = ParamSpec::new("n", "1").range(0, 3);
+        assert!(i.validate("x").is_err());
+    }
+}

@@ -1,0 +1,361 @@
+//! The one error type of the framework, shared by the registry and by module
+//! code, plus the [`Operation`] names that errors and audit entries refer to.
+//!
+//! Every failure the registry can report is a variant here, so callers match
+//! on the exact case instead of parsing text. Modules report their own
+//! failures with [`ModuleError::Failed`] (a static reason) or
+//! [`ModuleError::Message`] (a formatted one).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::flags::ModuleFlags;
+use crate::permissions::Permissions;
+use crate::registry::ModuleState;
+
+/// A registry operation, as named in errors and in the audit ring.
+///
+/// ```
+/// use helix_modules::Operation;
+/// assert_eq!(Operation::SetParam.to_string(), "set-param");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Adding a module to the registry.
+    Register,
+    /// Calling the module's `init`.
+    Init,
+    /// Calling the module's `start`.
+    Start,
+    /// Calling the module's `stop`.
+    Stop,
+    /// Removing the module from the registry.
+    Unload,
+    /// Replacing a running module by a new instance.
+    Reload,
+    /// Re-initialising and starting a failed or unhealthy module.
+    Restart,
+    /// Changing a module parameter at run time.
+    SetParam,
+    /// Sending an IPC request.
+    Request,
+    /// Delivering an event.
+    Event,
+    /// Reading the audit ring.
+    ReadAudit,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Register => "register",
+            Operation::Init => "init",
+            Operation::Start => "start",
+            Operation::Stop => "stop",
+            Operation::Unload => "unload",
+            Operation::Reload => "reload",
+            Operation::Restart => "restart",
+            Operation::SetParam => "set-param",
+            Operation::Request => "request",
+            Operation::Event => "event",
+            Operation::ReadAudit => "read-audit",
+        })
+    }
+}
+
+/// Everything that can go wrong in the framework, and what modules return.
+///
+/// The registry never panics on bad input: it returns one of these.
+///
+/// ```
+/// use helix_modules::ModuleError;
+/// let e = ModuleError::NotFound { name: "net".into() };
+/// assert_eq!(e.to_string(), "no module or capability named `net`");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModuleError {
+    /// No module (or capability, for requests) has this name.
+    NotFound {
+        /// The name that was looked up.
+        name: String,
+    },
+    /// A module with this name is already registered.
+    AlreadyRegistered {
+        /// The duplicate name.
+        name: String,
+    },
+    /// The module's metadata breaks a registration rule.
+    InvalidMetadata {
+        /// The module's name (possibly empty, if that is the problem).
+        module: String,
+        /// Which rule was broken.
+        reason: &'static str,
+    },
+    /// A dependency string does not follow the dependency syntax.
+    InvalidDependency {
+        /// The module declaring the dependency.
+        module: String,
+        /// The dependency string as written.
+        spec: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The operation is not allowed in the module's current state.
+    InvalidState {
+        /// The module.
+        module: String,
+        /// Its current state.
+        state: ModuleState,
+        /// The refused operation.
+        op: Operation,
+    },
+    /// A hard dependency matches no registered module or capability
+    /// (or none with an acceptable version).
+    DependencyMissing {
+        /// The dependent module.
+        module: String,
+        /// The dependency string.
+        dependency: String,
+    },
+    /// A hard dependency exists but none of its providers is running.
+    DependencyFailed {
+        /// The dependent module.
+        module: String,
+        /// The dependency string.
+        dependency: String,
+    },
+    /// The modules named form a dependency cycle: each depends on the
+    /// next, and the last on the first.
+    Cycle(Vec<String>),
+    /// The target is already in a call on this call chain (A -> B -> A);
+    /// waiting for it would deadlock.
+    Reentrant {
+        /// The module that would have been re-entered.
+        module: String,
+    },
+    /// The target is in a call on another call chain and the caller holds
+    /// modules itself, so waiting could deadlock.
+    Busy {
+        /// The busy module.
+        module: String,
+    },
+    /// The request's target exists but is not running.
+    TargetNotRunning {
+        /// The target.
+        module: String,
+        /// Its state.
+        state: ModuleState,
+    },
+    /// A request or response payload exceeds the registry's limit.
+    PayloadTooLarge {
+        /// Payload size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The caller lacks a permission the operation needs.
+    PermissionDenied {
+        /// Who asked (`kernel` or a module name).
+        caller: String,
+        /// The operation.
+        op: Operation,
+        /// The module it targeted.
+        target: String,
+        /// The permissions that were required and not held.
+        missing: Permissions,
+    },
+    /// A request claims a `source` other than the module sending it.
+    SourceMismatch {
+        /// The `source` written in the request.
+        claimed: String,
+        /// The module actually sending it.
+        actual: String,
+    },
+    /// A parameter value failed validation.
+    InvalidParam {
+        /// The module.
+        module: String,
+        /// The parameter.
+        key: String,
+        /// Why the value was rejected.
+        reason: String,
+    },
+    /// The module declares parameters and this is not one of them.
+    UnknownParam {
+        /// The module.
+        module: String,
+        /// The unknown key.
+        key: String,
+    },
+    /// Reload was asked of a module without [`ModuleFlags::HOT_RELOADABLE`].
+    NotHotReloadable {
+        /// The module.
+        module: String,
+    },
+    /// The replacement instance in a reload has a different name.
+    ReloadMismatch {
+        /// The module being replaced.
+        expected: String,
+        /// The name the replacement reports.
+        found: String,
+    },
+    /// The module is [`ModuleFlags::ESSENTIAL`]: it is not stopped or unloaded.
+    Essential {
+        /// The module.
+        module: String,
+    },
+    /// Another running module already holds an exclusive role
+    /// ([`ModuleFlags::SCHEDULER`] or [`ModuleFlags::ALLOCATOR`]).
+    Conflict {
+        /// The module that was refused.
+        module: String,
+        /// The module holding the role.
+        holder: String,
+        /// The contested role.
+        flag: ModuleFlags,
+    },
+    /// The registry cannot honour one of the module's flags.
+    Unsupported {
+        /// The module.
+        module: String,
+        /// The flag.
+        flag: ModuleFlags,
+    },
+    /// A lifecycle step of a module returned an error; the module is Failed.
+    StepFailed {
+        /// The module.
+        module: String,
+        /// The step that failed.
+        op: Operation,
+        /// What the module (or the registry) reported.
+        reason: Box<ModuleError>,
+    },
+    /// A v1 module answered a message with the wrong kind of reply.
+    UnexpectedReply {
+        /// The module.
+        module: String,
+    },
+    /// A handle outlived the registry it belongs to.
+    RegistryGone,
+    /// A module-reported failure with a static reason.
+    Failed(&'static str),
+    /// A module-reported failure with a formatted reason.
+    Message(String),
+}
+
+impl fmt::Display for ModuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ModuleError::*;
+        match self {
+            NotFound { name } => write!(f, "no module or capability named `{name}`"),
+            AlreadyRegistered { name } => write!(f, "module `{name}` is already registered"),
+            InvalidMetadata { module, reason } => {
+                write!(f, "invalid metadata for module `{module}`: {reason}")
+            }
+            InvalidDependency {
+                module,
+                spec,
+                reason,
+            } => write!(
+                f,
+                "module `{module}`: invalid dependency `{spec}`: {reason}"
+            ),
+            InvalidState { module, state, op } => {
+                write!(f, "cannot {op} module `{module}` while it is {state}")
+            }
+            DependencyMissing { module, dependency } => {
+                write!(
+                    f,
+                    "module `{module}`: dependency `{dependency}` is not registered"
+                )
+            }
+            DependencyFailed { module, dependency } => {
+                write!(
+                    f,
+                    "module `{module}`: dependency `{dependency}` is not running"
+                )
+            }
+            Cycle(names) => {
+                f.write_str("dependency cycle: ")?;
+                for (i, n) in names.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" -> ")?;
+                    }
+                    f.write_str(n)?;
+                }
+                if let Some(first) = names.first() {
+                    write!(f, " -> {first}")?;
+                }
+                Ok(())
+            }
+            Reentrant { module } => write!(
+                f,
+                "request would re-enter module `{module}`, already in a call on this chain"
+            ),
+            Busy { module } => write!(f, "module `{module}` is busy on another call chain"),
+            TargetNotRunning { module, state } => {
+                write!(f, "module `{module}` is not running (it is {state})")
+            }
+            PayloadTooLarge { size, limit } => {
+                write!(f, "payload of {size} bytes exceeds the limit of {limit}")
+            }
+            PermissionDenied {
+                caller,
+                op,
+                target,
+                missing,
+            } => write!(
+                f,
+                "{caller} may not {op} `{target}`: missing permission {missing:?}"
+            ),
+            SourceMismatch { claimed, actual } => write!(
+                f,
+                "request source `{claimed}` does not match sender `{actual}`"
+            ),
+            InvalidParam {
+                module,
+                key,
+                reason,
+            } => write!(f, "invalid value for `{module}.{key}`: {reason}"),
+            UnknownParam { module, key } => {
+                write!(f, "module `{module}` has no parameter `{key}`")
+            }
+            NotHotReloadable { module } => {
+                write!(f, "module `{module}` is not hot-reloadable")
+            }
+            ReloadMismatch { expected, found } => {
+                write!(f, "replacement for `{expected}` calls itself `{found}`")
+            }
+            Essential { module } => {
+                write!(
+                    f,
+                    "module `{module}` is essential and cannot be stopped or unloaded"
+                )
+            }
+            Conflict {
+                module,
+                holder,
+                flag,
+            } => write!(
+                f,
+                "module `{module}` cannot run: `{holder}` already holds role {flag:?}"
+            ),
+            Unsupported { module, flag } => {
+                write!(f, "module `{module}`: flag {flag:?} is not supported")
+            }
+            StepFailed { module, op, reason } => {
+                write!(f, "module `{module}` failed to {op}: {reason}")
+            }
+            UnexpectedReply { module } => {
+                write!(f, "module `{module}` answered with the wrong kind of reply")
+            }
+            RegistryGone => f.write_str("the registry no longer exists"),
+            Failed(reason) => f.write_str(reason),
+            Message(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl core::error::Error for ModuleError {}

@@ -1,0 +1,52 @@
+//! [`ModuleFlags`]: what kind of module this is and which framework rules
+//! apply to it.
+//!
+//! The flags are not advisory: the registry enforces them (see each flag).
+
+use bitflags::bitflags;
+
+bitflags! {
+    /// Module properties that the registry enforces.
+    ///
+    /// ```
+    /// use helix_modules::ModuleFlags;
+    /// let f = ModuleFlags::ESSENTIAL | ModuleFlags::HOT_RELOADABLE;
+    /// assert!(f.contains(ModuleFlags::ESSENTIAL));
+    /// assert!(ModuleFlags::SCHEDULER.is_exclusive());
+    /// ```
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct ModuleFlags: u32 {
+        /// Cannot be stopped or unloaded (only the shutdown sequence stops
+        /// it), and the supervisor does not restart it on its own: its
+        /// failure is reported instead.
+        const ESSENTIAL = 1 << 0;
+        /// May be replaced at run time by a new instance through
+        /// `save_state` -> `restore_state`; reload is refused without it.
+        const HOT_RELOADABLE = 1 << 1;
+        /// Meant to run in user space. This registry runs modules in the
+        /// kernel only, so registration of such a module is refused.
+        const USERSPACE = 1 << 2;
+        /// Owns hardware. Listed and searchable by flag.
+        const DRIVER = 1 << 3;
+        /// Provides a filesystem. Listed and searchable by flag.
+        const FILESYSTEM = 1 << 4;
+        /// Provides the scheduler service: at most one such module runs.
+        const SCHEDULER = 1 << 5;
+        /// Provides memory allocation: at most one such module runs.
+        const ALLOCATOR = 1 << 6;
+        /// Security module: managing it (stop, unload, reload, restart,
+        /// set a parameter) needs [`crate::Permissions::SECURITY`] on top of
+        /// the operation's own permission.
+        const SECURITY = 1 << 7;
+    }
+}
+
+impl ModuleFlags {
+    /// The roles of which at most one running module may hold each.
+    pub const EXCLUSIVE: ModuleFlags = ModuleFlags::SCHEDULER.union(ModuleFlags::ALLOCATOR);
+
+    /// Whether this set contains a role that only one running module may hold.
+    pub const fn is_exclusive(self) -> bool {
+        self.intersects(Self::EXCLUSIVE)
+    }
+}

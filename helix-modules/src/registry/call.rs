@@ -1,0 +1,223 @@
+//! Calling into modules safely: call chains, taking a module out of its
+//! slot and putting it back, permission checks and audit records.
+//!
+//! Busy rules (why they are deadlock-free): a chain that holds no module
+//! (a kernel call, or a handle used outside its module's handlers) may wait
+//! for a busy target, because nobody can be waiting for it. A chain that
+//! holds modules never waits: re-entering a module on the same chain is
+//! [`ModuleError::Reentrant`], and a module busy on another chain is
+//! [`ModuleError::Busy`]. Wait-for edges therefore only leave chains that
+//! hold nothing, so they cannot close a cycle.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use core::sync::atomic::Ordering;
+
+use super::slot::{Slot, Table};
+use super::{ChainId, ModuleId, Registry};
+use crate::audit::{AuditEntry, AuditOutcome};
+use crate::error::{ModuleError, Operation};
+use crate::flags::ModuleFlags;
+use crate::permissions::{Caller, Permissions, Principal};
+use crate::v1::Module;
+
+/// The chain a call runs on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Chain {
+    pub(crate) id: ChainId,
+    /// Whether modules are already in calls on this chain.
+    pub(crate) holds: bool,
+}
+
+pub(crate) fn unknown_id(id: ModuleId) -> ModuleError {
+    ModuleError::NotFound {
+        name: format!("{id}"),
+    }
+}
+
+impl Registry {
+    pub(crate) fn new_chain(&self) -> Chain {
+        Chain {
+            id: ChainId(self.inner.next_chain.fetch_add(1, Ordering::Relaxed)),
+            holds: false,
+        }
+    }
+
+    /// The chain for a call made by `caller`: a module that is in a call
+    /// extends its chain; anything else starts a new one.
+    pub(crate) fn chain_for(&self, t: &Table, caller: Caller) -> Chain {
+        if let Caller::Module(id) = caller
+            && let Some(chain) = t.slot(id).and_then(|s| s.busy)
+        {
+            return Chain {
+                id: chain,
+                holds: true,
+            };
+        }
+        self.new_chain()
+    }
+
+    /// Takes module `id` out of its slot for a call on `chain`.
+    ///
+    /// `check` runs under the lock once the module is free, and may refuse
+    /// the call or compute what the call needs.
+    pub(crate) fn take<T>(
+        &self,
+        id: ModuleId,
+        chain: Chain,
+        mut check: impl FnMut(&mut Table) -> Result<T, ModuleError>,
+    ) -> Result<(Box<dyn Module>, T), ModuleError> {
+        loop {
+            let mut t = self.inner.table.lock();
+            let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
+            match slot.busy {
+                Some(c) if c == chain.id => {
+                    return Err(ModuleError::Reentrant {
+                        module: slot.meta.name.clone(),
+                    });
+                }
+                Some(_) if chain.holds => {
+                    return Err(ModuleError::Busy {
+                        module: slot.meta.name.clone(),
+                    });
+                }
+                Some(_) => {
+                    drop(t);
+                    core::hint::spin_loop();
+                    continue;
+                }
+                None => {}
+            }
+            let extra = check(&mut t)?;
+            let slot = t.slot_mut(id).ok_or_else(|| unknown_id(id))?;
+            let module = slot.module.take().ok_or_else(|| ModuleError::Busy {
+                module: slot.meta.name.clone(),
+            })?;
+            slot.busy = Some(chain.id);
+            return Ok((module, extra));
+        }
+    }
+
+    /// Puts module `id` back after a call and lets `update` record the
+    /// outcome, under the same lock.
+    pub(crate) fn put_back<R>(
+        &self,
+        id: ModuleId,
+        module: Box<dyn Module>,
+        update: impl FnOnce(&mut Slot, &mut Table) -> R,
+    ) -> Option<R> {
+        let mut t = self.inner.table.lock();
+        // Unload waits for calls to end, so the slot is still there.
+        let mut slot = t.slots.get_mut(id.index())?.take()?;
+        slot.module = Some(module);
+        slot.busy = None;
+        let r = update(&mut slot, &mut t);
+        t.slots[id.index()] = Some(slot);
+        Some(r)
+    }
+
+    pub(crate) fn principal(&self, t: &Table, caller: Caller) -> Result<Principal, ModuleError> {
+        match caller {
+            Caller::Kernel => Ok(Principal {
+                name: String::from("kernel"),
+                permissions: Permissions::all(),
+            }),
+            Caller::Module(id) => t
+                .slot(id)
+                .map(|s| Principal {
+                    name: s.meta.name.clone(),
+                    permissions: s.meta.permissions,
+                })
+                .ok_or_else(|| unknown_id(id)),
+        }
+    }
+
+    /// Checks that `caller` may perform `op` on `target` (whose flags are
+    /// `target_flags`); SECURITY modules additionally need
+    /// [`Permissions::SECURITY`] for everything but requests.
+    pub(crate) fn authorize(
+        &self,
+        caller: Caller,
+        op: Operation,
+        target: &str,
+        needed: Permissions,
+        target_flags: ModuleFlags,
+    ) -> Result<Principal, ModuleError> {
+        let t = self.inner.table.lock();
+        self.authorize_locked(&t, caller, op, target, needed, target_flags)
+    }
+
+    pub(crate) fn authorize_locked(
+        &self,
+        t: &Table,
+        caller: Caller,
+        op: Operation,
+        target: &str,
+        mut needed: Permissions,
+        target_flags: ModuleFlags,
+    ) -> Result<Principal, ModuleError> {
+        let principal = self.principal(t, caller)?;
+        if target_flags.contains(ModuleFlags::SECURITY) && op != Operation::Request {
+            needed |= Permissions::SECURITY;
+        }
+        let missing = principal.missing(needed);
+        if missing.is_empty() {
+            Ok(principal)
+        } else {
+            Err(ModuleError::PermissionDenied {
+                caller: principal.name,
+                op,
+                target: String::from(target),
+                missing,
+            })
+        }
+    }
+
+    /// Records a privileged operation and its outcome in the audit ring.
+    pub(crate) fn audit<T>(
+        &self,
+        caller: Caller,
+        op: Operation,
+        target: &str,
+        detail: Option<&str>,
+        result: &Result<T, ModuleError>,
+    ) {
+        let caller_name = {
+            let t = self.inner.table.lock();
+            match caller {
+                Caller::Kernel => String::from("kernel"),
+                Caller::Module(id) => t
+                    .slot(id)
+                    .map(|s| s.meta.name.clone())
+                    .unwrap_or_else(|| format!("{id}")),
+            }
+        };
+        let entry = AuditEntry {
+            seq: 0,
+            time: self.now(),
+            caller: caller_name,
+            op,
+            target: String::from(target),
+            detail: detail.map(String::from),
+            outcome: AuditOutcome::of(result),
+        };
+        self.inner.audit.lock().push(entry);
+    }
+
+    /// Permission check for a lifecycle operation on module `name`, which
+    /// must exist; returns its id.
+    pub(crate) fn authorize_module_op(
+        &self,
+        caller: Caller,
+        op: Operation,
+        name: &str,
+        needed: Permissions,
+    ) -> Result<ModuleId, ModuleError> {
+        let t = self.inner.table.lock();
+        let id = t.id_of(name)?;
+        let flags = t.slot(id).map(|s| s.meta.flags).unwrap_or_default();
+        self.authorize_locked(&t, caller, op, name, needed, flags)?;
+        Ok(id)
+    }
+}

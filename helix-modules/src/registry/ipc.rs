@@ -1,0 +1,229 @@
+//! Synchronous IPC: routing a [`Request`] to a module by name or
+//! capability, calling its handler, and returning its [`Response`].
+
+use alloc::string::String;
+
+use super::call::unknown_id;
+use super::slot::Table;
+use super::{ModuleId, ModuleState, Registry};
+use crate::error::{ModuleError, Operation};
+use crate::flags::ModuleFlags;
+use crate::permissions::Caller;
+use crate::v1::{Message, Reply};
+use crate::v2::{Request, Response};
+
+impl Registry {
+    /// Sends `request` to `target` (a module name, or else a capability)
+    /// and returns the handler's response. Usable from the kernel, from
+    /// `init` (through the [`crate::v2::Context`]) and from any handler
+    /// (through a [`crate::v2::ModuleHandle`]).
+    ///
+    /// Rules, each with its own error:
+    /// - the target must exist ([`ModuleError::NotFound`]) and be Running
+    ///   ([`ModuleError::TargetNotRunning`]); for a capability, the running
+    ///   provider with the highest priority (then lowest id) is chosen;
+    /// - a module caller's `request.source` must be its own name
+    ///   ([`ModuleError::SourceMismatch`]);
+    /// - request and response payloads are at most
+    ///   [`crate::RegistryLimits::max_payload`] bytes
+    ///   ([`ModuleError::PayloadTooLarge`]);
+    /// - if the target is `protected_by` permissions, the caller must hold
+    ///   them ([`ModuleError::PermissionDenied`]); such requests are audited;
+    /// - a target already in a call on this chain (A -> B -> A) is refused
+    ///   with [`ModuleError::Reentrant`] instead of deadlocking; a target
+    ///   busy on another chain is waited for when the caller holds no
+    ///   module (the kernel, or a handle used outside a handler) and refused
+    ///   with [`ModuleError::Busy`] otherwise.
+    ///
+    /// A handler error is returned as is and counted as a failed request.
+    ///
+    /// ```
+    /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
+    /// # use helix_modules::{Caller, ModuleError, Registry};
+    /// # struct Status;
+    /// # impl ModuleTrait for Status {
+    /// #     fn info(&self) -> ModuleInfo { ModuleInfo::new("status").provides(&["status"]) }
+    /// #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn handle_request(&mut self, _: &Request) -> Result<Response, ModuleError> {
+    /// #         Ok(Response::ok(b"OK".to_vec()))
+    /// #     }
+    /// # }
+    /// let r = Registry::new();
+    /// r.register_v2(Status)?;
+    /// r.start_all(Caller::Kernel);
+    /// let resp = r.request(Caller::Kernel, "status", Request::new("kernel", "get_status", vec![]))?;
+    /// assert_eq!(resp.payload, b"OK");
+    /// assert_eq!(
+    ///     r.request(Caller::Kernel, "nobody", Request::new("kernel", "x", vec![])),
+    ///     Err(ModuleError::NotFound { name: "nobody".into() })
+    /// );
+    /// # Ok::<(), ModuleError>(())
+    /// ```
+    pub fn request(
+        &self,
+        caller: Caller,
+        target: &str,
+        request: Request,
+    ) -> Result<Response, ModuleError> {
+        let limit = self.inner.limits.max_payload;
+        if request.payload.len() > limit {
+            return Err(ModuleError::PayloadTooLarge {
+                size: request.payload.len(),
+                limit,
+            });
+        }
+        let mut chain = None;
+        let (id, mut module, audited) = loop {
+            let mut t = self.inner.table.lock();
+            if let Caller::Module(from) = caller {
+                let sender = t.slot(from).ok_or_else(|| unknown_id(from))?;
+                if sender.meta.name != request.source {
+                    return Err(ModuleError::SourceMismatch {
+                        claimed: String::from(request.source),
+                        actual: sender.meta.name.clone(),
+                    });
+                }
+            }
+            let id = route(&t, target)?;
+            let chain = *chain.get_or_insert_with(|| self.chain_for(&t, caller));
+            let Some(slot) = t.slot(id) else {
+                return Err(unknown_id(id));
+            };
+            let needed = slot.meta.protected_by;
+            let audited = !needed.is_empty();
+            if audited {
+                let name = slot.meta.name.clone();
+                if let Err(e) = self.authorize_locked(
+                    &t,
+                    caller,
+                    Operation::Request,
+                    &name,
+                    needed,
+                    ModuleFlags::empty(),
+                ) {
+                    drop(t);
+                    let result = Err(e);
+                    self.audit(
+                        caller,
+                        Operation::Request,
+                        &name,
+                        Some(&request.request_type),
+                        &result,
+                    );
+                    return result;
+                }
+            }
+            let Some(slot) = t.slot_mut(id) else {
+                return Err(unknown_id(id));
+            };
+            match slot.busy {
+                Some(c) if c == chain.id => {
+                    return Err(ModuleError::Reentrant {
+                        module: slot.meta.name.clone(),
+                    });
+                }
+                Some(_) if chain.holds => {
+                    return Err(ModuleError::Busy {
+                        module: slot.meta.name.clone(),
+                    });
+                }
+                Some(_) => {
+                    drop(t);
+                    core::hint::spin_loop();
+                    continue;
+                }
+                None => {}
+            }
+            if slot.state != ModuleState::Running {
+                return Err(ModuleError::TargetNotRunning {
+                    module: slot.meta.name.clone(),
+                    state: slot.state,
+                });
+            }
+            let Some(module) = slot.module.take() else {
+                return Err(ModuleError::Busy {
+                    module: slot.meta.name.clone(),
+                });
+            };
+            slot.busy = Some(chain.id);
+            break (id, module, audited);
+        };
+
+        let t0 = self.now();
+        let reply = module.handle_message(Message::Request(&request));
+        let elapsed = self.now().saturating_sub(t0);
+
+        let (result, name) = {
+            let mut t = self.inner.table.lock();
+            let Some(slot) = t.slot_mut(id) else {
+                return Err(unknown_id(id));
+            };
+            slot.module = Some(module);
+            slot.busy = None;
+            slot.metrics.handler_time = slot.metrics.handler_time.saturating_add(elapsed);
+            let result = match reply {
+                Ok(Reply::Response(r)) if r.payload.len() > limit => {
+                    Err(ModuleError::PayloadTooLarge {
+                        size: r.payload.len(),
+                        limit,
+                    })
+                }
+                Ok(Reply::Response(r)) => Ok(r),
+                Ok(_) => Err(ModuleError::UnexpectedReply {
+                    module: slot.meta.name.clone(),
+                }),
+                Err(e) => Err(e),
+            };
+            if result.is_ok() {
+                slot.metrics.requests_served += 1;
+            } else {
+                slot.metrics.requests_failed += 1;
+            }
+            let name = if audited {
+                slot.meta.name.clone()
+            } else {
+                String::new()
+            };
+            (result, name)
+        };
+        if audited {
+            self.audit(
+                caller,
+                Operation::Request,
+                &name,
+                Some(&request.request_type),
+                &result,
+            );
+        }
+        result
+    }
+}
+
+/// The module a request for `target` goes to.
+fn route(t: &Table, target: &str) -> Result<ModuleId, ModuleError> {
+    if let Some(id) = t.by_name.get(target) {
+        return Ok(*id);
+    }
+    let providers = t
+        .by_capability
+        .get(target)
+        .ok_or_else(|| ModuleError::NotFound {
+            name: String::from(target),
+        })?;
+    let best = providers
+        .iter()
+        .filter_map(|id| t.slot(*id))
+        .filter(|s| s.state == ModuleState::Running)
+        .max_by(|a, b| a.meta.priority.cmp(&b.meta.priority).then(b.id.cmp(&a.id)));
+    match best {
+        Some(s) => Ok(s.id),
+        None => providers
+            .first()
+            .copied()
+            .ok_or_else(|| ModuleError::NotFound {
+                name: String::from(target),
+            }),
+    }
+}

@@ -1,0 +1,458 @@
+//! The lifecycle state machine and the operations that move modules through
+//! it: init, start, stop, unload, restart, start-all and shutdown.
+//!
+//! [`transition`] is the whole table; every operation consults it under the
+//! table lock before calling the module, so an invalid call never reaches
+//! module code and returns [`ModuleError::InvalidState`] naming the state. A
+//! step that the module fails moves it to Failed and records
+//! [`ModuleError::StepFailed`] as its last error.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::call::Chain;
+use super::deps;
+use super::handle::ModuleHandle;
+use super::params;
+use super::{ModuleId, Registry};
+use crate::error::{ModuleError, Operation};
+use crate::flags::ModuleFlags;
+use crate::permissions::{Caller, Permissions};
+use crate::v2::{Context, Event};
+
+/// Where a module is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModuleState {
+    /// Registered, `init` not yet called.
+    Registered,
+    /// `init` succeeded.
+    Initialized,
+    /// `start` succeeded: receives events and requests.
+    Running,
+    /// `stop` succeeded; may be started again or unloaded.
+    Stopped,
+    /// A step failed; only unload or a restart leads out.
+    Failed,
+    /// Removed from the registry (the target of unload; never listed).
+    Unloaded,
+}
+
+impl fmt::Display for ModuleState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModuleState::Registered => "registered",
+            ModuleState::Initialized => "initialized",
+            ModuleState::Running => "running",
+            ModuleState::Stopped => "stopped",
+            ModuleState::Failed => "failed",
+            ModuleState::Unloaded => "unloaded",
+        })
+    }
+}
+
+/// The transition table: the state `op` leads to from `state`, or `None`
+/// if `op` is not allowed there. A failing step leads to Failed instead.
+///
+/// ```
+/// use helix_modules::{transition, ModuleState::*, Operation};
+/// assert_eq!(transition(Registered, Operation::Init), Some(Initialized));
+/// assert_eq!(transition(Stopped, Operation::Start), Some(Running));
+/// assert_eq!(transition(Running, Operation::Unload), None);
+/// assert_eq!(transition(Failed, Operation::Restart), Some(Running));
+/// ```
+pub const fn transition(state: ModuleState, op: Operation) -> Option<ModuleState> {
+    use ModuleState::*;
+    match (state, op) {
+        (Registered, Operation::Init) => Some(Initialized),
+        (Initialized | Stopped, Operation::Start) => Some(Running),
+        (Running, Operation::Stop) => Some(Stopped),
+        (Registered | Initialized | Stopped | Failed, Operation::Unload) => Some(Unloaded),
+        (Running, Operation::Reload) => Some(Running),
+        (Running | Failed, Operation::Restart) => Some(Running),
+        _ => None,
+    }
+}
+
+/// What [`Registry::start_all`] did to each module.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StartReport {
+    /// Modules started, in start order.
+    pub started: Vec<String>,
+    /// Modules whose init or start failed (now Failed), with the error.
+    pub failed: Vec<(String, ModuleError)>,
+    /// Modules not attempted, with the reason (a dependency that is not
+    /// running, a cycle, a role conflict, a Failed state).
+    pub skipped: Vec<(String, ModuleError)>,
+}
+
+impl StartReport {
+    /// True when nothing failed or was skipped.
+    pub fn is_clean(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+fn invalid(name: &str, state: ModuleState, op: Operation) -> ModuleError {
+    ModuleError::InvalidState {
+        module: String::from(name),
+        state,
+        op,
+    }
+}
+
+fn step_failed(name: &str, op: Operation, reason: ModuleError) -> ModuleError {
+    ModuleError::StepFailed {
+        module: String::from(name),
+        op,
+        reason: alloc::boxed::Box::new(reason),
+    }
+}
+
+impl Registry {
+    /// Calls `init` (Registered -> Initialized). Parameters are resolved
+    /// first; a bad value fails the step. Modules need
+    /// [`Permissions::MANAGE`]. Audited.
+    pub fn init(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
+        let result = self
+            .authorize_module_op(caller, Operation::Init, name, Permissions::MANAGE)
+            .and_then(|id| {
+                let chain = self.caller_chain(caller);
+                self.step_init(id, chain, false)
+            });
+        self.audit(caller, Operation::Init, name, None, &result);
+        result
+    }
+
+    /// Calls `start` (Initialized/Stopped -> Running) once every hard
+    /// dependency has a running provider and no other running module holds
+    /// the same exclusive role. Modules need [`Permissions::MANAGE`].
+    /// Audited.
+    pub fn start(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
+        let result = self
+            .authorize_module_op(caller, Operation::Start, name, Permissions::MANAGE)
+            .and_then(|id| {
+                let chain = self.caller_chain(caller);
+                self.step_start(id, chain)
+            });
+        self.audit(caller, Operation::Start, name, None, &result);
+        result
+    }
+
+    /// Calls `stop` (Running -> Stopped). Refused for ESSENTIAL modules.
+    /// Stopping does not cascade to dependents. Modules need
+    /// [`Permissions::MANAGE`]. Audited.
+    pub fn stop(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
+        let result = self
+            .authorize_module_op(caller, Operation::Stop, name, Permissions::MANAGE)
+            .and_then(|id| {
+                self.refuse_essential(id)?;
+                let chain = self.caller_chain(caller);
+                self.step_stop(id, chain)
+            });
+        self.audit(caller, Operation::Stop, name, None, &result);
+        result
+    }
+
+    /// Removes a module that is not running and drops it. Refused for
+    /// ESSENTIAL modules. Modules need [`Permissions::MANAGE`]. Audited.
+    pub fn unload(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
+        let result = self
+            .authorize_module_op(caller, Operation::Unload, name, Permissions::MANAGE)
+            .and_then(|id| {
+                self.refuse_essential(id)?;
+                let chain = self.caller_chain(caller);
+                let (module, ()) = self.take(id, chain, |t| {
+                    let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+                    match transition(s.state, Operation::Unload) {
+                        Some(_) => Ok(()),
+                        None => Err(invalid(&s.meta.name, s.state, Operation::Unload)),
+                    }
+                })?;
+                {
+                    let mut t = self.inner.table.lock();
+                    if let Some(slot) = t.slots.get_mut(id.index()).and_then(Option::take) {
+                        t.by_name.remove(slot.meta.name.as_str());
+                        t.index_capabilities(id, &slot.meta.provides, false);
+                        t.subscribers_dirty = true;
+                    }
+                }
+                // Dropping runs module code (its Drop), so not under the lock.
+                drop(module);
+                Ok(())
+            });
+        self.audit(caller, Operation::Unload, name, None, &result);
+        result
+    }
+
+    /// Re-initialises and starts a Failed or Running module (stopping it
+    /// first if running), and releases a supervisor hold. Modules need
+    /// [`Permissions::MANAGE`]. Audited.
+    pub fn restart(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
+        let result = self
+            .authorize_module_op(caller, Operation::Restart, name, Permissions::MANAGE)
+            .and_then(|id| {
+                {
+                    let mut t = self.inner.table.lock();
+                    if let Some(s) = t.slot_mut(id) {
+                        s.supervision.reset();
+                    }
+                }
+                let chain = self.caller_chain(caller);
+                self.do_restart(id, chain)
+            });
+        self.audit(caller, Operation::Restart, name, None, &result);
+        result
+    }
+
+    /// Initialises and starts every module that can run, in dependency
+    /// order (see [`Registry::resolve`]). A module whose hard dependency is
+    /// missing, failed, or on a cycle is skipped with the reason;
+    /// everything else still starts. Modules need [`Permissions::MANAGE`].
+    pub fn start_all(&self, caller: Caller) -> StartReport {
+        let mut report = StartReport::default();
+        if let Err(e) = self.authorize(
+            caller,
+            Operation::Start,
+            "*",
+            Permissions::MANAGE,
+            ModuleFlags::empty(),
+        ) {
+            self.audit(
+                caller,
+                Operation::Start,
+                "*",
+                None,
+                &Err::<(), _>(e.clone()),
+            );
+            report.skipped.push((String::from("*"), e));
+            return report;
+        }
+        let plan = {
+            let t = self.inner.table.lock();
+            deps::plan(&t)
+        };
+        for (id, reason) in plan.blocked {
+            if let Ok(name) = self.name_of(id) {
+                report.skipped.push((name, reason));
+            }
+        }
+        for id in plan.order {
+            let Ok(name) = self.name_of(id) else { continue };
+            let state = self.state_of(id);
+            let chain = self.caller_chain(caller);
+            let result = match state {
+                Some(ModuleState::Registered) => self
+                    .step_init(id, chain, false)
+                    .and_then(|()| self.step_start(id, chain)),
+                Some(ModuleState::Initialized | ModuleState::Stopped) => self.step_start(id, chain),
+                Some(ModuleState::Running) => continue,
+                Some(s) => Err(invalid(&name, s, Operation::Start)),
+                None => continue,
+            };
+            self.audit(caller, Operation::Start, &name, None, &result);
+            match result {
+                Ok(()) => report.started.push(name),
+                Err(e @ ModuleError::StepFailed { .. }) => report.failed.push((name, e)),
+                Err(e) => report.skipped.push((name, e)),
+            }
+        }
+        report
+    }
+
+    /// The shutdown sequence, for the kernel: dispatches
+    /// [`Event::Shutdown`], then stops every running module, ESSENTIAL ones
+    /// included, in reverse dependency order. Returns each stop's outcome.
+    pub fn shutdown(&self) -> Vec<(String, Result<(), ModuleError>)> {
+        self.dispatch(&Event::Shutdown);
+        let plan = {
+            let t = self.inner.table.lock();
+            deps::plan(&t)
+        };
+        let mut order: Vec<ModuleId> = plan.blocked.iter().map(|(id, _)| *id).collect();
+        order.extend(plan.order.iter().rev());
+        let mut out = Vec::new();
+        for id in order {
+            if self.state_of(id) != Some(ModuleState::Running) {
+                continue;
+            }
+            let Ok(name) = self.name_of(id) else { continue };
+            let result = self.step_stop(id, self.new_chain());
+            self.audit(Caller::Kernel, Operation::Stop, &name, None, &result);
+            out.push((name, result));
+        }
+        out
+    }
+
+    pub(crate) fn caller_chain(&self, caller: Caller) -> Chain {
+        let t = self.inner.table.lock();
+        self.chain_for(&t, caller)
+    }
+
+    pub(crate) fn name_of(&self, id: ModuleId) -> Result<String, ModuleError> {
+        let t = self.inner.table.lock();
+        t.slot(id)
+            .map(|s| s.meta.name.clone())
+            .ok_or_else(|| super::call::unknown_id(id))
+    }
+
+    pub(crate) fn state_of(&self, id: ModuleId) -> Option<ModuleState> {
+        self.inner.table.lock().slot(id).map(|s| s.state)
+    }
+
+    fn refuse_essential(&self, id: ModuleId) -> Result<(), ModuleError> {
+        let t = self.inner.table.lock();
+        match t.slot(id) {
+            Some(s) if s.meta.flags.contains(ModuleFlags::ESSENTIAL) => {
+                Err(ModuleError::Essential {
+                    module: s.meta.name.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn context_for(
+        &self,
+        id: ModuleId,
+        name: &str,
+        config: Vec<crate::v2::context::ConfigEntry>,
+    ) -> Context {
+        let handle = ModuleHandle::new(Arc::downgrade(&self.inner), id);
+        Context::new(id, String::from(name), config, handle)
+    }
+
+    /// Runs `init`; with `restarting`, from any state a restart passes
+    /// through instead of only Registered.
+    pub(crate) fn step_init(
+        &self,
+        id: ModuleId,
+        chain: Chain,
+        restarting: bool,
+    ) -> Result<(), ModuleError> {
+        let (mut module, (name, config)) = self.take(id, chain, |t| {
+            let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+            let allowed = if restarting {
+                s.state != ModuleState::Running
+            } else {
+                transition(s.state, Operation::Init).is_some()
+            };
+            if !allowed {
+                return Err(invalid(&s.meta.name, s.state, Operation::Init));
+            }
+            let name = s.meta.name.clone();
+            match params::resolve(t, id) {
+                Ok(config) => Ok((name, config)),
+                Err(e) => {
+                    let e = step_failed(&name, Operation::Init, e);
+                    if let Some(s) = t.slot_mut(id) {
+                        s.fail(e.clone());
+                    }
+                    Err(e)
+                }
+            }
+        })?;
+        let ctx = self.context_for(id, &name, config.clone());
+        let result = module
+            .init(&ctx)
+            .map_err(|e| step_failed(&name, Operation::Init, e));
+        drop(ctx);
+        self.put_back(id, module, |s, _| match &result {
+            Ok(()) => {
+                s.state = ModuleState::Initialized;
+                s.params = config;
+            }
+            Err(e) => s.fail(e.clone()),
+        });
+        result
+    }
+
+    pub(crate) fn step_start(&self, id: ModuleId, chain: Chain) -> Result<(), ModuleError> {
+        let (mut module, name) = self.take(id, chain, |t| {
+            let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+            if transition(s.state, Operation::Start).is_none() {
+                return Err(invalid(&s.meta.name, s.state, Operation::Start));
+            }
+            deps::check_running(t, id)?;
+            let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+            let exclusive = s.meta.flags.intersection(ModuleFlags::EXCLUSIVE);
+            if !exclusive.is_empty()
+                && let Some(holder) = t.live().find(|o| {
+                    o.id != id
+                        && o.state == ModuleState::Running
+                        && o.meta.flags.intersects(exclusive)
+                })
+            {
+                return Err(ModuleError::Conflict {
+                    module: s.meta.name.clone(),
+                    holder: holder.meta.name.clone(),
+                    flag: holder.meta.flags.intersection(exclusive),
+                });
+            }
+            Ok(s.meta.name.clone())
+        })?;
+        let result = module
+            .start()
+            .map_err(|e| step_failed(&name, Operation::Start, e));
+        self.put_back(id, module, |s, t| {
+            match &result {
+                Ok(()) => {
+                    s.state = ModuleState::Running;
+                    s.consecutive_errors = 0;
+                    s.polled_healthy = true;
+                }
+                Err(e) => s.fail(e.clone()),
+            }
+            t.subscribers_dirty = true;
+        });
+        result
+    }
+
+    pub(crate) fn step_stop(&self, id: ModuleId, chain: Chain) -> Result<(), ModuleError> {
+        let (mut module, name) = self.take(id, chain, |t| {
+            let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+            if transition(s.state, Operation::Stop).is_none() {
+                return Err(invalid(&s.meta.name, s.state, Operation::Stop));
+            }
+            Ok(s.meta.name.clone())
+        })?;
+        let result = module
+            .stop()
+            .map_err(|e| step_failed(&name, Operation::Stop, e));
+        self.put_back(id, module, |s, t| {
+            match &result {
+                Ok(()) => s.state = ModuleState::Stopped,
+                Err(e) => s.fail(e.clone()),
+            }
+            t.subscribers_dirty = true;
+        });
+        result
+    }
+
+    /// Stop (if running), init, start.
+    pub(crate) fn do_restart(&self, id: ModuleId, chain: Chain) -> Result<(), ModuleError> {
+        match self.state_of(id) {
+            Some(state) if transition(state, Operation::Restart).is_none() => {
+                let name = self.name_of(id)?;
+                return Err(invalid(&name, state, Operation::Restart));
+            }
+            Some(ModuleState::Running) => {
+                // A failed stop leaves the module Failed, which is exactly
+                // where a restart continues from, so the error is not fatal.
+                if let Err(e) = self.step_stop(id, chain) {
+                    let _recorded_as_last_error = e;
+                }
+            }
+            _ => {}
+        }
+        {
+            let mut t = self.inner.table.lock();
+            if let Some(s) = t.slot_mut(id) {
+                s.metrics.restarts += 1;
+            }
+        }
+        self.step_init(id, chain, true)?;
+        self.step_start(id, chain)
+    }
+}

@@ -1,0 +1,379 @@
+//! The registry: the single runtime that holds every module and that the
+//! kernel drives (register, start, dispatch events, route requests,
+//! supervise, reload, list, render metrics, read the audit ring).
+//!
+//! [`Registry`] is a cheap-clone handle (`Arc` inside) and is `Send + Sync`:
+//! any CPU may call it from thread context. One spin lock guards the table;
+//! it is never held while module code runs. To call a module the registry
+//! takes the module object out of its slot, marks the slot with the call
+//! chain's id, releases the lock, calls, and puts the module back. A call
+//! chain is a sequence of nested calls (kernel -> A -> B ...); the chain id
+//! is how re-entrance (A -> B -> A) is told apart from contention with
+//! another CPU. The rules for busy modules are on [`Registry::request`].
+//!
+//! This file has the handle, its builder, registration and the read-only
+//! views; the operations live in the sibling files, one job each.
+
+mod call;
+mod deps;
+mod dispatch;
+mod handle;
+mod ipc;
+mod lifecycle;
+mod params;
+mod reload;
+mod slot;
+mod supervise;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::AtomicU64;
+
+use spin::Mutex;
+
+use crate::audit::{AuditEntry, AuditRing};
+use crate::config::parse_params;
+use crate::error::{ModuleError, Operation};
+use crate::flags::ModuleFlags;
+use crate::metrics::{self, MetricsRow, ModuleMetrics};
+use crate::permissions::{Caller, Permissions};
+use crate::supervisor::SupervisorPolicy;
+use crate::v1::Module;
+use crate::v2::{ModuleAdapter, ModuleTrait};
+
+pub use dispatch::DispatchSummary;
+pub use handle::ModuleHandle;
+pub use lifecycle::{ModuleState, StartReport, transition};
+pub use slot::{Health, ModuleStatus};
+pub use supervise::SuperviseReport;
+
+use slot::{Slot, Table};
+
+/// A module's id in its registry. Ids are never reused, so a stale id
+/// finds nothing rather than another module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleId(u32);
+
+impl ModuleId {
+    /// The id as a number (registration order, from 0).
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for ModuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Identifies one chain of nested calls (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChainId(u64);
+
+/// Sizes the registry enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegistryLimits {
+    /// Largest request or response payload, in bytes.
+    pub max_payload: usize,
+    /// Entries kept in the audit ring.
+    pub audit_capacity: usize,
+}
+
+impl Default for RegistryLimits {
+    /// 64 KiB payloads, 256 audit entries.
+    fn default() -> Self {
+        RegistryLimits {
+            max_payload: 64 * 1024,
+            audit_capacity: 256,
+        }
+    }
+}
+
+fn zero_clock() -> u64 {
+    0
+}
+
+/// Configures a [`Registry`].
+///
+/// ```
+/// use helix_modules::{Registry, SupervisorPolicy};
+/// fn ticks() -> u64 { 42 }
+/// let r = Registry::builder()
+///     .cmdline("round_robin.time_slice_ms=5")
+///     .clock(ticks)
+///     .max_payload(4096)
+///     .audit_capacity(64)
+///     .policy(SupervisorPolicy::default())
+///     .build();
+/// assert_eq!(r.limits().max_payload, 4096);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RegistryBuilder {
+    cmdline: String,
+    clock: fn() -> u64,
+    limits: RegistryLimits,
+    policy: SupervisorPolicy,
+}
+
+impl RegistryBuilder {
+    /// The kernel command line to take `module.key=value` parameters from.
+    pub fn cmdline(mut self, cmdline: &str) -> Self {
+        self.cmdline = String::from(cmdline);
+        self
+    }
+
+    /// The clock for handler timing, audit entries and metrics (TSC cycles
+    /// or nanoseconds; the registry only subtracts). Default: always 0.
+    pub fn clock(mut self, clock: fn() -> u64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Largest request/response payload in bytes.
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.limits.max_payload = bytes;
+        self
+    }
+
+    /// Number of entries the audit ring keeps.
+    pub fn audit_capacity(mut self, entries: usize) -> Self {
+        self.limits.audit_capacity = entries;
+        self
+    }
+
+    /// Supervision limits.
+    pub fn policy(mut self, policy: SupervisorPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Creates the registry.
+    pub fn build(self) -> Registry {
+        Registry {
+            inner: Arc::new(Inner {
+                table: Mutex::new(Table::new(parse_params(&self.cmdline))),
+                audit: Mutex::new(AuditRing::new(self.limits.audit_capacity)),
+                clock: self.clock,
+                limits: self.limits,
+                policy: self.policy,
+                next_chain: AtomicU64::new(1),
+            }),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) table: Mutex<Table>,
+    pub(crate) audit: Mutex<AuditRing>,
+    pub(crate) clock: fn() -> u64,
+    pub(crate) limits: RegistryLimits,
+    pub(crate) policy: SupervisorPolicy,
+    pub(crate) next_chain: AtomicU64,
+}
+
+/// The module registry. Clone it freely: clones share one table.
+///
+/// See the [crate docs](crate) for a complete example.
+#[derive(Clone)]
+pub struct Registry {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.list()).finish()
+    }
+}
+
+impl Registry {
+    /// A registry with default limits, no command line and a zero clock.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Starts configuring a registry.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder {
+            cmdline: String::new(),
+            clock: zero_clock,
+            limits: RegistryLimits::default(),
+            policy: SupervisorPolicy::default(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> RegistryLimits {
+        self.inner.limits
+    }
+
+    /// The supervision policy in force.
+    pub fn policy(&self) -> SupervisorPolicy {
+        self.inner.policy
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        (self.inner.clock)()
+    }
+
+    /// Adds a module in state Registered and returns its id.
+    ///
+    /// The metadata must have a unique, well-formed name (non-empty, no
+    /// whitespace, none of `. = ? < > , ^`), well-formed capability names
+    /// and dependency strings, no dependency on itself (by name or on a
+    /// capability it provides itself), valid parameter defaults, and no
+    /// flag the registry cannot honour (USERSPACE).
+    ///
+    /// ```
+    /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
+    /// # use helix_modules::{ModuleError, Registry};
+    /// # struct M(&'static str);
+    /// # impl ModuleTrait for M {
+    /// #     fn info(&self) -> ModuleInfo { ModuleInfo::new(self.0) }
+    /// #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// # }
+    /// let r = Registry::new();
+    /// r.register_v2(M("a"))?;
+    /// assert_eq!(r.register_v2(M("a")), Err(ModuleError::AlreadyRegistered { name: "a".into() }));
+    /// # Ok::<(), ModuleError>(())
+    /// ```
+    pub fn register(&self, module: Box<dyn Module>) -> Result<ModuleId, ModuleError> {
+        let meta = module.metadata();
+        deps::validate_metadata(&meta)?;
+        let mut t = self.inner.table.lock();
+        if t.by_name.contains_key(meta.name.as_str()) {
+            return Err(ModuleError::AlreadyRegistered { name: meta.name });
+        }
+        let raw = u32::try_from(t.slots.len()).map_err(|_| ModuleError::InvalidMetadata {
+            module: meta.name.clone(),
+            reason: "registry is full",
+        })?;
+        let id = ModuleId(raw);
+        t.by_name.insert(meta.name.clone(), id);
+        let provides = meta.provides.clone();
+        t.index_capabilities(id, &provides, true);
+        t.slots.push(Some(Slot::new(id, meta, module)));
+        Ok(id)
+    }
+
+    /// Registers a v2 module through [`ModuleAdapter`].
+    pub fn register_v2<T: ModuleTrait + 'static>(
+        &self,
+        module: T,
+    ) -> Result<ModuleId, ModuleError> {
+        self.register(Box::new(ModuleAdapter::new(module)))
+    }
+
+    /// The id of the module called `name`.
+    pub fn id_of(&self, name: &str) -> Result<ModuleId, ModuleError> {
+        self.inner.table.lock().id_of(name)
+    }
+
+    /// Modules providing `capability`, in registration order.
+    pub fn providers(&self, capability: &str) -> Vec<ModuleId> {
+        let t = self.inner.table.lock();
+        t.by_capability.get(capability).cloned().unwrap_or_default()
+    }
+
+    /// The running module carrying `flag` (e.g. the scheduler), if any.
+    pub fn find_running_with_flag(&self, flag: ModuleFlags) -> Option<ModuleId> {
+        let t = self.inner.table.lock();
+        t.live()
+            .find(|s| s.state == ModuleState::Running && s.meta.flags.contains(flag))
+            .map(|s| s.id)
+    }
+
+    /// A snapshot of the module called `name`.
+    pub fn status(&self, name: &str) -> Result<ModuleStatus, ModuleError> {
+        let t = self.inner.table.lock();
+        let id = t.id_of(name)?;
+        self.status_locked(&t, id)
+    }
+
+    /// A snapshot of the module with id `id`.
+    pub fn status_by_id(&self, id: ModuleId) -> Result<ModuleStatus, ModuleError> {
+        let t = self.inner.table.lock();
+        self.status_locked(&t, id)
+    }
+
+    fn status_locked(&self, t: &Table, id: ModuleId) -> Result<ModuleStatus, ModuleError> {
+        t.slot(id)
+            .map(|s| s.status(&self.inner.policy))
+            .ok_or_else(|| call::unknown_id(id))
+    }
+
+    /// Every module, in registration order, with state, flags, version,
+    /// capabilities, dependencies and health.
+    pub fn list(&self) -> Vec<ModuleStatus> {
+        let t = self.inner.table.lock();
+        t.live().map(|s| s.status(&self.inner.policy)).collect()
+    }
+
+    /// The counters of the module called `name`.
+    pub fn metrics(&self, name: &str) -> Result<ModuleMetrics, ModuleError> {
+        let t = self.inner.table.lock();
+        let id = t.id_of(name)?;
+        t.slot(id)
+            .map(|s| s.metrics)
+            .ok_or_else(|| call::unknown_id(id))
+    }
+
+    /// Every module's counters in the Prometheus text exposition format.
+    ///
+    /// ```
+    /// let r = helix_modules::Registry::new();
+    /// assert!(r.render_metrics().contains("# TYPE helix_module_events_total counter"));
+    /// ```
+    pub fn render_metrics(&self) -> String {
+        let t = self.inner.table.lock();
+        let rows: Vec<MetricsRow<'_>> = t
+            .live()
+            .map(|s| MetricsRow {
+                name: &s.meta.name,
+                running: s.state == ModuleState::Running,
+                healthy: s.health(&self.inner.policy) == Health::Healthy,
+                metrics: s.metrics,
+            })
+            .collect();
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = metrics::render(&mut out, &rows);
+        out
+    }
+
+    /// The audit ring, oldest first. Modules need [`Permissions::AUDIT`];
+    /// the read itself is audited.
+    pub fn audit_log(&self, caller: Caller) -> Result<Vec<AuditEntry>, ModuleError> {
+        let result = self
+            .authorize(
+                caller,
+                Operation::ReadAudit,
+                "audit",
+                Permissions::AUDIT,
+                ModuleFlags::empty(),
+            )
+            .map(|_| ());
+        self.audit(caller, Operation::ReadAudit, "audit", None, &result);
+        result.map(|()| self.inner.audit.lock().snapshot())
+    }
+
+    /// How many audit entries were dropped because the ring was full.
+    pub fn audit_dropped(&self) -> u64 {
+        self.inner.audit.lock().dropped()
+    }
+}

@@ -1,0 +1,126 @@
+//! Hot reload: replacing a running HOT_RELOADABLE module by a new instance,
+//! handing state over with `save_state` -> `restore_state`.
+//!
+//! The old instance stays in charge until the new one has initialised and
+//! restored; only then is the old one stopped and the new one started. If
+//! the new one fails before that point the old one keeps running
+//! untouched; if it fails to start, the old one is started again.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+
+use super::call::unknown_id;
+use super::deps::validate_metadata;
+use super::{ModuleState, Registry, params};
+use crate::error::{ModuleError, Operation};
+use crate::flags::ModuleFlags;
+use crate::permissions::{Caller, Permissions};
+use crate::v1::Module;
+
+fn reload_failed(name: &str, reason: ModuleError) -> ModuleError {
+    ModuleError::StepFailed {
+        module: String::from(name),
+        op: Operation::Reload,
+        reason: Box::new(reason),
+    }
+}
+
+impl Registry {
+    /// Replaces the running module `name` by `replacement`.
+    ///
+    /// Needs [`Permissions::RELOAD`] (modules), the
+    /// [`ModuleFlags::HOT_RELOADABLE`] flag on the running module
+    /// ([`ModuleError::NotHotReloadable`]), state Running
+    /// ([`ModuleError::InvalidState`]) and a replacement with the same name
+    /// ([`ModuleError::ReloadMismatch`]) and valid metadata. Sequence: old
+    /// `save_state`, new `init` (same id and parameters), new
+    /// `restore_state`, old `stop`, new `start`. A failure of the new
+    /// instance returns [`ModuleError::StepFailed`] with op `reload` and
+    /// leaves the old one running. The replacement's metadata (version,
+    /// capabilities, subscriptions) takes effect. Audited.
+    pub fn reload(
+        &self,
+        caller: Caller,
+        name: &str,
+        replacement: Box<dyn Module>,
+    ) -> Result<(), ModuleError> {
+        let result = self.reload_inner(caller, name, replacement);
+        self.audit(caller, Operation::Reload, name, None, &result);
+        result
+    }
+
+    fn reload_inner(
+        &self,
+        caller: Caller,
+        name: &str,
+        mut new: Box<dyn Module>,
+    ) -> Result<(), ModuleError> {
+        let id = self.authorize_module_op(caller, Operation::Reload, name, Permissions::RELOAD)?;
+        let new_meta = new.metadata();
+        let chain = self.caller_chain(caller);
+        let (mut old, config) = self.take(id, chain, |t| {
+            let s = t.slot(id).ok_or_else(|| unknown_id(id))?;
+            if !s.meta.flags.contains(ModuleFlags::HOT_RELOADABLE) {
+                return Err(ModuleError::NotHotReloadable {
+                    module: s.meta.name.clone(),
+                });
+            }
+            if s.state != ModuleState::Running {
+                return Err(ModuleError::InvalidState {
+                    module: s.meta.name.clone(),
+                    state: s.state,
+                    op: Operation::Reload,
+                });
+            }
+            if new_meta.name != s.meta.name {
+                return Err(ModuleError::ReloadMismatch {
+                    expected: s.meta.name.clone(),
+                    found: new_meta.name.clone(),
+                });
+            }
+            validate_metadata(&new_meta)?;
+            params::resolve(t, id)
+        })?;
+
+        let saved = old.save_state();
+        let ctx = self.context_for(id, name, config.clone());
+        let prepared = new.init(&ctx).and_then(|()| match &saved {
+            Some(state) => new.restore_state(state),
+            None => Ok(()),
+        });
+        drop(ctx);
+        if let Err(e) = prepared {
+            self.put_back(id, old, |_, _| ());
+            return Err(reload_failed(name, e));
+        }
+        // The old instance is being discarded: a failing stop is reported
+        // through the new instance's start, which is what matters.
+        let old_stop = old.stop();
+        match new.start() {
+            Ok(()) => {
+                drop(old);
+                self.put_back(id, new, |slot, t| {
+                    t.index_capabilities(id, &slot.meta.provides, false);
+                    slot.meta = new_meta;
+                    t.index_capabilities(id, &slot.meta.provides, true);
+                    slot.params = config;
+                    slot.consecutive_errors = 0;
+                    slot.polled_healthy = true;
+                    slot.supervision.reset();
+                    t.subscribers_dirty = true;
+                });
+                Ok(())
+            }
+            Err(e) => {
+                let restarted = old_stop.and_then(|()| old.start());
+                self.put_back(id, old, |slot, t| {
+                    if let Err(again) = restarted {
+                        slot.fail(reload_failed(name, again));
+                        t.subscribers_dirty = true;
+                    }
+                });
+                Err(reload_failed(name, e))
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The registry's table: one [`Slot`] per registered module plus the
+//! indexes (by name, by capability, per-event-kind subscribers), and the
+//! read-only views of a slot ([`ModuleStatus`], [`Health`]).
+//!
+//! Everything here is plain data guarded by the registry's table lock;
+//! module code never runs while that lock is held.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{ChainId, ModuleId, ModuleState};
+use crate::config::CmdlineParam;
+use crate::error::ModuleError;
+use crate::flags::ModuleFlags;
+use crate::metrics::ModuleMetrics;
+use crate::supervisor::{Supervision, SupervisorPolicy};
+use crate::v1::{Module, ModuleMetadata};
+use crate::v2::EventKinds;
+use crate::v2::Version;
+use crate::v2::context::ConfigEntry;
+
+/// Hash map with a fixed-seed hasher: `no_std` has no random seed, and the
+/// keys are names chosen by code compiled into the kernel.
+pub(crate) type Map<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
+
+pub(crate) fn new_map<K, V>() -> Map<K, V> {
+    Map::with_hasher(foldhash::fast::FixedState::default())
+}
+
+/// A module's health as the registry judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Health {
+    /// Running normally.
+    Healthy,
+    /// Recent event handlers failed, fewer times in a row than the
+    /// policy's threshold.
+    Degraded,
+    /// `is_healthy` said no, handlers failed too often in a row, or the
+    /// module is Failed.
+    Unhealthy,
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Unhealthy => "unhealthy",
+        })
+    }
+}
+
+/// One registered module.
+pub(crate) struct Slot {
+    pub(crate) id: ModuleId,
+    pub(crate) meta: ModuleMetadata,
+    /// `None` exactly while the module is out of its slot in a call.
+    pub(crate) module: Option<Box<dyn Module>>,
+    /// The call chain the module is in, if any.
+    pub(crate) busy: Option<ChainId>,
+    pub(crate) state: ModuleState,
+    pub(crate) polled_healthy: bool,
+    pub(crate) consecutive_errors: u32,
+    pub(crate) last_error: Option<ModuleError>,
+    /// Parameter values as of the last init (or later run-time changes).
+    pub(crate) params: Vec<ConfigEntry>,
+    /// Run-time overrides, kept across restarts.
+    pub(crate) overrides: Vec<(String, String)>,
+    pub(crate) metrics: ModuleMetrics,
+    pub(crate) supervision: Supervision,
+}
+
+impl Slot {
+    pub(crate) fn new(id: ModuleId, meta: ModuleMetadata, module: Box<dyn Module>) -> Self {
+        Slot {
+            id,
+            meta,
+            module: Some(module),
+            busy: None,
+            state: ModuleState::Registered,
+            polled_healthy: true,
+            consecutive_errors: 0,
+            last_error: None,
+            params: Vec::new(),
+            overrides: Vec::new(),
+            metrics: ModuleMetrics::default(),
+            supervision: Supervision::default(),
+        }
+    }
+
+    pub(crate) fn health(&self, policy: &SupervisorPolicy) -> Health {
+        if self.state == ModuleState::Failed
+            || !self.polled_healthy
+            || self.consecutive_errors >= policy.error_threshold.max(1)
+        {
+            Health::Unhealthy
+        } else if self.consecutive_errors > 0 {
+            Health::Degraded
+        } else {
+            Health::Healthy
+        }
+    }
+
+    /// Records a failed lifecycle step: the module goes Failed.
+    pub(crate) fn fail(&mut self, error: ModuleError) {
+        self.state = ModuleState::Failed;
+        self.last_error = Some(error);
+    }
+
+    pub(crate) fn status(&self, policy: &SupervisorPolicy) -> ModuleStatus {
+        ModuleStatus {
+            id: self.id,
+            name: self.meta.name.clone(),
+            version: self.meta.version,
+            state: self.state,
+            flags: self.meta.flags,
+            provides: self.meta.provides.clone(),
+            dependencies: self.meta.dependencies.clone(),
+            priority: self.meta.priority,
+            health: self.health(policy),
+            held: self.supervision.held,
+            busy: self.busy.is_some(),
+            last_error: self.last_error.clone(),
+        }
+    }
+}
+
+/// A snapshot of one module for listings (`lsmod`).
+///
+/// ```
+/// use helix_modules::{Health, ModuleState, Registry};
+/// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
+/// # use helix_modules::ModuleError;
+/// # struct M;
+/// # impl ModuleTrait for M {
+/// #     fn info(&self) -> ModuleInfo { ModuleInfo::new("m").version(1, 2, 3) }
+/// #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+/// #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+/// #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+/// # }
+/// let r = Registry::new();
+/// r.register_v2(M)?;
+/// let s = &r.list()[0];
+/// assert_eq!((s.state, s.health, s.held), (ModuleState::Registered, Health::Healthy, false));
+/// assert_eq!(s.to_string(), "m 1.2.3 registered healthy flags=[] provides=[] deps=[]");
+/// # Ok::<(), ModuleError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleStatus {
+    /// Registry id.
+    pub id: ModuleId,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: Version,
+    /// Lifecycle state.
+    pub state: ModuleState,
+    /// Flags.
+    pub flags: ModuleFlags,
+    /// Capabilities provided.
+    pub provides: Vec<String>,
+    /// Dependency strings.
+    pub dependencies: Vec<String>,
+    /// Dispatch priority.
+    pub priority: i16,
+    /// Health.
+    pub health: Health,
+    /// Held by the supervisor after crash-looping: not restarted again
+    /// until an operator restarts it.
+    pub held: bool,
+    /// In a call right now.
+    pub busy: bool,
+    /// Why the module last failed, if it did.
+    pub last_error: Option<ModuleError>,
+}
+
+impl fmt::Display for ModuleStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}{} {} flags={:?} provides=[{}] deps=[{}]",
+            self.name,
+            self.version,
+            self.state,
+            if self.held { " (held)" } else { "" },
+            self.health,
+            FlagNames(self.flags),
+            self.provides.join(","),
+            self.dependencies.join(","),
+        )
+    }
+}
+
+struct FlagNames(ModuleFlags);
+
+impl fmt::Debug for FlagNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (i, (name, _)) in self.0.iter_names().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(name)?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// All registry state behind the table lock.
+pub(crate) struct Table {
+    /// Indexed by `ModuleId`; ids are never reused, unloaded slots are `None`.
+    pub(crate) slots: Vec<Option<Slot>>,
+    pub(crate) by_name: Map<String, ModuleId>,
+    pub(crate) by_capability: Map<String, Vec<ModuleId>>,
+    /// Running subscribers per event kind, in dispatch order. Shared
+    /// snapshots so dispatch can walk them without the lock and without
+    /// allocating.
+    pub(crate) subscribers: [Arc<[ModuleId]>; EventKinds::COUNT],
+    /// Set when a change may affect `subscribers`; rebuilt on next dispatch.
+    pub(crate) subscribers_dirty: bool,
+    pub(crate) cmdline: Vec<CmdlineParam>,
+}
+
+impl Table {
+    pub(crate) fn new(cmdline: Vec<CmdlineParam>) -> Self {
+        let empty: Arc<[ModuleId]> = Arc::from(Vec::new());
+        Table {
+            slots: Vec::new(),
+            by_name: new_map(),
+            by_capability: new_map(),
+            subscribers: core::array::from_fn(|_| empty.clone()),
+            subscribers_dirty: false,
+            cmdline,
+        }
+    }
+
+    pub(crate) fn slot(&self, id: ModuleId) -> Option<&Slot> {
+        self.slots.get(id.index()).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn slot_mut(&mut self, id: ModuleId) -> Option<&mut Slot> {
+        self.slots.get_mut(id.index()).and_then(Option::as_mut)
+    }
+
+    pub(crate) fn id_of(&self, name: &str) -> Result<ModuleId, ModuleError> {
+        self.by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| ModuleError::NotFound {
+                name: String::from(name),
+            })
+    }
+
+    pub(crate) fn live(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter_map(Option::as_ref)
+    }
+
+    /// Rebuilds the per-kind subscriber lists: running modules only,
+    /// higher priority first, ties by id (registration order).
+    pub(crate) fn rebuild_subscribers(&mut self) {
+        let mut running: Vec<(i16, ModuleId, EventKinds)> = self
+            .live()
+            .filter(|s| s.state == ModuleState::Running)
+            .map(|s| (s.meta.priority, s.id, s.meta.events))
+            .collect();
+        running.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (i, kind) in EventKinds::all().iter().enumerate() {
+            let list: Vec<ModuleId> = running
+                .iter()
+                .filter(|(_, _, k)| k.contains(kind))
+                .map(|(_, id, _)| *id)
+                .collect();
+            self.subscribers[i] = Arc::from(list);
+        }
+        self.subscribers_dirty = false;
+    }
+
+    /// Adds or removes `id` from the capability index.
+    pub(crate) fn index_capabilities(&mut self, id: ModuleId, provides: &[String], add: bool) {
+        for cap in provides {
+            if add {
+                self.by_capability.entry(cap.clone()).or_default().push(id);
+            } else if let Some(list) = self.by_capability.get_mut(cap.as_str()) {
+                list.retain(|p| *p != id);
+                if list.is_empty() {
+                    self.by_capability.remove(cap.as_str());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The v1 [`Module`] trait: heap-allocated [`ModuleMetadata`] and a single
+//! message entry point ([`Message`] in, [`Reply`] out).
+//!
+//! It is the registry's storage interface: every module, v1 or v2 (through
+//! [`crate::v2::ModuleAdapter`]), is held as a `Box<dyn Module>`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::config::ParamSpec;
+use crate::error::ModuleError;
+use crate::flags::ModuleFlags;
+use crate::permissions::Permissions;
+use crate::v2::{Context, Event, EventKinds, EventResponse, Request, Response, Version};
+
+/// Owned module metadata, the v1 counterpart of [`crate::v2::ModuleInfo`]
+/// with the same meaning field for field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleMetadata {
+    /// Unique name.
+    pub name: String,
+    /// Version.
+    pub version: Version,
+    /// What the module does.
+    pub description: String,
+    /// Who wrote it.
+    pub author: String,
+    /// Licence identifier.
+    pub license: String,
+    /// Enforced properties.
+    pub flags: ModuleFlags,
+    /// Dependency strings (syntax on [`crate::Registry::resolve`]).
+    pub dependencies: Vec<String>,
+    /// Capabilities provided.
+    pub provides: Vec<String>,
+    /// Event kinds delivered.
+    pub events: EventKinds,
+    /// Dispatch priority, higher first.
+    pub priority: i16,
+    /// Permissions held.
+    pub permissions: Permissions,
+    /// Permissions callers need to send requests.
+    pub protected_by: Permissions,
+    /// Declared parameters.
+    pub params: Vec<ParamSpec>,
+}
+
+/// What the registry sends a v1 module.
+#[derive(Clone, Copy, Debug)]
+pub enum Message<'a> {
+    /// An event of a subscribed kind; answer with [`Reply::Event`].
+    Event(&'a Event),
+    /// An IPC request; answer with [`Reply::Response`].
+    Request(&'a Request),
+    /// A parameter changed at run time; answer with [`Reply::Ack`], or an
+    /// error to reject the change.
+    ParamChanged {
+        /// The parameter.
+        key: &'a str,
+        /// Its new value.
+        value: &'a str,
+    },
+}
+
+/// A v1 module's answer to a [`Message`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Answer to [`Message::Event`].
+    Event(EventResponse),
+    /// Answer to [`Message::Request`].
+    Response(Response),
+    /// Answer to [`Message::ParamChanged`].
+    Ack,
+}
+
+/// A kernel module, v1 style.
+///
+/// ```
+/// use helix_modules::v2::{Context, EventResponse};
+/// use helix_modules::{Message, Module, ModuleError, ModuleMetadata, Reply};
+///
+/// struct Legacy { meta: ModuleMetadata }
+/// impl Module for Legacy {
+///     fn metadata(&self) -> ModuleMetadata { self.meta.clone() }
+///     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+///     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+///     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+///     fn handle_message(&mut self, m: Message<'_>) -> Result<Reply, ModuleError> {
+///         match m {
+///             Message::Event(_) => Ok(Reply::Event(EventResponse::Ignored)),
+///             Message::Request(_) => Err(ModuleError::Failed("no requests")),
+///             Message::ParamChanged { .. } => Ok(Reply::Ack),
+///         }
+///     }
+/// }
+/// ```
+pub trait Module: Send {
+    /// The module's metadata, read once at registration (and on reload).
+    fn metadata(&self) -> ModuleMetadata;
+    /// See [`crate::v2::ModuleTrait::init`].
+    fn init(&mut self, ctx: &Context) -> Result<(), ModuleError>;
+    /// See [`crate::v2::ModuleTrait::start`].
+    fn start(&mut self) -> Result<(), ModuleError>;
+    /// See [`crate::v2::ModuleTrait::stop`].
+    fn stop(&mut self) -> Result<(), ModuleError>;
+    /// Handles an event, request or parameter change.
+    fn handle_message(&mut self, message: Message<'_>) -> Result<Reply, ModuleError>;
+    /// Liveness, polled by the supervisor.
+    fn is_healthy(&self) -> bool {
+        true
+    }
+    /// State to hand to a replacement instance during hot reload.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Takes over the state saved by the instance being replaced.
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), ModuleError> {
+        let _ = state;
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! [`ModuleInfo`], the static description of a v2 module, and [`Version`].
+//!
+//! Everything is `&'static` and every builder method is a `const fn`, so a
+//! module's info can live in a `const` and building it never allocates. The
+//! registry copies it into heap [`crate::ModuleMetadata`] once, at
+//! registration.
+
+use core::fmt;
+
+use crate::config::ParamSpec;
+use crate::flags::ModuleFlags;
+use crate::permissions::Permissions;
+use crate::v2::event::EventKinds;
+
+/// A semantic version.
+///
+/// ```
+/// use helix_modules::Version;
+/// assert!(Version::new(1, 2, 0) > Version::new(1, 1, 9));
+/// assert_eq!(Version::new(1, 2, 3).to_string(), "1.2.3");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Version {
+    /// Incompatible changes.
+    pub major: u16,
+    /// Compatible additions.
+    pub minor: u16,
+    /// Fixes.
+    pub patch: u16,
+}
+
+impl Version {
+    /// Builds a version.
+    pub const fn new(major: u16, minor: u16, patch: u16) -> Self {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// Static metadata of a v2 module, built with `const fn` methods.
+///
+/// Defaults: version 0.0.0, empty texts, no flags, no dependencies or
+/// capabilities, subscribed to every event kind, priority 0, no permissions,
+/// no parameters, and requests accepted from anyone.
+///
+/// `dependencies` strings follow the syntax documented on
+/// [`crate::Registry::resolve`]: `[?]target[ op version[, op version]...]`.
+///
+/// ```
+/// use helix_modules::v2::{EventKinds, ModuleInfo};
+/// use helix_modules::{ModuleFlags, ParamSpec, Permissions};
+///
+/// const PARAMS: [ParamSpec; 1] = [ParamSpec::new("time_slice_ms", "10").range(1, 1000)];
+/// const INFO: ModuleInfo = ModuleInfo::new("round_robin")
+///     .version(1, 0, 0)
+///     .description("Round-robin scheduler")
+///     .author("Helix")
+///     .license("MIT")
+///     .flags(ModuleFlags::SCHEDULER.union(ModuleFlags::HOT_RELOADABLE))
+///     .dependencies(&["timer>=1.0", "?trace"])
+///     .provides(&["scheduler"])
+///     .events(EventKinds::TICK.union(EventKinds::CPU_HOTPLUG))
+///     .priority(100)
+///     .permissions(Permissions::SCHEDULING)
+///     .params(&PARAMS);
+/// assert_eq!(INFO.name, "round_robin");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModuleInfo {
+    /// Unique name; no whitespace and none of `.`, `=`, `?`, `<`, `>`, `,`.
+    pub name: &'static str,
+    /// Version, checked against dependents' requirements.
+    pub version: Version,
+    /// One line saying what the module does.
+    pub description: &'static str,
+    /// Who wrote it.
+    pub author: &'static str,
+    /// Licence identifier.
+    pub license: &'static str,
+    /// Enforced properties.
+    pub flags: ModuleFlags,
+    /// Modules or capabilities this one needs.
+    pub dependencies: &'static [&'static str],
+    /// Capabilities this module provides.
+    pub provides: &'static [&'static str],
+    /// Event kinds delivered to the module.
+    pub events: EventKinds,
+    /// Dispatch priority: higher goes first, ties by registration order.
+    pub priority: i16,
+    /// Permissions the module holds when it calls privileged operations.
+    pub permissions: Permissions,
+    /// Permissions a caller must hold to send this module requests.
+    pub protected_by: Permissions,
+    /// Declared parameters. When non-empty, unknown keys are rejected.
+    pub params: &'static [ParamSpec],
+}
+
+impl ModuleInfo {
+    /// Starts the description of a module called `name`.
+    pub const fn new(name: &'static str) -> Self {
+        ModuleInfo {
+            name,
+            version: Version::new(0, 0, 0),
+            description: "",
+            author: "",
+            license: "",
+            flags: ModuleFlags::empty(),
+            dependencies: &[],
+            provides: &[],
+            events: EventKinds::all(),
+            priority: 0,
+            permissions: Permissions::empty(),
+            protected_by: Permissions::empty(),
+            params: &[],
+        }
+    }
+
+    /// Sets the version.
+    pub const fn version(mut self, major: u16, minor: u16, patch: u16) -> Self {
+        self.version = Version::new(major, minor, patch);
+        self
+    }
+
+    /// Sets the description.
+    pub const fn description(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    /// Sets the author.
+    pub const fn author(mut self, author: &'static str) -> Self {
+        self.author = author;
+        self
+    }
+
+    /// Sets the licence.
+    pub const fn license(mut self, license: &'static str) -> Self {
+        self.license = license;
+        self
+    }
+
+    /// Sets the flags.
+    pub const fn flags(mut self, flags: ModuleFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Sets the dependencies (see the syntax on [`crate::Registry::resolve`]).
+    pub const fn dependencies(mut self, dependencies: &'static [&'static str]) -> Self {
+        self.dependencies = dependencies;
+        self
+    }
+
+    /// Sets the capabilities the module provides.
+    pub const fn provides(mut self, provides: &'static [&'static str]) -> Self {
+        self.provides = provides;
+        self
+    }
+
+    /// Sets the event kinds the module receives.
+    pub const fn events(mut self, events: EventKinds) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Sets the dispatch priority (higher first).
+    pub const fn priority(mut self, priority: i16) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Sets the permissions the module holds.
+    pub const fn permissions(mut self, permissions: Permissions) -> Self {
+        self.permissions = permissions;
+        self
+    }
+
+    /// Sets the permissions callers need to send the module requests.
+    pub const fn protected_by(mut self, permissions: Permissions) -> Self {
+        self.protected_by = permissions;
+        self
+    }
+
+    /// Declares the module's parameters.
+    pub const fn params(mut self, params: &'static [ParamSpec]) -> Self {
+        self.params = params;
+        self
+    }
+}
