@@ -36,14 +36,18 @@ pub(crate) struct DepSpec<'a> {
     reqs: &'a str,
 }
 
-const NAME_FORBIDDEN: &[char] = &['.', '=', '?', '<', '>', ',', '^'];
-const CAP_FORBIDDEN: &[char] = &['=', '?', '<', '>', ',', '^'];
+/// Module names: letters, digits, `-` and `_`.
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
 
-fn well_formed(s: &str, forbidden: &[char]) -> bool {
-    !s.is_empty()
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || forbidden.contains(&c))
+/// Capability names may also use `.`, `:` and `/` as separators.
+fn capability_char(c: char) -> bool {
+    name_char(c) || matches!(c, '.' | ':' | '/')
+}
+
+fn well_formed(s: &str, allowed: fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(allowed)
 }
 
 pub(crate) fn parse(spec: &str) -> Result<DepSpec<'_>, &'static str> {
@@ -54,8 +58,8 @@ pub(crate) fn parse(spec: &str) -> Result<DepSpec<'_>, &'static str> {
     };
     let end = s.find(['<', '>', '=', '^']).unwrap_or(s.len());
     let target = s[..end].trim();
-    if !well_formed(target, CAP_FORBIDDEN) {
-        return Err("the target must be a non-empty name without spaces or operators");
+    if !well_formed(target, capability_char) {
+        return Err("the target must be a module or capability name");
     }
     let reqs = &s[end..];
     if !reqs.trim().is_empty() {
@@ -94,13 +98,11 @@ fn comparator(piece: &str) -> Result<(Cmp, Version), &'static str> {
     .find_map(|(op, c)| p.strip_prefix(op).map(|r| (*c, r)))
     .ok_or("each requirement must start with >=, >, <=, <, = or ^")?;
     let mut parts = [0u16; 3];
-    let mut n = 0;
-    for part in rest.trim().split('.') {
-        if n == 3 {
-            return Err("a version has at most three parts");
-        }
-        parts[n] = part.parse().map_err(|_| "a version part is not a number")?;
-        n += 1;
+    for (n, part) in rest.trim().split('.').enumerate() {
+        let slot = parts
+            .get_mut(n)
+            .ok_or("a version has at most three parts")?;
+        *slot = part.parse().map_err(|_| "a version part is not a number")?;
     }
     Ok((cmp, Version::new(parts[0], parts[1], parts[2])))
 }
@@ -135,11 +137,8 @@ pub(crate) fn validate_metadata(meta: &ModuleMetadata) -> Result<(), ModuleError
     if meta.name.is_empty() {
         return Err(bad(meta, "the name is empty"));
     }
-    if !well_formed(&meta.name, NAME_FORBIDDEN) {
-        return Err(bad(
-            meta,
-            "the name contains whitespace or one of . = ? < > , ^",
-        ));
+    if !well_formed(&meta.name, name_char) {
+        return Err(bad(meta, "the name may only use letters, digits, - and _"));
     }
     if meta.flags.bits() & !ModuleFlags::all().bits() != 0 {
         return Err(bad(meta, "unknown flag bits"));
@@ -150,7 +149,7 @@ pub(crate) fn validate_metadata(meta: &ModuleMetadata) -> Result<(), ModuleError
             flag: ModuleFlags::USERSPACE,
         });
     }
-    if !meta.provides.iter().all(|c| well_formed(c, CAP_FORBIDDEN)) {
+    if !meta.provides.iter().all(|c| well_formed(c, capability_char)) {
         return Err(bad(meta, "a capability name is empty or malformed"));
     }
     for spec in &meta.dependencies {

@@ -231,8 +231,9 @@ impl Registry {
 
     /// Adds a module in state Registered and returns its id.
     ///
-    /// The metadata must have a unique, well-formed name (non-empty, no
-    /// whitespace, none of `. = ? < > , ^`), well-formed capability names
+    /// The metadata must have a unique, well-formed name (non-empty; ASCII
+    /// letters, digits, `-`, `_`), well-formed capability names (the same
+    /// plus `.`, `:`, `/`)
     /// and dependency strings, no dependency on itself (by name or on a
     /// capability it provides itself), valid parameter defaults, and no
     /// flag the registry cannot honour (USERSPACE).

@@ -53,8 +53,7 @@ pub(crate) fn resolve(t: &Table, id: ModuleId) -> Result<Vec<ConfigEntry>, Modul
             .or_else(|| {
                 from_cmdline
                     .clone()
-                    .filter(|p| p.key == spec.name)
-                    .last()
+                    .rfind(|p| p.key == spec.name)
                     .map(|p| p.value.as_str())
             })
             .unwrap_or(spec.default);

@@ -76,7 +76,7 @@ impl fmt::Display for Version {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModuleInfo {
-    /// Unique name; no whitespace and none of `.`, `=`, `?`, `<`, `>`, `,`.
+    /// Unique name: ASCII letters, digits, `-` and `_`.
     pub name: &'static str,
     /// Version, checked against dependents' requirements.
     pub version: Version,
@@ -90,7 +90,8 @@ pub struct ModuleInfo {
     pub flags: ModuleFlags,
     /// Modules or capabilities this one needs.
     pub dependencies: &'static [&'static str],
-    /// Capabilities this module provides.
+    /// Capabilities this module provides: ASCII letters, digits and
+    /// `-`, `_`, `.`, `:`, `/`.
     pub provides: &'static [&'static str],
     /// Event kinds delivered to the module.
     pub events: EventKinds,
