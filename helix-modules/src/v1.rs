@@ -5,12 +5,14 @@
 //! [`crate::v2::ModuleAdapter`]), is held as a `Box<dyn Module>`.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::config::ParamSpec;
 use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
 use crate::permissions::Permissions;
+use crate::services::scheduler::Scheduler;
 use crate::v2::{Context, Event, EventKinds, EventResponse, Request, Response, Version};
 
 /// Owned module metadata, the v1 counterpart of [`crate::v2::ModuleInfo`]
@@ -117,5 +119,10 @@ pub trait Module: Send {
     fn restore_state(&mut self, state: &[u8]) -> Result<(), ModuleError> {
         let _ = state;
         Ok(())
+    }
+    /// The scheduling policy this module provides, if it is a scheduler
+    /// (see [`ModuleTrait::scheduler`](crate::v2::ModuleTrait::scheduler)).
+    fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {
+        None
     }
 }

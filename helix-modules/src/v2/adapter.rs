@@ -7,9 +7,11 @@
 //! v2 modules through it, so there is a single storage path.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::error::ModuleError;
+use crate::services::scheduler::Scheduler;
 use crate::v1::{Message, Module, ModuleMetadata, Reply};
 use crate::v2::{Context, ModuleInfo, ModuleTrait};
 
@@ -116,5 +118,9 @@ impl<T: ModuleTrait> Module for ModuleAdapter<T> {
 
     fn restore_state(&mut self, state: &[u8]) -> Result<(), ModuleError> {
         self.module.restore_state(state)
+    }
+
+    fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {
+        self.module.scheduler()
     }
 }

@@ -12,6 +12,7 @@ mod event;
 mod info;
 mod request;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 pub use crate::registry::ModuleHandle;
@@ -22,6 +23,7 @@ pub use info::{ModuleInfo, Version};
 pub use request::{Request, Response};
 
 use crate::error::ModuleError;
+use crate::services::scheduler::Scheduler;
 
 /// A kernel module, v2 style.
 ///
@@ -96,5 +98,15 @@ pub trait ModuleTrait: Send {
     fn on_param_change(&mut self, key: &str, value: &str) -> Result<(), ModuleError> {
         let _ = (key, value);
         Ok(())
+    }
+
+    /// The scheduling policy this module provides to the kernel, if it is
+    /// a scheduler. A module flagged
+    /// [`ModuleFlags::SCHEDULER`](crate::ModuleFlags::SCHEDULER) must
+    /// return `Some` and list the `"scheduler"` capability in
+    /// [`ModuleInfo::provides`]; the registry refuses to start it
+    /// otherwise. The default is `None`.
+    fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {
+        None
     }
 }
