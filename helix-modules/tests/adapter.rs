@@ -23,7 +23,11 @@ fn info(name: &'static str, peer: &'static str) -> ModuleInfo {
         .license("MIT")
         .flags(ModuleFlags::HOT_RELOADABLE | ModuleFlags::DRIVER)
         .dependencies(deps)
-        .provides(if name == "ping" { &["ping.svc"] } else { &["pong.svc"] })
+        .provides(if name == "ping" {
+            &["ping.svc"]
+        } else {
+            &["pong.svc"]
+        })
         .events(EventKinds::TICK)
         .priority(3)
         .permissions(Permissions::DEVICE)
@@ -34,7 +38,8 @@ fn info(name: &'static str, peer: &'static str) -> ModuleInfo {
 #[test]
 fn adapted_metadata_is_complete() {
     let j = Journal::default();
-    let adapted: Box<dyn Module> = Box::new(ModuleAdapter::new(Probe::new(info("pong", "ping"), &j)));
+    let adapted: Box<dyn Module> =
+        Box::new(ModuleAdapter::new(Probe::new(info("pong", "ping"), &j)));
     let meta = adapted.metadata();
     assert_eq!(
         meta,
@@ -60,21 +65,32 @@ fn adapted_metadata_is_complete() {
 fn two_adapted_modules_side_by_side_talk_to_each_other() {
     let r = Registry::new();
     let j = Journal::default();
-    let ping = Probe::new(info("ping", "pong"), &j).on_request(|h, rq| match rq.request_type.as_str() {
-        "serve" => h.as_ref().unwrap().request("pong.svc", Request::new("ping", "hello", b"from ping".to_vec())),
-        _ => Ok(Response::ok(b"ping here".to_vec())),
-    });
-    let pong = Probe::new(info("pong", "ping"), &j).on_request(|h, rq| match rq.request_type.as_str() {
-        "hello" => {
-            let back = h.as_ref().unwrap().request("ping", Request::new("pong", "who", vec![]));
-            // ping is in a call on this chain: re-entrance is refused.
-            assert!(back.is_err());
-            let mut out = b"pong got ".to_vec();
-            out.extend_from_slice(&rq.payload);
-            Ok(Response::ok(out))
-        }
-        _ => h.as_ref().unwrap().request("ping", Request::new("pong", "who", vec![])),
-    });
+    let ping =
+        Probe::new(info("ping", "pong"), &j).on_request(|h, rq| match rq.request_type.as_str() {
+            "serve" => h.as_ref().unwrap().request(
+                "pong.svc",
+                Request::new("ping", "hello", b"from ping".to_vec()),
+            ),
+            _ => Ok(Response::ok(b"ping here".to_vec())),
+        });
+    let pong =
+        Probe::new(info("pong", "ping"), &j).on_request(|h, rq| match rq.request_type.as_str() {
+            "hello" => {
+                let back = h
+                    .as_ref()
+                    .unwrap()
+                    .request("ping", Request::new("pong", "who", vec![]));
+                // ping is in a call on this chain: re-entrance is refused.
+                assert!(back.is_err());
+                let mut out = b"pong got ".to_vec();
+                out.extend_from_slice(&rq.payload);
+                Ok(Response::ok(out))
+            }
+            _ => h
+                .as_ref()
+                .unwrap()
+                .request("ping", Request::new("pong", "who", vec![])),
+        });
     let a: Box<dyn Module> = Box::new(ModuleAdapter::new(ping));
     let b: Box<dyn Module> = Box::new(ModuleAdapter::new(pong));
     let ida = r.register(a).unwrap();
@@ -83,13 +99,28 @@ fn two_adapted_modules_side_by_side_talk_to_each_other() {
     assert!(r.start_all(Caller::Kernel).is_clean());
     let list = r.list();
     assert_eq!(list.len(), 2);
-    assert_eq!((list[0].name.as_str(), list[1].name.as_str()), ("ping", "pong"));
+    assert_eq!(
+        (list[0].name.as_str(), list[1].name.as_str()),
+        ("ping", "pong")
+    );
     assert_eq!(list[1].version, Version::new(3, 1, 4));
     assert_eq!(list[1].dependencies, vec!["?ping".to_string()]);
     assert_eq!(r.providers("pong.svc"), vec![idb]);
-    let resp = r.request(Caller::Kernel, "ping", Request::new("kernel", "serve", vec![])).unwrap();
+    let resp = r
+        .request(
+            Caller::Kernel,
+            "ping",
+            Request::new("kernel", "serve", vec![]),
+        )
+        .unwrap();
     assert_eq!(resp.payload, b"pong got from ping");
-    let resp = r.request(Caller::Kernel, "pong", Request::new("kernel", "ask", vec![])).unwrap();
+    let resp = r
+        .request(
+            Caller::Kernel,
+            "pong",
+            Request::new("kernel", "ask", vec![]),
+        )
+        .unwrap();
     assert_eq!(resp.payload, b"ping here");
     // Events, health, params and state are forwarded too.
     let s = r.dispatch(&Event::Tick { timestamp_ns: 3 });
@@ -116,10 +147,18 @@ fn adapter_forwards_every_message() {
         Reply::Event(helix_modules::v2::EventResponse::Handled)
     );
     assert_eq!(
-        a.handle_message(Message::Request(&Request::new("x", "y", b"z".to_vec()))).unwrap(),
+        a.handle_message(Message::Request(&Request::new("x", "y", b"z".to_vec())))
+            .unwrap(),
         Reply::Response(Response::ok(b"z".to_vec()))
     );
-    assert_eq!(a.handle_message(Message::ParamChanged { key: "depth", value: "2" }).unwrap(), Reply::Ack);
+    assert_eq!(
+        a.handle_message(Message::ParamChanged {
+            key: "depth",
+            value: "2"
+        })
+        .unwrap(),
+        Reply::Ack
+    );
     Module::start(&mut a).unwrap();
     Module::stop(&mut a).unwrap();
     let probe = a.into_inner();

@@ -8,17 +8,24 @@ mod common;
 use common::{Journal, Probe, state_of};
 use helix_modules::v2::{ModuleAdapter, ModuleInfo};
 use helix_modules::{
-    AuditOutcome, Caller, ModuleError, ModuleFlags, ModuleState, Operation, ParamSpec,
-    Permissions, Registry,
+    AuditOutcome, Caller, ModuleError, ModuleFlags, ModuleState, Operation, ParamSpec, Permissions,
+    Registry,
 };
 
 #[test]
 fn module_callers_need_permissions_for_privileged_operations() {
     let r = Registry::new();
     let j = Journal::default();
-    r.register_v2(Probe::new(ModuleInfo::new("victim").flags(ModuleFlags::HOT_RELOADABLE), &j))
-        .unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("guard").flags(ModuleFlags::SECURITY), &j)).unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("victim").flags(ModuleFlags::HOT_RELOADABLE),
+        &j,
+    ))
+    .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("guard").flags(ModuleFlags::SECURITY),
+        &j,
+    ))
+    .unwrap();
     let nobody = r.register_v2(Probe::named("nobody", &j)).unwrap();
     let admin = r
         .register_v2(Probe::new(
@@ -34,43 +41,119 @@ fn module_callers_need_permissions_for_privileged_operations() {
         missing,
     };
     let who = Caller::Module(nobody);
-    assert_eq!(r.stop(who, "victim"), Err(denied("nobody", Operation::Stop, "victim", Permissions::MANAGE)));
-    assert_eq!(r.unload(who, "victim"), Err(denied("nobody", Operation::Unload, "victim", Permissions::MANAGE)));
-    assert_eq!(r.restart(who, "victim"), Err(denied("nobody", Operation::Restart, "victim", Permissions::MANAGE)));
-    assert_eq!(r.init(who, "victim"), Err(denied("nobody", Operation::Init, "victim", Permissions::MANAGE)));
-    assert_eq!(r.start(who, "victim"), Err(denied("nobody", Operation::Start, "victim", Permissions::MANAGE)));
     assert_eq!(
-        r.reload(who, "victim", Box::new(ModuleAdapter::new(Probe::named("victim", &j)))),
-        Err(denied("nobody", Operation::Reload, "victim", Permissions::RELOAD))
+        r.stop(who, "victim"),
+        Err(denied(
+            "nobody",
+            Operation::Stop,
+            "victim",
+            Permissions::MANAGE
+        ))
+    );
+    assert_eq!(
+        r.unload(who, "victim"),
+        Err(denied(
+            "nobody",
+            Operation::Unload,
+            "victim",
+            Permissions::MANAGE
+        ))
+    );
+    assert_eq!(
+        r.restart(who, "victim"),
+        Err(denied(
+            "nobody",
+            Operation::Restart,
+            "victim",
+            Permissions::MANAGE
+        ))
+    );
+    assert_eq!(
+        r.init(who, "victim"),
+        Err(denied(
+            "nobody",
+            Operation::Init,
+            "victim",
+            Permissions::MANAGE
+        ))
+    );
+    assert_eq!(
+        r.start(who, "victim"),
+        Err(denied(
+            "nobody",
+            Operation::Start,
+            "victim",
+            Permissions::MANAGE
+        ))
+    );
+    assert_eq!(
+        r.reload(
+            who,
+            "victim",
+            Box::new(ModuleAdapter::new(Probe::named("victim", &j)))
+        ),
+        Err(denied(
+            "nobody",
+            Operation::Reload,
+            "victim",
+            Permissions::RELOAD
+        ))
     );
     assert_eq!(
         r.set_param(who, "victim", "k", "v"),
-        Err(denied("nobody", Operation::SetParam, "victim", Permissions::CONFIGURE))
+        Err(denied(
+            "nobody",
+            Operation::SetParam,
+            "victim",
+            Permissions::CONFIGURE
+        ))
     );
     assert_eq!(
         r.audit_log(who),
-        Err(denied("nobody", Operation::ReadAudit, "audit", Permissions::AUDIT))
+        Err(denied(
+            "nobody",
+            Operation::ReadAudit,
+            "audit",
+            Permissions::AUDIT
+        ))
     );
     let report = r.start_all(who);
     assert_eq!(
         report.skipped,
-        vec![("*".to_string(), denied("nobody", Operation::Start, "*", Permissions::MANAGE))]
+        vec![(
+            "*".to_string(),
+            denied("nobody", Operation::Start, "*", Permissions::MANAGE)
+        )]
     );
     // SECURITY modules also need the SECURITY permission.
     assert_eq!(
         r.stop(Caller::Module(admin), "guard"),
-        Err(denied("admin", Operation::Stop, "guard", Permissions::SECURITY))
+        Err(denied(
+            "admin",
+            Operation::Stop,
+            "guard",
+            Permissions::SECURITY
+        ))
     );
     r.stop(Caller::Module(admin), "victim").unwrap();
     assert_eq!(state_of(&r, "victim"), ModuleState::Stopped);
 
     let log = r.audit_log(Caller::Kernel).unwrap();
-    let denied_count = log.iter().filter(|e| e.outcome == AuditOutcome::Denied).count();
+    let denied_count = log
+        .iter()
+        .filter(|e| e.outcome == AuditOutcome::Denied)
+        .count();
     assert_eq!(denied_count, 10);
     let last_stop = log.iter().rev().find(|e| e.op == Operation::Stop).unwrap();
-    assert_eq!((last_stop.caller.as_str(), last_stop.target.as_str()), ("admin", "victim"));
+    assert_eq!(
+        (last_stop.caller.as_str(), last_stop.target.as_str()),
+        ("admin", "victim")
+    );
     assert_eq!(last_stop.outcome, AuditOutcome::Success);
-    assert_eq!(last_stop.to_string(), format!("#{} t=0 admin stop victim: ok", last_stop.seq));
+    assert_eq!(
+        last_stop.to_string(),
+        format!("#{} t=0 admin stop victim: ok", last_stop.seq)
+    );
 }
 
 #[test]
@@ -86,16 +169,24 @@ fn audit_ring_is_bounded_and_counts_drops() {
     assert_eq!(r.audit_dropped(), 3);
     assert_eq!(
         log[0].outcome,
-        AuditOutcome::Failed(ModuleError::NotFound { name: "ghost".into() })
+        AuditOutcome::Failed(ModuleError::NotFound {
+            name: "ghost".into()
+        })
     );
-    assert!(log[0].to_string().ends_with("kernel stop ghost: failed: no module or capability named `ghost`"));
+    assert!(
+        log[0]
+            .to_string()
+            .ends_with("kernel stop ghost: failed: no module or capability named `ghost`")
+    );
     let none = Registry::builder().audit_capacity(0).build();
     let _ = none.stop(Caller::Kernel, "x");
     assert!(none.audit_log(Caller::Kernel).unwrap().is_empty());
 }
 
 const PARAMS: [ParamSpec; 4] = [
-    ParamSpec::new("time_slice_ms", "10").range(1, 100).describe("slice length"),
+    ParamSpec::new("time_slice_ms", "10")
+        .range(1, 100)
+        .describe("slice length"),
     ParamSpec::new("mode", "fair").one_of(&["fair", "fifo"]),
     ParamSpec::new("trace", "off").boolean(),
     ParamSpec::new("token", "none").sensitive(),
@@ -122,8 +213,16 @@ fn command_line_parameters_reach_init() {
         Ok(())
     }))
     .unwrap();
-    let shown: Vec<String> = r.params("round_robin").unwrap().iter().map(|p| p.to_string()).collect();
-    assert_eq!(shown, ["time_slice_ms=5", "mode=fair", "trace=off", "token=***"]);
+    let shown: Vec<String> = r
+        .params("round_robin")
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        shown,
+        ["time_slice_ms=5", "mode=fair", "trace=off", "token=***"]
+    );
     assert!(r.start_all(Caller::Kernel).is_clean());
     let debug = seen.lock().unwrap().clone();
     assert!(debug.contains("\"token\": \"***\""), "{debug}");
@@ -135,7 +234,9 @@ fn command_line_parameters_reach_init() {
 
 #[test]
 fn bad_parameter_values_fail_init_with_the_reason() {
-    let r = Registry::builder().cmdline("round_robin.time_slice_ms=500").build();
+    let r = Registry::builder()
+        .cmdline("round_robin.time_slice_ms=500")
+        .build();
     let j = Journal::default();
     r.register_v2(sched(&j)).unwrap();
     let report = r.start_all(Caller::Kernel);
@@ -148,11 +249,15 @@ fn bad_parameter_values_fail_init_with_the_reason() {
             reason: "`500` is outside 1..=100".into(),
         }),
     };
-    assert_eq!(report.failed, vec![("round_robin".to_string(), err.clone())]);
+    assert_eq!(
+        report.failed,
+        vec![("round_robin".to_string(), err.clone())]
+    );
     assert_eq!(r.status("round_robin").unwrap().last_error, Some(err));
     assert!(j.entries().is_empty(), "init must not run with a bad value");
     // Fixing the value and restarting recovers.
-    r.set_param(Caller::Kernel, "round_robin", "time_slice_ms", "50").unwrap();
+    r.set_param(Caller::Kernel, "round_robin", "time_slice_ms", "50")
+        .unwrap();
     r.restart(Caller::Kernel, "round_robin").unwrap();
     assert_eq!(state_of(&r, "round_robin"), ModuleState::Running);
     assert_eq!(r.params("round_robin").unwrap()[0].shown(), "50");
@@ -161,7 +266,10 @@ fn bad_parameter_values_fail_init_with_the_reason() {
     r.register_v2(sched(&j)).unwrap();
     assert_eq!(
         r.params("round_robin"),
-        Err(ModuleError::UnknownParam { module: "round_robin".into(), key: "bogus".into() })
+        Err(ModuleError::UnknownParam {
+            module: "round_robin".into(),
+            key: "bogus".into()
+        })
     );
     let report = r.start_all(Caller::Kernel);
     assert!(matches!(
@@ -180,9 +288,14 @@ fn run_time_changes_validate_notify_and_audit() {
     stubborn.reject_params = true;
     r.register_v2(stubborn).unwrap();
     r.start_all(Caller::Kernel);
-    r.set_param(Caller::Kernel, "round_robin", "mode", "fifo").unwrap();
-    r.set_param(Caller::Kernel, "round_robin", "token", "topsecret").unwrap();
-    assert!(j.entries().contains(&"round_robin:param mode=fifo".to_string()));
+    r.set_param(Caller::Kernel, "round_robin", "mode", "fifo")
+        .unwrap();
+    r.set_param(Caller::Kernel, "round_robin", "token", "topsecret")
+        .unwrap();
+    assert!(
+        j.entries()
+            .contains(&"round_robin:param mode=fifo".to_string())
+    );
     assert_eq!(
         r.set_param(Caller::Kernel, "round_robin", "mode", "lifo"),
         Err(ModuleError::InvalidParam {
@@ -193,15 +306,26 @@ fn run_time_changes_validate_notify_and_audit() {
     );
     assert_eq!(
         r.set_param(Caller::Kernel, "round_robin", "nope", "1"),
-        Err(ModuleError::UnknownParam { module: "round_robin".into(), key: "nope".into() })
+        Err(ModuleError::UnknownParam {
+            module: "round_robin".into(),
+            key: "nope".into()
+        })
     );
     assert_eq!(
         r.set_param(Caller::Kernel, "stubborn", "mode", "fifo"),
         Err(ModuleError::Failed("parameter change rejected"))
     );
     assert_eq!(r.params("stubborn").unwrap()[1].shown(), "fair");
-    let shown: Vec<String> = r.params("round_robin").unwrap().iter().map(|p| p.to_string()).collect();
-    assert_eq!(shown, ["time_slice_ms=10", "mode=fifo", "trace=off", "token=***"]);
+    let shown: Vec<String> = r
+        .params("round_robin")
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        shown,
+        ["time_slice_ms=10", "mode=fifo", "trace=off", "token=***"]
+    );
     let log = r.audit_log(Caller::Kernel).unwrap();
     let sets: Vec<_> = log.iter().filter(|e| e.op == Operation::SetParam).collect();
     assert_eq!(sets.len(), 5);
@@ -219,7 +343,12 @@ fn metrics_render_in_prometheus_text_format() {
     r.register_v2(Probe::named("net", &j)).unwrap();
     r.start_all(Caller::Kernel);
     r.dispatch(&helix_modules::v2::Event::Tick { timestamp_ns: 0 });
-    r.request(Caller::Kernel, "net", helix_modules::v2::Request::new("k", "x", vec![])).unwrap();
+    r.request(
+        Caller::Kernel,
+        "net",
+        helix_modules::v2::Request::new("k", "x", vec![]),
+    )
+    .unwrap();
     let text = r.render_metrics();
     for line in [
         "# HELP helix_module_up 1 if the module is running.",
@@ -236,10 +365,15 @@ fn metrics_render_in_prometheus_text_format() {
         "helix_module_handler_time_total{module=\"net\"} 0",
         "helix_module_restarts_total{module=\"net\"} 0",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in\n{text}"
+        );
     }
     assert_eq!(
         r.metrics("nope"),
-        Err(ModuleError::NotFound { name: "nope".into() })
+        Err(ModuleError::NotFound {
+            name: "nope".into()
+        })
     );
 }

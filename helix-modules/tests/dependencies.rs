@@ -20,7 +20,11 @@ fn dependencies_start_first_and_stop_last() {
     let j = Journal::default();
     module(&r, &j, ModuleInfo::new("app").dependencies(&["net", "fs"]));
     module(&r, &j, ModuleInfo::new("fs").dependencies(&["block"]));
-    module(&r, &j, ModuleInfo::new("e1000").provides(&["net"]).version(1, 4, 0));
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("e1000").provides(&["net"]).version(1, 4, 0),
+    );
     module(&r, &j, ModuleInfo::new("ahci").provides(&["block"]));
     assert_eq!(r.resolve().unwrap(), ["e1000", "ahci", "fs", "app"]);
     let report = r.start_all(Caller::Kernel);
@@ -36,13 +40,37 @@ fn version_requirements_are_checked() {
     let j = Journal::default();
     module(&r, &j, ModuleInfo::new("timer").version(1, 4, 2));
     module(&r, &j, ModuleInfo::new("ok1").dependencies(&["timer>=1.2"]));
-    module(&r, &j, ModuleInfo::new("ok2").dependencies(&["timer >=1, <2"]));
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("ok2").dependencies(&["timer >=1, <2"]),
+    );
     module(&r, &j, ModuleInfo::new("ok3").dependencies(&["timer^1.4"]));
-    module(&r, &j, ModuleInfo::new("ok4").dependencies(&["timer=1.4.2"]));
-    module(&r, &j, ModuleInfo::new("ok5").dependencies(&["timer<=1.4.2", "timer>1.4.1"]));
-    module(&r, &j, ModuleInfo::new("too-new").dependencies(&["timer>=2"]));
-    module(&r, &j, ModuleInfo::new("too-old").dependencies(&["timer<1.4"]));
-    module(&r, &j, ModuleInfo::new("caret").dependencies(&["timer^1.5"]));
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("ok4").dependencies(&["timer=1.4.2"]),
+    );
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("ok5").dependencies(&["timer<=1.4.2", "timer>1.4.1"]),
+    );
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("too-new").dependencies(&["timer>=2"]),
+    );
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("too-old").dependencies(&["timer<1.4"]),
+    );
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("caret").dependencies(&["timer^1.5"]),
+    );
     let report = r.start_all(Caller::Kernel);
     assert_eq!(report.started, ["timer", "ok1", "ok2", "ok3", "ok4", "ok5"]);
     let missing = |m: &str, d: &str| {
@@ -69,7 +97,11 @@ fn version_requirements_are_checked() {
 fn optional_dependencies_order_but_never_block() {
     let r = Registry::new();
     let j = Journal::default();
-    module(&r, &j, ModuleInfo::new("app").dependencies(&["?trace", "?absent"]));
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("app").dependencies(&["?trace", "?absent"]),
+    );
     let mut trace = Probe::named("trace", &j);
     trace.fail_start = Some(ModuleError::Failed("no buffer"));
     r.register_v2(trace).unwrap();
@@ -87,9 +119,17 @@ fn failed_dependency_skips_dependents_only() {
     bad.fail_init = Some(ModuleError::Failed("broken"));
     r.register_v2(bad).unwrap();
     module(&r, &j, ModuleInfo::new("needs-bad").dependencies(&["bad"]));
-    module(&r, &j, ModuleInfo::new("needs-needs-bad").dependencies(&["needs-bad"]));
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("needs-needs-bad").dependencies(&["needs-bad"]),
+    );
     module(&r, &j, ModuleInfo::new("independent"));
-    module(&r, &j, ModuleInfo::new("needs-nothing-registered").dependencies(&["ghost"]));
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("needs-nothing-registered").dependencies(&["ghost"]),
+    );
     let report = r.start_all(Caller::Kernel);
     assert_eq!(report.started, ["independent"]);
     assert_eq!(report.failed[0].0, "bad");
@@ -137,9 +177,23 @@ fn cycles_are_named_and_the_rest_still_starts() {
     module(&r, &j, ModuleInfo::new("free"));
     module(&r, &j, ModuleInfo::new("a").dependencies(&["c-cap"]));
     module(&r, &j, ModuleInfo::new("b").dependencies(&["a"]));
-    module(&r, &j, ModuleInfo::new("c").dependencies(&["b"]).provides(&["c-cap"]));
-    module(&r, &j, ModuleInfo::new("downstream").dependencies(&["b", "free"]));
-    module(&r, &j, ModuleInfo::new("soft").dependencies(&["?a", "free"]));
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("c")
+            .dependencies(&["b"])
+            .provides(&["c-cap"]),
+    );
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("downstream").dependencies(&["b", "free"]),
+    );
+    module(
+        &r,
+        &j,
+        ModuleInfo::new("soft").dependencies(&["?a", "free"]),
+    );
     let cycle = ModuleError::Cycle(vec!["a".into(), "c".into(), "b".into()]);
     assert_eq!(r.resolve(), Err(cycle.clone()));
     assert_eq!(cycle.to_string(), "dependency cycle: a -> c -> b -> a");

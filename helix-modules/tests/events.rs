@@ -10,8 +10,8 @@ use std::thread;
 use common::{Journal, Probe};
 use helix_modules::v2::{Event, EventKinds, EventResponse, ModuleInfo, PressureLevel, Request};
 use helix_modules::{
-    Caller, DispatchSummary, Health, Message, Module, ModuleError, ModuleMetadata, Registry,
-    Reply, SupervisorPolicy,
+    Caller, DispatchSummary, Health, Message, Module, ModuleError, ModuleMetadata, Registry, Reply,
+    SupervisorPolicy,
 };
 
 #[test]
@@ -19,26 +19,52 @@ fn only_subscribers_receive_in_priority_order() {
     let r = Registry::new();
     let j = Journal::default();
     let tick = EventKinds::TICK;
-    r.register_v2(Probe::new(ModuleInfo::new("low").events(tick).priority(-5), &j)).unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("high").events(tick).priority(10), &j)).unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("mid-a").events(tick), &j)).unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("mid-b").events(tick), &j)).unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("deaf").events(EventKinds::SHUTDOWN), &j)).unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("never-started").events(tick), &j)).unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("low").events(tick).priority(-5),
+        &j,
+    ))
+    .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("high").events(tick).priority(10),
+        &j,
+    ))
+    .unwrap();
+    r.register_v2(Probe::new(ModuleInfo::new("mid-a").events(tick), &j))
+        .unwrap();
+    r.register_v2(Probe::new(ModuleInfo::new("mid-b").events(tick), &j))
+        .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("deaf").events(EventKinds::SHUTDOWN),
+        &j,
+    ))
+    .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("never-started").events(tick),
+        &j,
+    ))
+    .unwrap();
     r.start_all(Caller::Kernel);
     r.stop(Caller::Kernel, "never-started").unwrap();
     j.clear();
     let s = r.dispatch(&Event::Tick { timestamp_ns: 5 });
     assert_eq!(
         s,
-        DispatchSummary { delivered: 4, handled: 4, ignored: 0, failed: 0, skipped: 0 }
+        DispatchSummary {
+            delivered: 4,
+            handled: 4,
+            ignored: 0,
+            failed: 0,
+            skipped: 0
+        }
     );
     assert_eq!(j.with_suffix(":event"), ["high", "mid-a", "mid-b", "low"]);
     j.clear();
     r.dispatch(&Event::Shutdown);
     assert_eq!(j.with_suffix(":event"), ["deaf"]);
     j.clear();
-    let s = r.dispatch(&Event::MemoryPressure { level: PressureLevel::Critical });
+    let s = r.dispatch(&Event::MemoryPressure {
+        level: PressureLevel::Critical,
+    });
     assert_eq!(s.delivered, 0);
     assert_eq!(r.metrics("deaf").unwrap().events_handled, 1);
     assert_eq!(r.metrics("never-started").unwrap().events_handled, 0);
@@ -46,7 +72,10 @@ fn only_subscribers_receive_in_priority_order() {
 
 #[test]
 fn outcomes_are_counted_and_errors_lower_health() {
-    let policy = SupervisorPolicy { error_threshold: 2, ..SupervisorPolicy::default() };
+    let policy = SupervisorPolicy {
+        error_threshold: 2,
+        ..SupervisorPolicy::default()
+    };
     let r = Registry::builder().policy(policy).build();
     let j = Journal::default();
     let m = Probe::named("flaky", &j).on_event(|_, e| match e {
@@ -57,16 +86,27 @@ fn outcomes_are_counted_and_errors_lower_health() {
     r.register_v2(m).unwrap();
     r.start_all(Caller::Kernel);
     r.dispatch(&Event::Tick { timestamp_ns: 1 });
-    r.dispatch(&Event::CpuHotplug { cpu_id: 1, online: true });
-    let s = r.dispatch(&Event::MemoryPressure { level: PressureLevel::Low });
+    r.dispatch(&Event::CpuHotplug {
+        cpu_id: 1,
+        online: true,
+    });
+    let s = r.dispatch(&Event::MemoryPressure {
+        level: PressureLevel::Low,
+    });
     assert_eq!(s.failed, 1);
     let status = r.status("flaky").unwrap();
     assert_eq!(status.health, Health::Degraded);
     assert_eq!(status.last_error, Some(ModuleError::Failed("cannot")));
-    r.dispatch(&Event::Custom { name: "x".into(), data: vec![] });
+    r.dispatch(&Event::Custom {
+        name: "x".into(),
+        data: vec![],
+    });
     assert_eq!(r.status("flaky").unwrap().health, Health::Unhealthy);
     let m = r.metrics("flaky").unwrap();
-    assert_eq!((m.events_handled, m.events_ignored, m.events_failed), (1, 1, 2));
+    assert_eq!(
+        (m.events_handled, m.events_ignored, m.events_failed),
+        (1, 1, 2)
+    );
     r.dispatch(&Event::Tick { timestamp_ns: 2 });
     assert_eq!(r.status("flaky").unwrap().health, Health::Healthy);
 }
@@ -88,7 +128,11 @@ fn a_busy_subscriber_is_skipped_not_waited_for() {
     r.start_all(Caller::Kernel);
     let r2 = r.clone();
     let worker = thread::spawn(move || {
-        r2.request(Caller::Kernel, "slow", Request::new("kernel", "block", vec![]))
+        r2.request(
+            Caller::Kernel,
+            "slow",
+            Request::new("kernel", "block", vec![]),
+        )
     });
     entered_rx.recv().unwrap();
     assert!(r.status("slow").unwrap().busy);
@@ -103,29 +147,39 @@ fn a_busy_subscriber_is_skipped_not_waited_for() {
 fn handlers_publish_custom_events_to_subscribers() {
     let r = Registry::new();
     let j = Journal::default();
-    let publisher = Probe::new(ModuleInfo::new("pub").events(EventKinds::TICK | EventKinds::CUSTOM), &j)
-        .on_event(|h, e| match e {
-            Event::Tick { .. } => {
-                let s = h.as_ref().unwrap().publish("link-up", vec![1]).unwrap();
-                // The publisher itself is on this chain: skipped.
-                assert_eq!((s.delivered, s.skipped), (1, 1));
-                EventResponse::Handled
-            }
-            _ => EventResponse::Handled,
-        });
+    let publisher = Probe::new(
+        ModuleInfo::new("pub").events(EventKinds::TICK | EventKinds::CUSTOM),
+        &j,
+    )
+    .on_event(|h, e| match e {
+        Event::Tick { .. } => {
+            let s = h.as_ref().unwrap().publish("link-up", vec![1]).unwrap();
+            // The publisher itself is on this chain: skipped.
+            assert_eq!((s.delivered, s.skipped), (1, 1));
+            EventResponse::Handled
+        }
+        _ => EventResponse::Handled,
+    });
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
-    let listener = Probe::new(ModuleInfo::new("listener").events(EventKinds::CUSTOM), &j)
-        .on_event(move |_, e| {
+    let listener = Probe::new(ModuleInfo::new("listener").events(EventKinds::CUSTOM), &j).on_event(
+        move |_, e| {
             tx.lock().unwrap().send(e.clone()).unwrap();
             EventResponse::Handled
-        });
+        },
+    );
     r.register_v2(publisher).unwrap();
     r.register_v2(listener).unwrap();
     r.start_all(Caller::Kernel);
     let s = r.dispatch(&Event::Tick { timestamp_ns: 9 });
     assert_eq!(s.handled, 1);
-    assert_eq!(rx.try_recv().unwrap(), Event::Custom { name: "link-up".into(), data: vec![1] });
+    assert_eq!(
+        rx.try_recv().unwrap(),
+        Event::Custom {
+            name: "link-up".into(),
+            data: vec![1]
+        }
+    );
 }
 
 struct WrongReply;
@@ -162,13 +216,20 @@ fn v1_wrong_replies_are_errors_not_panics() {
     assert_eq!(s.failed, 1);
     assert_eq!(
         r.status("wrong").unwrap().last_error,
-        Some(ModuleError::UnexpectedReply { module: "wrong".into() })
+        Some(ModuleError::UnexpectedReply {
+            module: "wrong".into()
+        })
     );
     r.dispatch(&Event::Shutdown);
-    assert_eq!(r.status("wrong").unwrap().last_error, Some(ModuleError::Failed("v1 error")));
+    assert_eq!(
+        r.status("wrong").unwrap().last_error,
+        Some(ModuleError::Failed("v1 error"))
+    );
     assert_eq!(
         r.request(Caller::Kernel, "wrong", Request::new("kernel", "x", vec![])),
-        Err(ModuleError::UnexpectedReply { module: "wrong".into() })
+        Err(ModuleError::UnexpectedReply {
+            module: "wrong".into()
+        })
     );
     assert_eq!(r.metrics("wrong").unwrap().requests_failed, 1);
     // The default v1 helpers.
@@ -191,6 +252,7 @@ fn handler_time_comes_from_the_supplied_clock() {
     r.register_v2(Probe::named("timed", &j)).unwrap();
     r.start_all(Caller::Kernel);
     r.dispatch(&Event::Tick { timestamp_ns: 0 });
-    r.request(Caller::Kernel, "timed", Request::new("kernel", "x", vec![])).unwrap();
+    r.request(Caller::Kernel, "timed", Request::new("kernel", "x", vec![]))
+        .unwrap();
     assert_eq!(r.metrics("timed").unwrap().handler_time, 20);
 }

@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use common::{Journal, Probe};
-use helix_modules::v2::{
-    Context, ModuleHandle, ModuleInfo, ModuleTrait, Request, Response,
-};
+use helix_modules::v2::{Context, ModuleHandle, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{
     AuditOutcome, Caller, ModuleError, ModuleState, Operation, Permissions, Registry,
 };
@@ -24,24 +22,52 @@ fn req(source: &'static str, kind: &str) -> Request {
 fn routes_by_name_then_by_capability_priority() {
     let r = Registry::new();
     let j = Journal::default();
-    let answer = |text: &'static [u8]| move |_: &Option<ModuleHandle>, _: &Request| Ok(Response::ok(text.to_vec()));
-    r.register_v2(Probe::new(ModuleInfo::new("a").provides(&["svc"]), &j).on_request(answer(b"a"))).unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("b").provides(&["svc"]).priority(5), &j).on_request(answer(b"b"))).unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("c").provides(&["svc"]), &j).on_request(answer(b"c"))).unwrap();
+    let answer = |text: &'static [u8]| {
+        move |_: &Option<ModuleHandle>, _: &Request| Ok(Response::ok(text.to_vec()))
+    };
+    r.register_v2(Probe::new(ModuleInfo::new("a").provides(&["svc"]), &j).on_request(answer(b"a")))
+        .unwrap();
+    r.register_v2(
+        Probe::new(ModuleInfo::new("b").provides(&["svc"]).priority(5), &j)
+            .on_request(answer(b"b")),
+    )
+    .unwrap();
+    r.register_v2(Probe::new(ModuleInfo::new("c").provides(&["svc"]), &j).on_request(answer(b"c")))
+        .unwrap();
     r.start_all(Caller::Kernel);
-    assert_eq!(r.request(Caller::Kernel, "a", req("k", "x")).unwrap().payload, b"a");
-    assert_eq!(r.request(Caller::Kernel, "svc", req("k", "x")).unwrap().payload, b"b");
+    assert_eq!(
+        r.request(Caller::Kernel, "a", req("k", "x"))
+            .unwrap()
+            .payload,
+        b"a"
+    );
+    assert_eq!(
+        r.request(Caller::Kernel, "svc", req("k", "x"))
+            .unwrap()
+            .payload,
+        b"b"
+    );
     r.stop(Caller::Kernel, "b").unwrap();
-    assert_eq!(r.request(Caller::Kernel, "svc", req("k", "x")).unwrap().payload, b"a");
+    assert_eq!(
+        r.request(Caller::Kernel, "svc", req("k", "x"))
+            .unwrap()
+            .payload,
+        b"a"
+    );
     r.stop(Caller::Kernel, "a").unwrap();
     r.stop(Caller::Kernel, "c").unwrap();
     assert_eq!(
         r.request(Caller::Kernel, "svc", req("k", "x")),
-        Err(ModuleError::TargetNotRunning { module: "a".into(), state: ModuleState::Stopped })
+        Err(ModuleError::TargetNotRunning {
+            module: "a".into(),
+            state: ModuleState::Stopped
+        })
     );
     assert_eq!(
         r.request(Caller::Kernel, "nothing", req("k", "x")),
-        Err(ModuleError::NotFound { name: "nothing".into() })
+        Err(ModuleError::NotFound {
+            name: "nothing".into()
+        })
     );
     assert_eq!(r.metrics("b").unwrap().requests_served, 1);
 }
@@ -53,7 +79,10 @@ fn target_must_be_running() {
     r.register_v2(Probe::named("idle", &j)).unwrap();
     assert_eq!(
         r.request(Caller::Kernel, "idle", req("k", "x")),
-        Err(ModuleError::TargetNotRunning { module: "idle".into(), state: ModuleState::Registered })
+        Err(ModuleError::TargetNotRunning {
+            module: "idle".into(),
+            state: ModuleState::Registered
+        })
     );
 }
 
@@ -81,7 +110,12 @@ fn handlers_call_other_modules_and_reentrance_is_refused() {
     r.register_v2(a).unwrap();
     r.register_v2(b).unwrap();
     r.start_all(Caller::Kernel);
-    assert_eq!(r.request(Caller::Kernel, "a", req("k", "forward")).unwrap().payload, b"pong");
+    assert_eq!(
+        r.request(Caller::Kernel, "a", req("k", "forward"))
+            .unwrap()
+            .payload,
+        b"pong"
+    );
     assert_eq!(
         r.request(Caller::Kernel, "a", req("k", "loop")),
         Err(ModuleError::Reentrant { module: "a".into() })
@@ -91,7 +125,12 @@ fn handlers_call_other_modules_and_reentrance_is_refused() {
         Err(ModuleError::Reentrant { module: "a".into() })
     );
     // Nothing is left stuck: both still answer.
-    assert_eq!(r.request(Caller::Kernel, "a", req("k", "plain")).unwrap().payload, b"a-done");
+    assert_eq!(
+        r.request(Caller::Kernel, "a", req("k", "plain"))
+            .unwrap()
+            .payload,
+        b"a-done"
+    );
     assert!(!r.status("a").unwrap().busy);
     assert_eq!(r.metrics("a").unwrap().requests_failed, 2);
     assert_eq!(r.metrics("b").unwrap().requests_failed, 1);
@@ -112,9 +151,10 @@ fn busy_targets_are_waited_for_by_the_kernel_and_refused_to_modules() {
         Ok(Response::ok(b"slow".to_vec()))
     }))
     .unwrap();
-    r.register_v2(Probe::named("caller", &j).on_request(|h, _| {
-        h.as_ref().unwrap().request("slow", req("caller", "x"))
-    }))
+    r.register_v2(
+        Probe::named("caller", &j)
+            .on_request(|h, _| h.as_ref().unwrap().request("slow", req("caller", "x"))),
+    )
     .unwrap();
     r.start_all(Caller::Kernel);
     let r1 = r.clone();
@@ -123,7 +163,9 @@ fn busy_targets_are_waited_for_by_the_kernel_and_refused_to_modules() {
     // A module-held chain never waits.
     assert_eq!(
         r.request(Caller::Kernel, "caller", req("k", "x")),
-        Err(ModuleError::Busy { module: "slow".into() })
+        Err(ModuleError::Busy {
+            module: "slow".into()
+        })
     );
     // The kernel waits until the other CPU's call ends.
     let r2 = r.clone();
@@ -138,9 +180,10 @@ fn busy_targets_are_waited_for_by_the_kernel_and_refused_to_modules() {
 fn payload_limits_apply_both_ways() {
     let r = Registry::builder().max_payload(8).build();
     let j = Journal::default();
-    r.register_v2(Probe::named("echo", &j).on_request(|_, rq| {
-        Ok(Response::ok(vec![0; rq.payload.len() * 4]))
-    }))
+    r.register_v2(
+        Probe::named("echo", &j)
+            .on_request(|_, rq| Ok(Response::ok(vec![0; rq.payload.len() * 4]))),
+    )
     .unwrap();
     r.start_all(Caller::Kernel);
     assert_eq!(
@@ -151,7 +194,13 @@ fn payload_limits_apply_both_ways() {
         r.request(Caller::Kernel, "echo", Request::new("k", "x", vec![0; 3])),
         Err(ModuleError::PayloadTooLarge { size: 12, limit: 8 })
     );
-    assert_eq!(r.request(Caller::Kernel, "echo", Request::new("k", "x", vec![0; 2])).unwrap().payload.len(), 8);
+    assert_eq!(
+        r.request(Caller::Kernel, "echo", Request::new("k", "x", vec![0; 2]))
+            .unwrap()
+            .payload
+            .len(),
+        8
+    );
     assert_eq!(r.limits().max_payload, 8);
 }
 
@@ -159,9 +208,16 @@ fn payload_limits_apply_both_ways() {
 fn protected_targets_check_permissions_and_are_audited() {
     let r = Registry::new();
     let j = Journal::default();
-    r.register_v2(Probe::new(ModuleInfo::new("dev").protected_by(Permissions::DEVICE), &j)).unwrap();
-    let allowed = Probe::new(ModuleInfo::new("trusted").permissions(Permissions::DEVICE), &j)
-        .on_request(|h, _| h.as_ref().unwrap().request("dev", req("trusted", "x")));
+    r.register_v2(Probe::new(
+        ModuleInfo::new("dev").protected_by(Permissions::DEVICE),
+        &j,
+    ))
+    .unwrap();
+    let allowed = Probe::new(
+        ModuleInfo::new("trusted").permissions(Permissions::DEVICE),
+        &j,
+    )
+    .on_request(|h, _| h.as_ref().unwrap().request("dev", req("trusted", "x")));
     let denied = Probe::named("untrusted", &j)
         .on_request(|h, _| h.as_ref().unwrap().request("dev", req("untrusted", "x")));
     r.register_v2(allowed).unwrap();
@@ -196,9 +252,15 @@ fn module_callers_cannot_spoof_the_source() {
     r.start_all(Caller::Kernel);
     assert_eq!(
         r.request(Caller::Module(liar), "target", req("kernel", "x")),
-        Err(ModuleError::SourceMismatch { claimed: "kernel".into(), actual: "liar".into() })
+        Err(ModuleError::SourceMismatch {
+            claimed: "kernel".into(),
+            actual: "liar".into()
+        })
     );
-    assert!(r.request(Caller::Module(liar), "target", req("liar", "x")).is_ok());
+    assert!(
+        r.request(Caller::Module(liar), "target", req("liar", "x"))
+            .is_ok()
+    );
 }
 
 struct Silent;
@@ -244,7 +306,10 @@ fn handles_outliving_the_registry_report_it() {
         r.start_all(Caller::Kernel);
     }
     let h = kept.lock().unwrap().clone().unwrap();
-    assert_eq!(h.request("m", req("m", "x")), Err(ModuleError::RegistryGone));
+    assert_eq!(
+        h.request("m", req("m", "x")),
+        Err(ModuleError::RegistryGone)
+    );
     assert_eq!(h.publish("e", vec![]), Err(ModuleError::RegistryGone));
     assert_eq!(h.caller(), Caller::Module(h.id()));
     assert_eq!(format!("{h:?}"), "ModuleHandle(#0)");

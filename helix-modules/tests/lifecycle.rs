@@ -88,7 +88,9 @@ fn registration_validates_metadata() {
         })
     );
     assert_eq!(
-        bad(ModuleInfo::new("selfcap").provides(&["c"]).dependencies(&["c>=1"])),
+        bad(ModuleInfo::new("selfcap")
+            .provides(&["c"])
+            .dependencies(&["c>=1"])),
         Err(ModuleError::InvalidMetadata {
             module: "selfcap".into(),
             reason: "the module depends on itself"
@@ -153,7 +155,10 @@ fn lookups_by_name_id_and_capability() {
     let j = Journal::default();
     let a = r
         .register_v2(Probe::new(
-            ModuleInfo::new("a").version(2, 1, 0).provides(&["net"]).flags(ModuleFlags::DRIVER),
+            ModuleInfo::new("a")
+                .version(2, 1, 0)
+                .provides(&["net"])
+                .flags(ModuleFlags::DRIVER),
             &j,
         ))
         .unwrap();
@@ -161,7 +166,10 @@ fn lookups_by_name_id_and_capability() {
         .register_v2(Probe::new(ModuleInfo::new("b").provides(&["net"]), &j))
         .unwrap();
     assert_eq!(r.id_of("a"), Ok(a));
-    assert_eq!(r.id_of("zz"), Err(ModuleError::NotFound { name: "zz".into() }));
+    assert_eq!(
+        r.id_of("zz"),
+        Err(ModuleError::NotFound { name: "zz".into() })
+    );
     assert_eq!(r.providers("net"), vec![a, b]);
     assert!(r.providers("fs").is_empty());
     let s = r.status_by_id(b).unwrap();
@@ -184,7 +192,10 @@ fn lookups_by_name_id_and_capability() {
     r.unload(Caller::Kernel, "b").unwrap_err();
     r.stop(Caller::Kernel, "b").unwrap();
     r.unload(Caller::Kernel, "b").unwrap();
-    assert_eq!(r.status_by_id(b), Err(ModuleError::NotFound { name: "#1".into() }));
+    assert_eq!(
+        r.status_by_id(b),
+        Err(ModuleError::NotFound { name: "#1".into() })
+    );
     assert_eq!(r.providers("net"), vec![a]);
     assert!(format!("{r:?}").contains("\"a\""));
 }
@@ -235,18 +246,21 @@ fn invalid_calls_name_the_current_state() {
         Err(inv(ModuleState::Stopped, Operation::Stop))
     );
     assert_eq!(
-        r.reload(Caller::Kernel, "m", Box::new(helix_modules::v2::ModuleAdapter::new(Probe::named("m", &j)))),
+        r.reload(
+            Caller::Kernel,
+            "m",
+            Box::new(helix_modules::v2::ModuleAdapter::new(Probe::named("m", &j)))
+        ),
         Err(ModuleError::NotHotReloadable { module: "m".into() })
     );
     r.start(Caller::Kernel, "m").unwrap();
     assert_eq!(state_of(&r, "m"), ModuleState::Running);
-    assert_eq!(
-        j.entries(),
-        ["m:init", "m:start", "m:stop", "m:start"]
-    );
+    assert_eq!(j.entries(), ["m:init", "m:start", "m:stop", "m:start"]);
     assert_eq!(
         r.stop(Caller::Kernel, "nope"),
-        Err(ModuleError::NotFound { name: "nope".into() })
+        Err(ModuleError::NotFound {
+            name: "nope".into()
+        })
     );
     assert_eq!(
         inv(ModuleState::Stopped, Operation::Stop).to_string(),
@@ -287,7 +301,10 @@ fn failing_steps_move_to_failed_and_record_why() {
     );
     assert_eq!(report.started, vec!["stop-fails".to_string()]);
     let s = r.status("init-fails").unwrap();
-    assert_eq!((s.state, s.health), (ModuleState::Failed, Health::Unhealthy));
+    assert_eq!(
+        (s.state, s.health),
+        (ModuleState::Failed, Health::Unhealthy)
+    );
     assert_eq!(s.last_error, Some(init_err.clone()));
     assert_eq!(
         init_err.to_string(),
@@ -313,7 +330,12 @@ fn failing_steps_move_to_failed_and_record_why() {
         })
     );
     r.unload(Caller::Kernel, "init-fails").unwrap();
-    assert_eq!(r.id_of("init-fails"), Err(ModuleError::NotFound { name: "init-fails".into() }));
+    assert_eq!(
+        r.id_of("init-fails"),
+        Err(ModuleError::NotFound {
+            name: "init-fails".into()
+        })
+    );
     // A second start_all reports the Failed module as skipped.
     let again = r.start_all(Caller::Kernel);
     assert!(again.skipped.iter().any(|(n, e)| n == "start-fails"
@@ -334,8 +356,11 @@ fn essential_modules_refuse_stop_and_unload_but_stop_at_shutdown() {
         &j,
     ))
     .unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("app").dependencies(&["core"]), &j))
-        .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("app").dependencies(&["core"]),
+        &j,
+    ))
+    .unwrap();
     assert!(r.start_all(Caller::Kernel).is_clean());
     let essential = ModuleError::Essential {
         module: "core".into(),
@@ -358,10 +383,16 @@ fn essential_modules_refuse_stop_and_unload_but_stop_at_shutdown() {
 fn exclusive_roles_conflict() {
     let r = Registry::new();
     let j = Journal::default();
-    r.register_v2(Probe::new(ModuleInfo::new("rr").flags(ModuleFlags::SCHEDULER), &j))
-        .unwrap();
-    r.register_v2(Probe::new(ModuleInfo::new("cfs").flags(ModuleFlags::SCHEDULER), &j))
-        .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("rr").flags(ModuleFlags::SCHEDULER),
+        &j,
+    ))
+    .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("cfs").flags(ModuleFlags::SCHEDULER),
+        &j,
+    ))
+    .unwrap();
     let report = r.start_all(Caller::Kernel);
     assert_eq!(report.started, vec!["rr".to_string()]);
     let conflict = ModuleError::Conflict {
@@ -374,7 +405,10 @@ fn exclusive_roles_conflict() {
     assert_eq!(r.start(Caller::Kernel, "cfs"), Err(conflict));
     r.stop(Caller::Kernel, "rr").unwrap();
     r.start(Caller::Kernel, "cfs").unwrap();
-    assert_eq!(r.find_running_with_flag(ModuleFlags::SCHEDULER), r.id_of("cfs").ok());
+    assert_eq!(
+        r.find_running_with_flag(ModuleFlags::SCHEDULER),
+        r.id_of("cfs").ok()
+    );
 }
 
 #[test]

@@ -45,7 +45,10 @@ fn unhealthy_modules_are_restarted_after_back_off() {
     assert_eq!(j.entries(), ["worker:stop", "worker:init", "worker:start"]);
     assert_eq!(r.metrics("worker").unwrap().restarts, 1);
     let log = r.audit_log(Caller::Kernel).unwrap();
-    assert!(log.iter().any(|e| e.op == Operation::Restart && e.target == "worker"));
+    assert!(
+        log.iter()
+            .any(|e| e.op == Operation::Restart && e.target == "worker")
+    );
 }
 
 #[test]
@@ -87,8 +90,11 @@ fn crash_loops_are_held_and_reported() {
 fn failing_handlers_make_a_module_unhealthy_and_restarted() {
     let r = Registry::builder().policy(POLICY).build();
     let j = Journal::default();
-    r.register_v2(Probe::named("erring", &j).on_event(|_, _| EventResponse::Error(ModuleError::Failed("bad tick"))))
-        .unwrap();
+    r.register_v2(
+        Probe::named("erring", &j)
+            .on_event(|_, _| EventResponse::Error(ModuleError::Failed("bad tick"))),
+    )
+    .unwrap();
     r.start_all(Caller::Kernel);
     r.dispatch(&Event::Tick { timestamp_ns: 0 });
     r.dispatch(&Event::Tick { timestamp_ns: 1 });
@@ -119,7 +125,11 @@ fn reloadable(j: &Journal, version: u16) -> Probe {
         ModuleInfo::new("sched")
             .version(version, 0, 0)
             .flags(ModuleFlags::HOT_RELOADABLE)
-            .provides(if version == 1 { &["sched.v1"] } else { &["sched.v2"] }),
+            .provides(if version == 1 {
+                &["sched.v1"]
+            } else {
+                &["sched.v2"]
+            }),
         j,
     )
 }
@@ -134,9 +144,15 @@ fn reload_hands_state_over_and_swaps_instances() {
     r.start_all(Caller::Kernel);
     j.clear();
     let new = reloadable(&j, 2).on_request(|_, _| Ok(Response::ok(b"v2".to_vec())));
-    r.reload(Caller::Kernel, "sched", Box::new(ModuleAdapter::new(new))).unwrap();
-    assert_eq!(j.entries(), ["sched:init", "sched:restore", "sched:stop", "sched:start"]);
-    let resp = r.request(Caller::Kernel, "sched", Request::new("k", "x", vec![])).unwrap();
+    r.reload(Caller::Kernel, "sched", Box::new(ModuleAdapter::new(new)))
+        .unwrap();
+    assert_eq!(
+        j.entries(),
+        ["sched:init", "sched:restore", "sched:stop", "sched:start"]
+    );
+    let resp = r
+        .request(Caller::Kernel, "sched", Request::new("k", "x", vec![]))
+        .unwrap();
     assert_eq!(resp.payload, b"v2");
     let s = r.status("sched").unwrap();
     assert_eq!((s.state, s.version.major), (ModuleState::Running, 2));
@@ -148,9 +164,14 @@ fn reload_hands_state_over_and_swaps_instances() {
 fn reload_failures_keep_the_old_instance_running() {
     let r = Registry::new();
     let j = Journal::default();
-    r.register_v2(reloadable(&j, 1).on_request(|_, _| Ok(Response::ok(b"v1".to_vec())))).unwrap();
+    r.register_v2(reloadable(&j, 1).on_request(|_, _| Ok(Response::ok(b"v1".to_vec()))))
+        .unwrap();
     r.start_all(Caller::Kernel);
-    let ask = || r.request(Caller::Kernel, "sched", Request::new("k", "x", vec![])).unwrap().payload;
+    let ask = || {
+        r.request(Caller::Kernel, "sched", Request::new("k", "x", vec![]))
+            .unwrap()
+            .payload
+    };
 
     let mut bad_init = reloadable(&j, 2);
     bad_init.fail_init = Some(ModuleError::Failed("init"));
@@ -158,7 +179,11 @@ fn reload_failures_keep_the_old_instance_running() {
     bad_restore.fail_restore = Some(ModuleError::Failed("restore"));
     let mut bad_start = reloadable(&j, 2);
     bad_start.fail_start = Some(ModuleError::Failed("start"));
-    for (probe, why) in [(bad_init, "init"), (bad_restore, "restore"), (bad_start, "start")] {
+    for (probe, why) in [
+        (bad_init, "init"),
+        (bad_restore, "restore"),
+        (bad_start, "start"),
+    ] {
         let reason: &'static str = why;
         assert_eq!(
             r.reload(Caller::Kernel, "sched", Box::new(ModuleAdapter::new(probe))),
@@ -173,12 +198,23 @@ fn reload_failures_keep_the_old_instance_running() {
         assert_eq!(r.status("sched").unwrap().version.major, 1);
     }
     assert_eq!(
-        r.reload(Caller::Kernel, "sched", Box::new(ModuleAdapter::new(Probe::named("other", &j)))),
-        Err(ModuleError::ReloadMismatch { expected: "sched".into(), found: "other".into() })
+        r.reload(
+            Caller::Kernel,
+            "sched",
+            Box::new(ModuleAdapter::new(Probe::named("other", &j)))
+        ),
+        Err(ModuleError::ReloadMismatch {
+            expected: "sched".into(),
+            found: "other".into()
+        })
     );
     r.stop(Caller::Kernel, "sched").unwrap();
     assert_eq!(
-        r.reload(Caller::Kernel, "sched", Box::new(ModuleAdapter::new(reloadable(&j, 2)))),
+        r.reload(
+            Caller::Kernel,
+            "sched",
+            Box::new(ModuleAdapter::new(reloadable(&j, 2)))
+        ),
         Err(ModuleError::InvalidState {
             module: "sched".into(),
             state: ModuleState::Stopped,
@@ -197,7 +233,10 @@ fn reload_whose_old_instance_cannot_restart_leaves_it_failed() {
     r.start_all(Caller::Kernel);
     let mut new = reloadable(&j, 2);
     new.fail_start = Some(ModuleError::Failed("start"));
-    assert!(r.reload(Caller::Kernel, "sched", Box::new(ModuleAdapter::new(new))).is_err());
+    assert!(
+        r.reload(Caller::Kernel, "sched", Box::new(ModuleAdapter::new(new)))
+            .is_err()
+    );
     let s = r.status("sched").unwrap();
     assert_eq!(s.state, ModuleState::Failed);
     assert_eq!(

@@ -19,7 +19,11 @@ fn tick_dispatch_allocates_nothing_and_skips_non_subscribers() {
     let r = Registry::new();
     let j = Journal::default();
     for i in 0..64 {
-        let kinds = if i % 8 == 0 { EventKinds::TICK } else { EventKinds::SHUTDOWN };
+        let kinds = if i % 8 == 0 {
+            EventKinds::TICK
+        } else {
+            EventKinds::SHUTDOWN
+        };
         let info = ModuleInfo::new(leak(format!("m{i}"))).events(kinds);
         r.register_v2(Probe::new(info, &j).on_event(|_, _| EventResponse::Handled))
             .unwrap();
@@ -38,8 +42,14 @@ fn tick_dispatch_allocates_nothing_and_skips_non_subscribers() {
 
     let quiet = Registry::new();
     for i in 0..64 {
-        let kinds = if i % 8 == 0 { EventKinds::TICK } else { EventKinds::SHUTDOWN };
-        quiet.register_v2(Quiet(ModuleInfo::new(leak(format!("q{i}"))).events(kinds))).unwrap();
+        let kinds = if i % 8 == 0 {
+            EventKinds::TICK
+        } else {
+            EventKinds::SHUTDOWN
+        };
+        quiet
+            .register_v2(Quiet(ModuleInfo::new(leak(format!("q{i}"))).events(kinds)))
+            .unwrap();
     }
     quiet.start_all(Caller::Kernel);
     quiet.dispatch(&Event::Tick { timestamp_ns: 0 });

@@ -149,7 +149,11 @@ pub(crate) fn validate_metadata(meta: &ModuleMetadata) -> Result<(), ModuleError
             flag: ModuleFlags::USERSPACE,
         });
     }
-    if !meta.provides.iter().all(|c| well_formed(c, capability_char)) {
+    if !meta
+        .provides
+        .iter()
+        .all(|c| well_formed(c, capability_char))
+    {
         return Err(bad(meta, "a capability name is empty or malformed"));
     }
     for spec in &meta.dependencies {

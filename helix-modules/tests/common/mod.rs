@@ -86,9 +86,7 @@ impl Probe {
 
     pub fn on_request(
         mut self,
-        f: impl FnMut(&Option<ModuleHandle>, &Request) -> Result<Response, ModuleError>
-        + Send
-        + 'static,
+        f: impl FnMut(&Option<ModuleHandle>, &Request) -> Result<Response, ModuleError> + Send + 'static,
     ) -> Self {
         self.on_request = Some(Box::new(f));
         self
@@ -189,7 +187,12 @@ pub fn leak(s: String) -> &'static str {
 }
 
 pub fn leak_list(v: Vec<String>) -> &'static [&'static str] {
-    Box::leak(v.into_iter().map(leak).collect::<Vec<_>>().into_boxed_slice())
+    Box::leak(
+        v.into_iter()
+            .map(leak)
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
 }
 
 pub fn state_of(r: &Registry, name: &str) -> helix_modules::ModuleState {
