@@ -16,9 +16,11 @@ pub mod arch;
 pub mod boot;
 pub mod logger;
 pub mod mm;
+pub mod modules;
 mod panic;
 pub mod serial;
 pub mod testing;
+pub mod thread;
 pub mod time;
 
 pub use arch::x86_64::qemu::{ExitCode, exit};

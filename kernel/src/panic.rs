@@ -14,6 +14,7 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     x86_64::instructions::interrupts::disable();
+    crate::thread::on_thread_panic(info);
     crate::testing::on_panic(info);
     if PANICKING.swap(true, Ordering::SeqCst) {
         qemu::exit(qemu::ExitCode::Failure);

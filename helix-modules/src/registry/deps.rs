@@ -244,14 +244,24 @@ pub(crate) fn plan(t: &Table) -> Plan {
     for (i, id) in ids.iter().enumerate() {
         index[id.index()] = i as u32;
     }
+    // Versions in a compact array: matching reads them in random order,
+    // and the slots themselves are large.
+    let versions: Vec<Version> = t.live().map(|s| s.meta.version).collect();
     // Edges provider -> dependent, labelled with the dependency's position.
     let mut edges: Vec<(u32, u32, u32, bool)> = Vec::new();
-    for (v, id) in ids.iter().enumerate() {
-        let Some(slot) = t.slot(*id) else { continue };
+    for (v, slot) in t.live().enumerate() {
         for (k, spec) in slot.meta.dependencies.iter().enumerate() {
             let Ok(dep) = parse(spec) else { continue };
-            for u in matches(t, dep, *id) {
-                edges.push((index[u.index()], v as u32, k as u32, dep.optional));
+            let by_name = t.by_name.get(dep.target).copied();
+            let by_capability: &[ModuleId] = match by_name {
+                Some(_) => &[],
+                None => t.by_capability.get(dep.target).map_or(&[], Vec::as_slice),
+            };
+            for u in by_name.iter().chain(by_capability) {
+                let u = index[u.index()];
+                if u as usize != v && dep.accepts(versions[u as usize]) {
+                    edges.push((u, v as u32, k as u32, dep.optional));
+                }
             }
         }
     }
@@ -428,10 +438,14 @@ impl Registry {
         if let Some(cycle) = plan.first_cycle {
             return Err(ModuleError::Cycle(cycle));
         }
+        let mut names: Vec<&str> = vec![""; t.slots.len()];
+        for s in t.live() {
+            names[s.id.index()] = &s.meta.name;
+        }
         Ok(plan
             .order
             .iter()
-            .filter_map(|id| t.slot(*id).map(|s| s.meta.name.clone()))
+            .map(|id| String::from(names[id.index()]))
             .collect())
     }
 }

@@ -5,10 +5,13 @@
 //! after a state or subscription change), so dispatching a Tick walks only
 //! the subscribers, never looks at other modules and allocates nothing.
 
+use alloc::boxed::Box;
+
 use super::call::Chain;
-use super::{ModuleState, Registry};
+use super::slot::Slot;
+use super::{ModuleId, ModuleState, Registry};
 use crate::error::ModuleError;
-use crate::v1::{Message, Reply};
+use crate::v1::{Message, Module, Reply};
 use crate::v2::{Event, EventResponse};
 
 /// What one dispatch did.
@@ -60,59 +63,83 @@ impl Registry {
             t.subscribers[kind].clone()
         };
         let mut summary = DispatchSummary::default();
-        for &id in subscribers.iter() {
-            let mut module = {
+        // One lock acquisition per handler: putting a module back and
+        // taking the next one out happen under the same lock.
+        let mut finished: Option<(ModuleId, Box<dyn Module>, Result<Reply, ModuleError>, u64)> =
+            None;
+        let mut next_index = 0;
+        loop {
+            let next = {
                 let mut t = self.inner.table.lock();
-                let Some(slot) = t.slot_mut(id) else { continue };
-                if slot.state != ModuleState::Running {
-                    continue;
+                if let Some((id, module, reply, elapsed)) = finished.take()
+                    && let Some(slot) = t.slot_mut(id)
+                {
+                    slot.module = Some(module);
+                    slot.busy = None;
+                    record(slot, reply, elapsed, &mut summary);
                 }
-                if slot.busy.is_some() {
-                    slot.metrics.events_skipped += 1;
-                    summary.skipped += 1;
-                    continue;
+                let mut next = None;
+                while let Some(&id) = subscribers.get(next_index) {
+                    next_index += 1;
+                    let Some(slot) = t.slot_mut(id) else { continue };
+                    if slot.state != ModuleState::Running {
+                        continue;
+                    }
+                    if slot.busy.is_some() {
+                        slot.metrics.events_skipped += 1;
+                        summary.skipped += 1;
+                        continue;
+                    }
+                    if let Some(module) = slot.module.take() {
+                        slot.busy = Some(chain.id);
+                        next = Some((id, module));
+                        break;
+                    }
                 }
-                let Some(module) = slot.module.take() else {
-                    continue;
-                };
-                slot.busy = Some(chain.id);
-                module
+                next
             };
+            let Some((id, mut module)) = next else { break };
             let t0 = self.now();
             let reply = module.handle_message(Message::Event(event));
             let elapsed = self.now().saturating_sub(t0);
-            let mut t = self.inner.table.lock();
-            let Some(slot) = t.slot_mut(id) else { continue };
-            slot.module = Some(module);
-            slot.busy = None;
-            slot.metrics.handler_time = slot.metrics.handler_time.saturating_add(elapsed);
-            summary.delivered += 1;
-            let response = match reply {
-                Ok(Reply::Event(r)) => r,
-                Ok(_) => EventResponse::Error(ModuleError::UnexpectedReply {
-                    module: slot.meta.name.clone(),
-                }),
-                Err(e) => EventResponse::Error(e),
-            };
-            match response {
-                EventResponse::Handled => {
-                    slot.metrics.events_handled += 1;
-                    slot.consecutive_errors = 0;
-                    summary.handled += 1;
-                }
-                EventResponse::Ignored => {
-                    slot.metrics.events_ignored += 1;
-                    slot.consecutive_errors = 0;
-                    summary.ignored += 1;
-                }
-                EventResponse::Error(e) => {
-                    slot.metrics.events_failed += 1;
-                    slot.consecutive_errors = slot.consecutive_errors.saturating_add(1);
-                    slot.last_error = Some(e);
-                    summary.failed += 1;
-                }
-            }
+            finished = Some((id, module, reply, elapsed));
         }
         summary
+    }
+}
+
+/// Counts one handler's answer in its module's metrics and health.
+fn record(
+    slot: &mut Slot,
+    reply: Result<Reply, ModuleError>,
+    elapsed: u64,
+    summary: &mut DispatchSummary,
+) {
+    slot.metrics.handler_time = slot.metrics.handler_time.saturating_add(elapsed);
+    summary.delivered += 1;
+    let response = match reply {
+        Ok(Reply::Event(r)) => r,
+        Ok(_) => EventResponse::Error(ModuleError::UnexpectedReply {
+            module: slot.meta.name.clone(),
+        }),
+        Err(e) => EventResponse::Error(e),
+    };
+    match response {
+        EventResponse::Handled => {
+            slot.metrics.events_handled += 1;
+            slot.consecutive_errors = 0;
+            summary.handled += 1;
+        }
+        EventResponse::Ignored => {
+            slot.metrics.events_ignored += 1;
+            slot.consecutive_errors = 0;
+            summary.ignored += 1;
+        }
+        EventResponse::Error(e) => {
+            slot.metrics.events_failed += 1;
+            slot.consecutive_errors = slot.consecutive_errors.saturating_add(1);
+            slot.last_error = Some(e);
+            summary.failed += 1;
+        }
     }
 }

@@ -40,6 +40,7 @@ use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::metrics::{self, MetricsRow, ModuleMetrics};
 use crate::permissions::{Caller, Permissions};
+use crate::services::scheduler::{CAPABILITY as SCHEDULER_CAPABILITY, Scheduler};
 use crate::supervisor::SupervisorPolicy;
 use crate::v1::Module;
 use crate::v2::{ModuleAdapter, ModuleTrait};
@@ -97,10 +98,6 @@ impl Default for RegistryLimits {
     }
 }
 
-fn zero_clock() -> u64 {
-    0
-}
-
 /// Configures a [`Registry`].
 ///
 /// ```
@@ -118,7 +115,7 @@ fn zero_clock() -> u64 {
 #[derive(Clone, Debug)]
 pub struct RegistryBuilder {
     cmdline: String,
-    clock: fn() -> u64,
+    clock: Option<fn() -> u64>,
     limits: RegistryLimits,
     policy: SupervisorPolicy,
 }
@@ -133,7 +130,7 @@ impl RegistryBuilder {
     /// The clock for handler timing, audit entries and metrics (TSC cycles
     /// or nanoseconds; the registry only subtracts). Default: always 0.
     pub fn clock(mut self, clock: fn() -> u64) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -173,7 +170,8 @@ impl RegistryBuilder {
 pub(crate) struct Inner {
     pub(crate) table: Mutex<Table>,
     pub(crate) audit: Mutex<AuditRing>,
-    pub(crate) clock: fn() -> u64,
+    /// `None` when the kernel gave no clock: timing is skipped entirely.
+    pub(crate) clock: Option<fn() -> u64>,
     pub(crate) limits: RegistryLimits,
     pub(crate) policy: SupervisorPolicy,
     pub(crate) next_chain: AtomicU64,
@@ -209,7 +207,7 @@ impl Registry {
     pub fn builder() -> RegistryBuilder {
         RegistryBuilder {
             cmdline: String::new(),
-            clock: zero_clock,
+            clock: None,
             limits: RegistryLimits::default(),
             policy: SupervisorPolicy::default(),
         }
@@ -226,7 +224,7 @@ impl Registry {
     }
 
     pub(crate) fn now(&self) -> u64 {
-        (self.inner.clock)()
+        self.inner.clock.map_or(0, |clock| clock())
     }
 
     /// Adds a module in state Registered and returns its id.
@@ -297,6 +295,20 @@ impl Registry {
         t.live()
             .find(|s| s.state == ModuleState::Running && s.meta.flags.contains(flag))
             .map(|s| s.id)
+    }
+
+    /// The scheduling policy of the running module flagged
+    /// [`ModuleFlags::SCHEDULER`] that provides `"scheduler"`, if any.
+    /// The kernel schedules every thread through it.
+    pub fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {
+        let t = self.inner.table.lock();
+        t.live()
+            .filter(|s| {
+                s.state == ModuleState::Running
+                    && s.meta.flags.contains(ModuleFlags::SCHEDULER)
+                    && s.meta.provides.iter().any(|p| p == SCHEDULER_CAPABILITY)
+            })
+            .find_map(|s| s.module.as_ref().and_then(|m| m.scheduler()))
     }
 
     /// A snapshot of the module called `name`.

@@ -36,6 +36,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+/// The capability a scheduler module lists in `provides`.
+pub const CAPABILITY: &str = "scheduler";
+
 /// A kernel thread's identity. Ids are never reused while the kernel runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ThreadId(pub u64);

@@ -134,7 +134,16 @@ pub fn set_current_test_limit_ms(ms: u64) {
 /// time limit.
 pub fn check_deadline() {
     let deadline = DEADLINE_NS.load(Ordering::Relaxed);
-    if deadline != 0 && time::now_ns() > deadline && !CATCH.load(Ordering::Relaxed).is_null() {
+    // Only the thread running the test can be unwound to the runner; if it
+    // is blocked, the limit fires once it runs again (or the QEMU timeout
+    // ends the kernel).
+    let on_test_thread = !crate::thread::is_running()
+        || crate::thread::current_id() == crate::thread::main_thread_id();
+    if deadline != 0
+        && on_test_thread
+        && time::now_ns() > deadline
+        && !CATCH.load(Ordering::Relaxed).is_null()
+    {
         DEADLINE_NS.store(0, Ordering::SeqCst);
         panic!(
             "test timed out after {} ms",

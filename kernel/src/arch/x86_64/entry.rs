@@ -7,8 +7,9 @@
 //! [`InterruptFrame`]. The Rust dispatcher receives a pointer to that frame
 //! and returns the frame to resume: normally the same one, or another
 //! thread's saved frame when the scheduler switches from the timer
-//! interrupt. `interrupt_common` loads the returned pointer into `rsp`,
-//! restores the registers from it and returns with `iretq`.
+//! interrupt. `interrupt_common` loads the returned pointer into `rsp` and
+//! resumes it through [`super::switch`], which restores the registers and
+//! returns with `iretq`.
 //!
 //! These are naked functions (stable since Rust 1.88) because the
 //! `x86-interrupt` ABI is unstable and cannot expose or replace the frame.
@@ -111,24 +112,11 @@ extern "C" fn interrupt_common() {
         "mov rdi, rsp",
         "cld",
         "call {dispatch}",
+        // The dispatcher returns the frame to resume: this one, or another
+        // thread's. Finishing the switch restores it (see `switch`).
         "mov rsp, rax",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop r11",
-        "pop r10",
-        "pop r9",
-        "pop r8",
-        "pop rbp",
-        "pop rdi",
-        "pop rsi",
-        "pop rdx",
-        "pop rcx",
-        "pop rbx",
-        "pop rax",
-        "add rsp, 16",
-        "iretq",
+        "jmp {resume}",
         dispatch = sym super::interrupts::dispatch,
+        resume = sym super::switch::resume_frame,
     );
 }

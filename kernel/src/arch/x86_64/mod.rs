@@ -15,11 +15,15 @@ pub mod gdt;
 pub mod idt;
 pub mod interrupts;
 pub mod paging;
+pub mod percpu;
 pub mod pit;
 pub mod qemu;
+pub mod switch;
 
-/// Loads this CPU's GDT, TSS and the shared IDT, and silences the 8259 PICs.
+/// Sets up the bootstrap CPU: per-CPU area, GDT, TSS and the shared IDT,
+/// and silences the 8259 PICs.
 pub fn init_bsp() {
+    percpu::init(0);
     gdt::init_bsp();
     idt::load();
     pit::disable_legacy_pics();

@@ -1,0 +1,127 @@
+//! The voluntary context switch, and the initial frame of a new thread.
+//!
+//! Every suspended thread is represented the same way: its stack pointer
+//! points at an [`InterruptFrame`]. A thread preempted by the timer got
+//! that frame from the interrupt stubs; a thread that yields, blocks or
+//! sleeps builds an identical one in [`context_switch`]. Resuming is the
+//! same for both: load the frame's address into `rsp`, restore registers,
+//! `iretq`. Right after the stack switch both paths call
+//! `crate::thread::finish_switch`, which marks the previous thread as off
+//! this CPU, so another CPU may resume it only once its stack is free.
+
+use super::entry::InterruptFrame;
+use core::arch::naked_asm;
+
+/// Kernel code and data selectors, as laid out by [`super::gdt`].
+pub const KERNEL_CS: u64 = 0x08;
+/// Kernel stack segment selector.
+pub const KERNEL_SS: u64 = 0x10;
+/// RFLAGS of a new thread: interrupts enabled, reserved bit 1 set.
+const INITIAL_RFLAGS: u64 = 0x202;
+
+/// Saves the current context as an [`InterruptFrame`] on the current stack,
+/// stores its address in `*save_rsp`, and resumes the thread whose frame is
+/// at `next_rsp`. Returns when something resumes the saved frame.
+///
+/// # Safety
+/// Interrupts must be disabled. `next_rsp` must point at a valid frame on a
+/// stack that no CPU is using; `save_rsp` must stay valid until the saved
+/// frame is resumed.
+#[unsafe(naked)]
+pub unsafe extern "C" fn context_switch(save_rsp: *mut u64, next_rsp: u64) {
+    naked_asm!(
+        // Hardware part of the frame, as an interrupt would push it.
+        "mov rax, rsp",
+        "push {ss}",
+        "lea rcx, [rax + 8]", // rsp after returning to our caller
+        "push rcx",
+        "pushfq",
+        "push {cs}",
+        "push qword ptr [rax]", // rip: our return address
+        "push 0",               // error code
+        "push 0",               // vector
+        "push rax",
+        "push rbx",
+        "push rcx",
+        "push rdx",
+        "push rsi",
+        "push rdi",
+        "push rbp",
+        "push r8",
+        "push r9",
+        "push r10",
+        "push r11",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "mov [rdi], rsp",
+        "mov rsp, rsi",
+        "jmp {resume}",
+        ss = const KERNEL_SS,
+        cs = const KERNEL_CS,
+        resume = sym resume_frame,
+    );
+}
+
+/// Finishes a switch onto the frame at `rsp`: tells the kernel the previous
+/// thread is off this CPU, then restores the frame. Jumped to, not called.
+#[unsafe(naked)]
+pub(super) extern "C" fn resume_frame() {
+    naked_asm!(
+        // rbx is restored from the frame below, so it may hold the frame
+        // address across the call; the call needs an aligned stack.
+        "mov rbx, rsp",
+        "and rsp, -16",
+        "call {finish}",
+        "mov rsp, rbx",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop r11",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rbp",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rbx",
+        "pop rax",
+        "add rsp, 16",
+        "iretq",
+        finish = sym crate::thread::finish_switch,
+    );
+}
+
+/// Writes the first frame of a new thread just below `stack_top`, so that
+/// resuming it calls `entry(arg)` on that stack with interrupts enabled.
+/// Returns the frame's address (the thread's saved stack pointer).
+///
+/// # Safety
+/// `stack_top` must be the 16-byte-aligned top of a mapped, unused stack
+/// with room for the frame.
+pub unsafe fn initial_frame(stack_top: u64, entry: extern "C" fn(u64) -> !, arg: u64) -> u64 {
+    // Leave the entry point's stack as after a `call`: rsp = 8 mod 16, with
+    // a zero return address so backtraces end there.
+    let entry_rsp = stack_top - 8;
+    let frame_addr = (entry_rsp - core::mem::size_of::<InterruptFrame>() as u64) & !0xf;
+    let frame = InterruptFrame {
+        rdi: arg,
+        rip: entry as usize as u64,
+        cs: KERNEL_CS,
+        rflags: INITIAL_RFLAGS,
+        rsp: entry_rsp,
+        ss: KERNEL_SS,
+        ..InterruptFrame::default()
+    };
+    // SAFETY: the caller guarantees the stack is mapped and unused; both
+    // writes fall between `frame_addr` and `stack_top`.
+    unsafe {
+        (entry_rsp as *mut u64).write(0);
+        (frame_addr as *mut InterruptFrame).write(frame);
+    }
+    frame_addr
+}

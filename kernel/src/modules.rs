@@ -1,0 +1,153 @@
+//! Loading modules at boot: the one place that lists them.
+//!
+//! [`load`] builds the kernel's single [`Registry`] with the kernel command
+//! line (for `module.key=value` parameters) and the TSC as the clock for
+//! handler timings, registers every module in [`register_all`] and starts
+//! them in dependency order; [`print_table`] shows the lsmod-style table. A module that fails
+//! is shown Failed with its reason; its dependents are skipped with theirs;
+//! everything else runs.
+
+use crate::arch::x86_64::cpu;
+use crate::kprintln;
+use alloc::string::String;
+use alloc::sync::Arc;
+use helix_modules::services::scheduler::Scheduler;
+use helix_modules::{Caller, ModuleError, ModuleFlags, ModuleStatus, Registry};
+
+use spin::Once;
+
+static REGISTRY: Once<Registry> = Once::new();
+
+/// Registers every module the kernel ships, one line each. Adding a module
+/// means adding its line here (and its crate to `kernel/Cargo.toml`).
+fn register_all(r: &Registry) -> [(&'static str, Result<(), ModuleError>); 1] {
+    [(
+        "round_robin",
+        r.register_v2(round_robin::RoundRobinModule::new())
+            .map(|_| ()),
+    )]
+}
+
+/// The kernel's module registry (after [`load`]).
+pub fn registry() -> Option<&'static Registry> {
+    REGISTRY.get()
+}
+
+/// Builds the registry, registers every module and starts them in
+/// dependency order. Returns the registry.
+pub fn load() -> &'static Registry {
+    let r = REGISTRY.call_once(|| {
+        Registry::builder()
+            .cmdline(crate::boot::cmdline().as_str())
+            .clock(cpu::rdtsc)
+            .build()
+    });
+    for (name, result) in register_all(r) {
+        if let Err(e) = result {
+            log::error!("module {name} was not registered: {e}");
+        }
+    }
+    let report = r.start_all(Caller::Kernel);
+    if !report.is_clean() {
+        log::warn!("some modules did not start: {report:?}");
+    }
+    r
+}
+
+/// Why threads could not be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// No running module provides the scheduler service.
+    NoScheduler,
+    /// The thread subsystem refused to start.
+    Threads(crate::thread::ThreadError),
+}
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoScheduler => f.write_str(
+                "no running module is flagged SCHEDULER and provides \"scheduler\": the kernel cannot run threads",
+            ),
+            Self::Threads(e) => write!(f, "cannot start threads: {e}"),
+        }
+    }
+}
+
+/// Loads the modules (once) and starts the thread subsystem on the
+/// scheduler module's policy. Idempotent: later calls return the same
+/// registry.
+pub fn bring_up() -> Result<&'static Registry, StartError> {
+    let r = match registry() {
+        Some(r) => r,
+        None => load(),
+    };
+    if crate::thread::is_running() {
+        return Ok(r);
+    }
+    let sched: Arc<dyn Scheduler> = r.scheduler().ok_or(StartError::NoScheduler)?;
+    let name = sched.name();
+    crate::thread::start(sched).map_err(StartError::Threads)?;
+    log::info!("threads scheduled by module {name}");
+    Ok(r)
+}
+
+fn flag_list(flags: ModuleFlags) -> String {
+    let mut out = String::new();
+    for (name, _) in flags.iter_names() {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(name);
+    }
+    if out.is_empty() {
+        out.push('-');
+    }
+    out
+}
+
+fn or_dash(list: &[String]) -> String {
+    if list.is_empty() {
+        String::from("-")
+    } else {
+        list.join(",")
+    }
+}
+
+/// Prints one row per module: name, version, state, flags, provides and
+/// dependencies, plus the reason for any failure.
+pub fn print_table(r: &Registry) {
+    kprintln!(
+        "{:<16} {:<8} {:<12} {:<24} {:<16} DEPENDS ON",
+        "MODULE",
+        "VERSION",
+        "STATE",
+        "FLAGS",
+        "PROVIDES"
+    );
+    for m in r.list() {
+        print_row(&m);
+    }
+}
+
+fn print_row(m: &ModuleStatus) {
+    let mut version = String::new();
+    let _ = core::fmt::write(&mut version, format_args!("{}", m.version));
+    let mut state = String::new();
+    let _ = core::fmt::write(
+        &mut state,
+        format_args!("{}{}", m.state, if m.held { " (held)" } else { "" }),
+    );
+    kprintln!(
+        "{:<16} {:<8} {:<12} {:<24} {:<16} {}",
+        m.name,
+        version,
+        state,
+        flag_list(m.flags),
+        or_dash(&m.provides),
+        or_dash(&m.dependencies)
+    );
+    if let Some(e) = &m.last_error {
+        kprintln!("    reason: {e}");
+    }
+}

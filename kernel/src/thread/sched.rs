@@ -1,0 +1,400 @@
+//! The scheduling mechanism: per-CPU current/idle threads, the switch
+//! protocol, and the calls into the scheduler module's policy.
+//!
+//! Every function here that touches a CPU's current thread runs with
+//! interrupts disabled. The protocol around a switch from `prev` to `next`:
+//! wait until `next` is off every CPU (its stack is free), mark it on this
+//! CPU, record `prev` in the CPU's slot, switch stacks, and then, on the
+//! new stack, [`finish_switch`] marks `prev` off-CPU, charges it its run
+//! time and, if it has exited, frees its stack.
+
+use super::table::{self, ExitStatus, Thread, ThreadState};
+use super::{JoinHandle, ThreadError, ThreadId, sleep};
+use crate::arch::x86_64::entry::InterruptFrame;
+use crate::arch::x86_64::percpu::{MAX_CPUS, cpu_index};
+use crate::arch::x86_64::{cpu, interrupts, switch};
+use crate::mm::stack::KernelStack;
+use crate::time;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+use helix_modules::services::scheduler::{CpuId, Priority, Scheduler};
+use spin::{Mutex, Once};
+
+/// Pages of each idle thread's stack.
+const IDLE_STACK_PAGES: usize = 2;
+
+struct CpuSlot {
+    current: AtomicU64,
+    idle: Once<Arc<Thread>>,
+    prev: Mutex<Option<Arc<Thread>>>,
+    switched_at: AtomicU64,
+}
+
+static CPUS: [CpuSlot; MAX_CPUS] = [const {
+    CpuSlot {
+        current: AtomicU64::new(0),
+        idle: Once::new(),
+        prev: Mutex::new(None),
+        switched_at: AtomicU64::new(0),
+    }
+}; MAX_CPUS];
+static SCHED: Once<Arc<dyn Scheduler>> = Once::new();
+static MAIN_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The installed scheduler, if [`start`] ran.
+pub fn scheduler() -> Option<&'static Arc<dyn Scheduler>> {
+    SCHED.get()
+}
+
+/// Whether threads are up.
+pub fn is_running() -> bool {
+    SCHED.get().is_some()
+}
+
+fn this_cpu() -> (CpuId, &'static CpuSlot) {
+    let i = cpu_index();
+    (i as CpuId, &CPUS[i])
+}
+
+/// The id of the calling thread (`ThreadId(0)` before threads are up).
+pub fn current_id() -> ThreadId {
+    cpu::without_interrupts(|| ThreadId(this_cpu().1.current.load(Ordering::Relaxed)))
+}
+
+fn current() -> Option<Arc<Thread>> {
+    table::get(ThreadId(this_cpu().1.current.load(Ordering::Relaxed)))
+}
+
+fn idle_thread(cpu: CpuId) -> Arc<Thread> {
+    CPUS[cpu as usize]
+        .idle
+        .get()
+        .cloned()
+        .expect("every online CPU has an idle thread")
+}
+
+/// Installs `scheduler`, turns the calling context into the `main` thread
+/// and gives this CPU its idle thread. Called once, by the boot CPU.
+pub fn start(scheduler: Arc<dyn Scheduler>) -> Result<ThreadId, ThreadError> {
+    if SCHED.get().is_some() {
+        return Ok(ThreadId(MAIN_ID.load(Ordering::Relaxed)));
+    }
+    let (cpu_id, slot) = this_cpu();
+    create_idle(cpu_id)?;
+    let main = Arc::new(Thread::new(table::next_id(), "main".into(), None, false));
+    main.on_cpu.store(true, Ordering::Release);
+    main.set_state(ThreadState::Running);
+    let id = main.id;
+    table::insert(main);
+    cpu::without_interrupts(|| {
+        scheduler
+            .add(id, Priority::NORMAL)
+            .map_err(ThreadError::Scheduler)?;
+        // The policy queued `main`; picking now makes it this CPU's
+        // running thread, which it already is.
+        let picked = scheduler.pick_next(cpu_id);
+        debug_assert_eq!(picked, Some(id));
+        slot.current.store(id.0, Ordering::Relaxed);
+        slot.switched_at.store(time::now_ns(), Ordering::Relaxed);
+        MAIN_ID.store(id.0, Ordering::Relaxed);
+        SCHED.call_once(|| scheduler);
+        interrupts::set_tick_hook(on_timer_tick);
+        Ok(id)
+    })
+}
+
+/// Creates the idle thread of `cpu`: halts until an interrupt, forever.
+pub(crate) fn create_idle(cpu_id: CpuId) -> Result<(), ThreadError> {
+    let stack = KernelStack::new(IDLE_STACK_PAGES).map_err(ThreadError::Stack)?;
+    let mut name = String::from("idle/");
+    name.push_str(itoa(cpu_id).as_str());
+    let idle = Arc::new(Thread::new(table::next_id(), name, None, true));
+    // SAFETY: the stack was just created and nothing else uses it.
+    let rsp = unsafe { switch::initial_frame(stack.top(), idle_loop, 0) };
+    idle.saved_rsp.store(rsp, Ordering::Release);
+    *idle.stack.lock() = Some(stack);
+    table::insert(idle.clone());
+    CPUS[cpu_id as usize].idle.call_once(|| idle);
+    Ok(())
+}
+
+fn itoa(n: u32) -> heapless::String<10> {
+    use core::fmt::Write;
+    let mut s = heapless::String::new();
+    let _ = write!(s, "{n}");
+    s
+}
+
+extern "C" fn idle_loop(_: u64) -> ! {
+    loop {
+        cpu::enable_interrupts();
+        cpu::halt();
+    }
+}
+
+extern "C" fn thread_entry(id: u64) -> ! {
+    let body = table::get(ThreadId(id)).and_then(|t| t.entry.lock().take());
+    if let Some(body) = body {
+        body();
+    }
+    exit_current(ExitStatus::Exited(0))
+}
+
+pub(super) fn spawn(
+    name: String,
+    owner: Option<String>,
+    stack_pages: usize,
+    priority: Priority,
+    body: Box<dyn FnOnce() + Send>,
+) -> Result<JoinHandle, ThreadError> {
+    let sched = SCHED.get().ok_or(ThreadError::NoScheduler)?;
+    let stack = KernelStack::new(stack_pages).map_err(ThreadError::Stack)?;
+    let id = table::next_id();
+    let t = Arc::new(Thread::new(id, name, owner, false));
+    // SAFETY: the stack was just created and nothing else uses it.
+    let rsp = unsafe { switch::initial_frame(stack.top(), thread_entry, id.0) };
+    t.saved_rsp.store(rsp, Ordering::Release);
+    *t.stack.lock() = Some(stack);
+    *t.entry.lock() = Some(body);
+    table::insert(t);
+    if let Err(e) = cpu::without_interrupts(|| sched.add(id, priority)) {
+        table::remove(id);
+        return Err(ThreadError::Scheduler(e));
+    }
+    Ok(JoinHandle { id })
+}
+
+/// Records the switch from `prev` to `next` on this CPU. Interrupts off.
+fn prepare_switch(slot: &CpuSlot, prev: &Arc<Thread>, next: &Arc<Thread>) {
+    // Another CPU may still be on `next`'s stack, between saving its frame
+    // and finishing its own switch; wait until it has let go.
+    while next.on_cpu.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    next.on_cpu.store(true, Ordering::Release);
+    next.set_state(ThreadState::Running);
+    next.switches_in.fetch_add(1, Ordering::Relaxed);
+    if prev.state() == ThreadState::Running {
+        prev.set_state(ThreadState::Ready);
+    }
+    slot.current.store(next.id.0, Ordering::Relaxed);
+    *slot.prev.lock() = Some(prev.clone());
+}
+
+/// Switches this CPU from its current thread to `next` (its idle thread
+/// for `None`). Interrupts must be off. Returns when the calling thread is
+/// resumed, immediately if `next` is the calling thread.
+fn switch_to(next: Option<ThreadId>) {
+    let (cpu_id, slot) = this_cpu();
+    let Some(prev) = current() else { return };
+    let next = next
+        .and_then(table::get)
+        .unwrap_or_else(|| idle_thread(cpu_id));
+    if Arc::ptr_eq(&prev, &next) {
+        prev.set_state(ThreadState::Running);
+        return;
+    }
+    prepare_switch(slot, &prev, &next);
+    let save = prev.saved_rsp.as_ptr();
+    let target = next.saved_rsp.load(Ordering::Acquire);
+    // `prev` stays alive in the slot until `finish_switch`, so `save`
+    // remains valid through the switch.
+    drop((prev, next));
+    // SAFETY: interrupts are off; `target` is the saved frame of a thread
+    // no CPU is running (on_cpu was clear); `save` points into `prev`,
+    // kept alive by the slot.
+    unsafe { switch::context_switch(save, target) };
+}
+
+/// Runs on the new stack right after every switch (and after every
+/// interrupt return): releases the previous thread.
+pub extern "C" fn finish_switch() {
+    let (_, slot) = this_cpu();
+    let Some(prev) = slot.prev.lock().take() else {
+        return;
+    };
+    let now = time::now_ns();
+    let since = slot.switched_at.swap(now, Ordering::Relaxed);
+    prev.run_ns
+        .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+    prev.on_cpu.store(false, Ordering::Release);
+    if prev.state() == ThreadState::Exited {
+        reap(&prev);
+    }
+}
+
+/// Frees an exited thread's stack, and its table entry if detached.
+/// The thread must be off every CPU.
+fn reap(t: &Arc<Thread>) {
+    let stack = t.stack.lock().take();
+    drop(stack);
+    if t.detached.load(Ordering::Acquire) {
+        table::remove(t.id);
+    }
+}
+
+/// The running thread stops being runnable: tells the policy, runs
+/// `release` (dropping the lock that guards the wake-up condition), and
+/// switches to whatever runs next. Returns once woken and scheduled again.
+/// Interrupts must be off.
+pub(super) fn block_current_then(release: impl FnOnce()) {
+    let Some(sched) = SCHED.get() else {
+        release();
+        return;
+    };
+    let (cpu_id, _) = this_cpu();
+    let Some(me) = current() else {
+        release();
+        return;
+    };
+    me.set_state(ThreadState::Blocked);
+    let _ = sched.block(cpu_id, me.id);
+    release();
+    let next = sched.pick_next(cpu_id);
+    drop(me);
+    switch_to(next);
+}
+
+/// Makes a blocked thread runnable. Returns false if it is not blocked
+/// (already woken, exited, or unknown).
+pub(super) fn wake(id: ThreadId) -> bool {
+    let (Some(sched), Some(t)) = (SCHED.get(), table::get(id)) else {
+        return false;
+    };
+    if t.state() != ThreadState::Blocked {
+        return false;
+    }
+    t.set_state(ThreadState::Ready);
+    sched.ready(id).is_ok()
+}
+
+/// Gives the CPU to the next runnable thread, if any.
+pub fn yield_now() {
+    let Some(sched) = SCHED.get() else { return };
+    cpu::without_interrupts(|| {
+        let (cpu_id, _) = this_cpu();
+        let next = sched.yield_now(cpu_id);
+        switch_to(next);
+    });
+}
+
+/// Ends the calling thread with `status`.
+pub(super) fn exit_current(status: ExitStatus) -> ! {
+    x86_64::instructions::interrupts::disable();
+    if let (Some(sched), Some(me)) = (SCHED.get(), current()) {
+        let (cpu_id, _) = this_cpu();
+        mark_exited(sched.as_ref(), &me, status);
+        let next = sched.pick_next(cpu_id);
+        drop(me);
+        switch_to(next);
+    }
+    // Only reached without threads (nothing to switch to) or if an exited
+    // thread were resumed, which the protocol never does.
+    panic!("thread exit outside the scheduler");
+}
+
+fn mark_exited(sched: &dyn Scheduler, t: &Arc<Thread>, status: ExitStatus) {
+    *t.exit.lock() = Some(status);
+    t.set_state(ThreadState::Exited);
+    let _ = sched.remove(t.id);
+    sleep::cancel(t.id);
+    t.joiners.wake_all();
+}
+
+pub(super) fn join(id: ThreadId) -> Result<ExitStatus, ThreadError> {
+    if id == current_id() {
+        return Err(ThreadError::JoinSelf);
+    }
+    let t = table::get(id).ok_or(ThreadError::NoSuchThread(id))?;
+    t.joiners.wait_until(|| t.state() == ThreadState::Exited);
+    let status = t.exit.lock().take().unwrap_or(ExitStatus::Killed);
+    t.detached.store(true, Ordering::Release);
+    if !t.on_cpu.load(Ordering::Acquire) {
+        table::remove(id);
+    }
+    Ok(status)
+}
+
+/// Kills every thread owned by `module`: queued, sleeping and waiting ones
+/// at once, a running one at its next timer tick. Returns how many were
+/// found alive.
+pub fn kill_owned_by(module: &str) -> usize {
+    let Some(sched) = SCHED.get() else { return 0 };
+    let victims =
+        table::select(|t| t.owner.as_deref() == Some(module) && t.state() != ThreadState::Exited);
+    for t in &victims {
+        cpu::without_interrupts(|| {
+            // Remove first: once the policy forgets it, no CPU can pick it.
+            let _ = sched.remove(t.id);
+            if t.on_cpu.load(Ordering::Acquire) {
+                t.kill.store(true, Ordering::Release);
+            } else {
+                mark_exited(sched.as_ref(), t, ExitStatus::Killed);
+                reap(t);
+            }
+        });
+    }
+    victims.len()
+}
+
+/// The timer-interrupt hook: wakes sleepers, charges the tick to the
+/// policy, and switches when it asks to (or when this CPU idles and work
+/// has arrived).
+fn on_timer_tick(frame: &mut InterruptFrame) -> *mut InterruptFrame {
+    let Some(sched) = SCHED.get() else {
+        return frame;
+    };
+    let (cpu_id, slot) = this_cpu();
+    let now = time::now_ns();
+    sleep::wake_due(now);
+    let Some(cur) = current() else { return frame };
+    let next = if cur.kill.load(Ordering::Acquire) && !cur.idle {
+        mark_exited(sched.as_ref(), &cur, ExitStatus::Killed);
+        sched.pick_next(cpu_id)
+    } else if sched.tick(cpu_id, now) || cur.idle {
+        sched.pick_next(cpu_id)
+    } else {
+        return frame;
+    };
+    let next = next
+        .and_then(table::get)
+        .unwrap_or_else(|| idle_thread(cpu_id));
+    if Arc::ptr_eq(&cur, &next) {
+        return frame;
+    }
+    cur.saved_rsp
+        .store(frame as *mut InterruptFrame as u64, Ordering::Release);
+    prepare_switch(slot, &cur, &next);
+    next.saved_rsp.load(Ordering::Acquire) as *mut InterruptFrame
+}
+
+/// Panic policy for threads: a panic (or CPU fault) in any thread but
+/// `main` and the idle threads ends that thread only. Returns if the panic
+/// is not a thread's to absorb.
+pub fn on_thread_panic(info: &core::panic::PanicInfo<'_>) {
+    if SCHED.get().is_none() {
+        return;
+    }
+    let Some(me) = current() else { return };
+    if me.idle || me.id.0 == MAIN_ID.load(Ordering::Relaxed) {
+        return;
+    }
+    let (file, line) = info
+        .location()
+        .map_or(("<unknown>", 0), |l| (l.file(), l.line()));
+    crate::serial::write_fmt_panicking(format_args!(
+        "thread '{}' ({}) panicked: {}\n  at {file}:{line}\n",
+        me.name,
+        me.id,
+        info.message()
+    ));
+    drop(me);
+    exit_current(ExitStatus::Panicked)
+}
+
+/// The id of the `main` thread (the one that booted the kernel).
+pub fn main_thread_id() -> ThreadId {
+    ThreadId(MAIN_ID.load(Ordering::Relaxed))
+}
