@@ -54,3 +54,48 @@ pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> (Output, String) {
     );
     (out, text)
 }
+
+/// Builds the kernel binary (debug) and returns its path.
+pub fn build_kernel() -> PathBuf {
+    let _guard = CARGO_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let status = Command::new(cargo_path())
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "kernel",
+            "--bin",
+            "kernel",
+            "--target",
+            KERNEL_TARGET,
+        ])
+        .status()
+        .expect("failed to run cargo build for the kernel");
+    assert!(status.success(), "kernel build failed");
+    workspace_root()
+        .join("target")
+        .join(KERNEL_TARGET)
+        .join("debug/kernel")
+}
+
+/// Boots the kernel binary through the QEMU runner with `cmdline` and
+/// waits for it to end; returns whether the runner reported success and
+/// everything it printed.
+pub fn boot_kernel(cmdline: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let kernel = build_kernel();
+    let out = Command::new(workspace_root().join("scripts/qemu-runner.sh"))
+        .arg(&kernel)
+        .env("HELIX_CMDLINE", cmdline)
+        .envs(env.iter().copied())
+        .output()
+        .expect("failed to run the QEMU runner");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -11,6 +11,7 @@ use crate::arch::x86_64::cpu;
 use crate::kprintln;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use helix_modules::services::scheduler::Scheduler;
 use helix_modules::{Caller, ModuleError, ModuleFlags, ModuleStatus, Registry};
 
@@ -18,14 +19,24 @@ use spin::Once;
 
 static REGISTRY: Once<Registry> = Once::new();
 
-/// Registers every module the kernel ships, one line each. Adding a module
+/// Registers every module the kernel ships, one line each, skipping those
+/// named in `module_blacklist=a,b` on the command line. Adding a module
 /// means adding its line here (and its crate to `kernel/Cargo.toml`).
-fn register_all(r: &Registry) -> [(&'static str, Result<(), ModuleError>); 1] {
-    [(
-        "round_robin",
+fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
+    let blacklist = crate::boot::cmdline().get("module_blacklist").unwrap_or("");
+    let mut results = Vec::new();
+    let mut add = |name: &'static str, register: &dyn Fn() -> Result<(), ModuleError>| {
+        if blacklist.split(',').any(|b| b == name) {
+            log::warn!("not loading module {name}: blacklisted on the command line");
+        } else {
+            results.push((name, register()));
+        }
+    };
+    add("round_robin", &|| {
         r.register_v2(round_robin::RoundRobinModule::new())
-            .map(|_| ()),
-    )]
+            .map(|_| ())
+    });
+    results
 }
 
 /// The kernel's module registry (after [`load`]).
