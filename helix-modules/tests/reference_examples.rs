@@ -165,10 +165,11 @@ impl ModuleTrait for ContextUser {
 
 // ---- Migration from v1 ----
 
-struct MyV2Module;
+/// The reference's name for "some v2 module": the Quick Start one.
+type MyV2Module = MyModule;
 
-impl MyV2Module {
-    fn new() -> MyModule {
+impl MyModule {
+    fn new() -> Self {
         MyModule { active: false }
     }
 }

@@ -20,7 +20,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::slot::Table;
+use super::slot::{GraphNode, Table};
 use super::{ModuleId, ModuleState, Registry};
 use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
@@ -74,7 +74,7 @@ pub(crate) fn parse(spec: &str) -> Result<DepSpec<'_>, &'static str> {
     })
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Cmp {
     Ge,
     Gt,
@@ -107,21 +107,72 @@ fn comparator(piece: &str) -> Result<(Cmp, Version), &'static str> {
     Ok((cmp, Version::new(parts[0], parts[1], parts[2])))
 }
 
-impl DepSpec<'_> {
-    /// Whether a provider at version `v` satisfies the requirements.
-    pub(crate) fn accepts(&self, v: Version) -> bool {
-        if self.reqs.trim().is_empty() {
-            return true;
-        }
-        self.reqs.split(',').all(|piece| match comparator(piece) {
-            Ok((Cmp::Ge, r)) => v >= r,
-            Ok((Cmp::Gt, r)) => v > r,
-            Ok((Cmp::Le, r)) => v <= r,
-            Ok((Cmp::Lt, r)) => v < r,
-            Ok((Cmp::Eq, r)) => v == r,
-            Ok((Cmp::Caret, r)) => v.major == r.major && v >= r,
-            Err(_) => false,
-        })
+fn satisfies(cmp: Cmp, v: Version, r: Version) -> bool {
+    match cmp {
+        Cmp::Ge => v >= r,
+        Cmp::Gt => v > r,
+        Cmp::Le => v <= r,
+        Cmp::Lt => v < r,
+        Cmp::Eq => v == r,
+        Cmp::Caret => v.major == r.major && v >= r,
+    }
+}
+
+/// A dependency as the registry keeps it: parsed once at registration,
+/// its target interned.
+#[derive(Clone, Debug)]
+pub(crate) struct Dep {
+    symbol: u32,
+    optional: bool,
+    /// Position in the module's dependency strings, for error messages.
+    position: u32,
+    reqs: Vec<(Cmp, Version)>,
+}
+
+impl Dep {
+    fn accepts(&self, v: Version) -> bool {
+        self.reqs.iter().all(|&(cmp, r)| satisfies(cmp, v, r))
+    }
+
+    /// Registered modules that could satisfy this dependency by name (if a
+    /// module has that name) or else by capability, before the version
+    /// check.
+    fn candidates<'t>(&self, t: &'t Table) -> impl Iterator<Item = ModuleId> + 't {
+        let sym = t.symbol_info.get(self.symbol as usize);
+        let by_name = sym.and_then(|s| s.module);
+        let providers: &[ModuleId] = match (by_name, sym) {
+            (None, Some(s)) => &s.providers,
+            _ => &[],
+        };
+        by_name.into_iter().chain(providers.iter().copied())
+    }
+}
+
+/// The resolution view of a module: its (already validated) dependency
+/// strings parsed and their targets interned.
+pub(crate) fn node_for(t: &mut Table, meta: &ModuleMetadata) -> GraphNode {
+    let mut deps = Vec::with_capacity(meta.dependencies.len());
+    for (k, spec) in meta.dependencies.iter().enumerate() {
+        let Ok(d) = parse(spec) else { continue };
+        let reqs = if d.reqs.trim().is_empty() {
+            Vec::new()
+        } else {
+            d.reqs
+                .split(',')
+                .filter_map(|p| comparator(p).ok())
+                .collect()
+        };
+        deps.push(Dep {
+            symbol: t.intern(d.target),
+            optional: d.optional,
+            position: k as u32,
+            reqs,
+        });
+    }
+    GraphNode {
+        name: meta.name.clone(),
+        version: meta.version,
+        deps,
     }
 }
 
@@ -177,42 +228,28 @@ pub(crate) fn validate_metadata(meta: &ModuleMetadata) -> Result<(), ModuleError
     Ok(())
 }
 
-/// The ids of registered modules that satisfy `dep` (by name first, then
-/// by capability), excluding `own`.
-fn matches<'t>(
-    t: &'t Table,
-    dep: DepSpec<'t>,
-    own: ModuleId,
-) -> impl Iterator<Item = ModuleId> + 't {
-    let by_name = t.by_name.get(dep.target).copied();
-    let candidates: &[ModuleId] = match by_name {
-        Some(_) => &[],
-        None => t.by_capability.get(dep.target).map_or(&[], Vec::as_slice),
-    };
-    by_name
-        .into_iter()
-        .chain(candidates.iter().copied())
-        .filter(move |id| *id != own)
-        .filter(move |id| t.slot(*id).is_some_and(|s| dep.accepts(s.meta.version)))
-}
-
 /// Checks that every hard dependency of `id` has a running provider.
 pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> {
-    let Some(slot) = t.slot(id) else {
+    let (Some(slot), Some(Some(node))) = (t.slot(id), t.graph.get(id.index())) else {
         return Ok(());
     };
-    for spec in &slot.meta.dependencies {
-        let Ok(dep) = parse(spec) else { continue };
-        if dep.optional {
-            continue;
-        }
+    for dep in node.deps.iter().filter(|d| !d.optional) {
         let mut any = false;
         let mut running = false;
-        for m in matches(t, dep, id) {
-            any = true;
-            running |= t.slot(m).is_some_and(|s| s.state == ModuleState::Running);
+        for m in dep.candidates(t).filter(|m| *m != id) {
+            let Some(provider) = t.slot(m) else { continue };
+            if dep.accepts(provider.meta.version) {
+                any = true;
+                running |= provider.state == ModuleState::Running;
+            }
         }
-        let (module, dependency) = (slot.meta.name.clone(), spec.clone());
+        let module = slot.meta.name.clone();
+        let dependency = slot
+            .meta
+            .dependencies
+            .get(dep.position as usize)
+            .cloned()
+            .unwrap_or_default();
         if !any {
             return Err(ModuleError::DependencyMissing { module, dependency });
         }
@@ -238,29 +275,27 @@ pub(crate) struct Plan {
 /// edge lists through the hash indexes, Kahn's algorithm consumes each edge
 /// once, and the cycle search walks each remaining node once.
 pub(crate) fn plan(t: &Table) -> Plan {
-    let ids: Vec<ModuleId> = t.live().map(|s| s.id).collect();
-    let n = ids.len();
-    let mut index = vec![u32::MAX; t.slots.len()];
-    for (i, id) in ids.iter().enumerate() {
-        index[id.index()] = i as u32;
+    // One pass over the (large) slots gathers what the random accesses
+    // below need into compact arrays.
+    let mut ids: Vec<ModuleId> = Vec::with_capacity(t.graph.len());
+    let mut nodes: Vec<&GraphNode> = Vec::with_capacity(t.graph.len());
+    let mut index = vec![u32::MAX; t.graph.len()];
+    for (raw, node) in t.graph.iter().enumerate() {
+        if let Some(node) = node {
+            index[raw] = ids.len() as u32;
+            ids.push(ModuleId(raw as u32));
+            nodes.push(node);
+        }
     }
-    // Versions in a compact array: matching reads them in random order,
-    // and the slots themselves are large.
-    let versions: Vec<Version> = t.live().map(|s| s.meta.version).collect();
+    let n = ids.len();
     // Edges provider -> dependent, labelled with the dependency's position.
     let mut edges: Vec<(u32, u32, u32, bool)> = Vec::new();
-    for (v, slot) in t.live().enumerate() {
-        for (k, spec) in slot.meta.dependencies.iter().enumerate() {
-            let Ok(dep) = parse(spec) else { continue };
-            let by_name = t.by_name.get(dep.target).copied();
-            let by_capability: &[ModuleId] = match by_name {
-                Some(_) => &[],
-                None => t.by_capability.get(dep.target).map_or(&[], Vec::as_slice),
-            };
-            for u in by_name.iter().chain(by_capability) {
-                let u = index[u.index()];
-                if u as usize != v && dep.accepts(versions[u as usize]) {
-                    edges.push((u, v as u32, k as u32, dep.optional));
+    for (v, node) in nodes.iter().enumerate() {
+        for dep in &node.deps {
+            for u in dep.candidates(t) {
+                let u = index.get(u.index()).copied().unwrap_or(u32::MAX);
+                if u != u32::MAX && u as usize != v && dep.accepts(nodes[u as usize].version) {
+                    edges.push((u, v as u32, dep.position, dep.optional));
                 }
             }
         }
@@ -438,14 +473,11 @@ impl Registry {
         if let Some(cycle) = plan.first_cycle {
             return Err(ModuleError::Cycle(cycle));
         }
-        let mut names: Vec<&str> = vec![""; t.slots.len()];
-        for s in t.live() {
-            names[s.id.index()] = &s.meta.name;
-        }
         Ok(plan
             .order
             .iter()
-            .map(|id| String::from(names[id.index()]))
+            .filter_map(|id| t.graph.get(id.index()).and_then(Option::as_ref))
+            .map(|node| node.name.clone())
             .collect())
     }
 }

@@ -65,8 +65,7 @@ impl Registry {
         let mut summary = DispatchSummary::default();
         // One lock acquisition per handler: putting a module back and
         // taking the next one out happen under the same lock.
-        let mut finished: Option<(ModuleId, Box<dyn Module>, Result<Reply, ModuleError>, u64)> =
-            None;
+        let mut finished: Option<Finished> = None;
         let mut next_index = 0;
         loop {
             let next = {
@@ -107,6 +106,10 @@ impl Registry {
         summary
     }
 }
+
+/// A module whose handler returned, waiting to be put back: its id, the
+/// module, the reply and the time spent.
+type Finished = (ModuleId, Box<dyn Module>, Result<Reply, ModuleError>, u64);
 
 /// Counts one handler's answer in its module's metrics and health.
 fn record(

@@ -263,9 +263,11 @@ impl Registry {
             reason: "registry is full",
         })?;
         let id = ModuleId(raw);
-        t.by_name.insert(meta.name.clone(), id);
+        t.index_name(id, &meta.name, true);
         let provides = meta.provides.clone();
         t.index_capabilities(id, &provides, true);
+        let node = deps::node_for(&mut t, &meta);
+        t.graph.push(Some(node));
         t.slots.push(Some(Slot::new(id, meta, module)));
         Ok(id)
     }

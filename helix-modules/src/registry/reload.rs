@@ -10,7 +10,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use super::call::unknown_id;
-use super::deps::validate_metadata;
+use super::deps::{self, validate_metadata};
 use super::{ModuleState, Registry, params};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
@@ -103,6 +103,10 @@ impl Registry {
                     t.index_capabilities(id, &slot.meta.provides, false);
                     slot.meta = new_meta;
                     t.index_capabilities(id, &slot.meta.provides, true);
+                    let node = deps::node_for(t, &slot.meta);
+                    if let Some(entry) = t.graph.get_mut(id.index()) {
+                        *entry = Some(node);
+                    }
                     slot.params = config;
                     slot.consecutive_errors = 0;
                     slot.polled_healthy = true;

@@ -11,6 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+use super::deps::Dep;
 use super::{ChainId, ModuleId, ModuleState};
 use crate::config::CmdlineParam;
 use crate::error::ModuleError;
@@ -222,6 +223,33 @@ pub(crate) struct Table {
     /// Set when a change may affect `subscribers`; rebuilt on next dispatch.
     pub(crate) subscribers_dirty: bool,
     pub(crate) cmdline: Vec<CmdlineParam>,
+    /// Every module name, capability and dependency target seen, numbered,
+    /// so dependency resolution follows compact indexes instead of hashing
+    /// strings.
+    pub(crate) symbols: Map<String, u32>,
+    pub(crate) symbol_info: Vec<Symbol>,
+    /// What dependency resolution reads, indexed by id and kept apart from
+    /// the (large) slots so that resolving thousands of modules stays in
+    /// cache; `None` for unloaded ids.
+    pub(crate) graph: Vec<Option<GraphNode>>,
+}
+
+/// One module as dependency resolution sees it.
+#[derive(Clone, Debug)]
+pub(crate) struct GraphNode {
+    pub(crate) name: String,
+    pub(crate) version: Version,
+    /// The dependency strings, parsed and interned at registration.
+    pub(crate) deps: Vec<Dep>,
+}
+
+/// Who answers to one interned name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Symbol {
+    /// The module with this name, if registered.
+    pub(crate) module: Option<ModuleId>,
+    /// The modules providing this capability.
+    pub(crate) providers: Vec<ModuleId>,
 }
 
 impl Table {
@@ -234,6 +262,9 @@ impl Table {
             subscribers: core::array::from_fn(|_| empty.clone()),
             subscribers_dirty: false,
             cmdline,
+            symbols: new_map(),
+            symbol_info: Vec::new(),
+            graph: Vec::new(),
         }
     }
 
@@ -278,17 +309,45 @@ impl Table {
         self.subscribers_dirty = false;
     }
 
-    /// Adds or removes `id` from the capability index.
+    /// The number of `name`, creating it if new.
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(sym) = self.symbols.get(name) {
+            return *sym;
+        }
+        let sym = self.symbol_info.len() as u32;
+        self.symbols.insert(String::from(name), sym);
+        self.symbol_info.push(Symbol::default());
+        sym
+    }
+
+    /// Adds or removes `id` from the capability indexes.
     pub(crate) fn index_capabilities(&mut self, id: ModuleId, provides: &[String], add: bool) {
         for cap in provides {
+            let sym = self.intern(cap) as usize;
             if add {
                 self.by_capability.entry(cap.clone()).or_default().push(id);
-            } else if let Some(list) = self.by_capability.get_mut(cap.as_str()) {
-                list.retain(|p| *p != id);
-                if list.is_empty() {
-                    self.by_capability.remove(cap.as_str());
+                self.symbol_info[sym].providers.push(id);
+            } else {
+                self.symbol_info[sym].providers.retain(|p| *p != id);
+                if let Some(list) = self.by_capability.get_mut(cap.as_str()) {
+                    list.retain(|p| *p != id);
+                    if list.is_empty() {
+                        self.by_capability.remove(cap.as_str());
+                    }
                 }
             }
+        }
+    }
+
+    /// Adds or removes `id` under its name in the indexes.
+    pub(crate) fn index_name(&mut self, id: ModuleId, name: &str, add: bool) {
+        let sym = self.intern(name) as usize;
+        if add {
+            self.by_name.insert(String::from(name), id);
+            self.symbol_info[sym].module = Some(id);
+        } else {
+            self.by_name.remove(name);
+            self.symbol_info[sym].module = None;
         }
     }
 }

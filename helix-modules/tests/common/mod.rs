@@ -35,6 +35,7 @@ impl Journal {
 
 pub type RequestFn =
     Box<dyn FnMut(&Option<ModuleHandle>, &Request) -> Result<Response, ModuleError> + Send>;
+pub type InitFn = Box<dyn FnMut(&Context) -> Result<(), ModuleError> + Send>;
 pub type EventFn = Box<dyn FnMut(&Option<ModuleHandle>, &Event) -> EventResponse + Send>;
 
 pub struct Probe {
@@ -48,7 +49,7 @@ pub struct Probe {
     pub healthy: Arc<AtomicBool>,
     pub on_event: Option<EventFn>,
     pub on_request: Option<RequestFn>,
-    pub on_init: Option<Box<dyn FnMut(&Context) -> Result<(), ModuleError> + Send>>,
+    pub on_init: Option<InitFn>,
     pub state: Vec<u8>,
     pub handle: Option<ModuleHandle>,
 }
