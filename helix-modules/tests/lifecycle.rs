@@ -384,12 +384,12 @@ fn exclusive_roles_conflict() {
     let r = Registry::new();
     let j = Journal::default();
     r.register_v2(Probe::new(
-        ModuleInfo::new("rr").flags(ModuleFlags::SCHEDULER),
+        ModuleInfo::new("rr").flags(ModuleFlags::ALLOCATOR),
         &j,
     ))
     .unwrap();
     r.register_v2(Probe::new(
-        ModuleInfo::new("cfs").flags(ModuleFlags::SCHEDULER),
+        ModuleInfo::new("cfs").flags(ModuleFlags::ALLOCATOR),
         &j,
     ))
     .unwrap();
@@ -398,7 +398,7 @@ fn exclusive_roles_conflict() {
     let conflict = ModuleError::Conflict {
         module: "cfs".into(),
         holder: "rr".into(),
-        flag: ModuleFlags::SCHEDULER,
+        flag: ModuleFlags::ALLOCATOR,
     };
     assert_eq!(report.skipped, vec![("cfs".to_string(), conflict.clone())]);
     assert_eq!(state_of(&r, "cfs"), ModuleState::Initialized);
@@ -406,7 +406,7 @@ fn exclusive_roles_conflict() {
     r.stop(Caller::Kernel, "rr").unwrap();
     r.start(Caller::Kernel, "cfs").unwrap();
     assert_eq!(
-        r.find_running_with_flag(ModuleFlags::SCHEDULER),
+        r.find_running_with_flag(ModuleFlags::ALLOCATOR),
         r.id_of("cfs").ok()
     );
 }

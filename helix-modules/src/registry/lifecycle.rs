@@ -20,6 +20,7 @@ use super::{ModuleId, Registry};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::{Caller, Permissions};
+use crate::services::scheduler::CAPABILITY as SCHEDULER_CAPABILITY;
 use crate::v2::{Context, Event};
 
 /// Where a module is in its lifecycle.
@@ -393,8 +394,30 @@ impl Registry {
                     flag: holder.meta.flags.intersection(exclusive),
                 });
             }
-            Ok(s.meta.name.clone())
+            let is_scheduler = s.meta.flags.contains(ModuleFlags::SCHEDULER);
+            if is_scheduler && !s.meta.provides.iter().any(|p| p == SCHEDULER_CAPABILITY) {
+                return Err(ModuleError::InvalidMetadata {
+                    module: s.meta.name.clone(),
+                    reason: "a SCHEDULER module must provide the `scheduler` capability",
+                });
+            }
+            Ok((s.meta.name.clone(), is_scheduler))
         })?;
+        let (name, is_scheduler) = name;
+        // The policy object is taken before start so a module that cannot
+        // hand it over never runs as the scheduler.
+        let service = if is_scheduler {
+            let Some(service) = module.scheduler() else {
+                self.put_back(id, module, |_, _| ());
+                return Err(ModuleError::InvalidMetadata {
+                    module: name,
+                    reason: "a SCHEDULER module must return its policy from `scheduler()`",
+                });
+            };
+            Some(service)
+        } else {
+            None
+        };
         let result = module
             .start()
             .map_err(|e| step_failed(&name, Operation::Start, e));
@@ -404,6 +427,7 @@ impl Registry {
                     s.state = ModuleState::Running;
                     s.consecutive_errors = 0;
                     s.polled_healthy = true;
+                    s.scheduler = service;
                 }
                 Err(e) => s.fail(e.clone()),
             }
@@ -424,6 +448,7 @@ impl Registry {
             .stop()
             .map_err(|e| step_failed(&name, Operation::Stop, e));
         self.put_back(id, module, |s, t| {
+            s.scheduler = None;
             match &result {
                 Ok(()) => s.state = ModuleState::Stopped,
                 Err(e) => s.fail(e.clone()),

@@ -40,7 +40,7 @@ use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::metrics::{self, MetricsRow, ModuleMetrics};
 use crate::permissions::{Caller, Permissions};
-use crate::services::scheduler::{CAPABILITY as SCHEDULER_CAPABILITY, Scheduler};
+use crate::services::scheduler::Scheduler;
 use crate::supervisor::SupervisorPolicy;
 use crate::v1::Module;
 use crate::v2::{ModuleAdapter, ModuleTrait};
@@ -305,12 +305,8 @@ impl Registry {
     pub fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {
         let t = self.inner.table.lock();
         t.live()
-            .filter(|s| {
-                s.state == ModuleState::Running
-                    && s.meta.flags.contains(ModuleFlags::SCHEDULER)
-                    && s.meta.provides.iter().any(|p| p == SCHEDULER_CAPABILITY)
-            })
-            .find_map(|s| s.module.as_ref().and_then(|m| m.scheduler()))
+            .filter(|s| s.state == ModuleState::Running)
+            .find_map(|s| s.scheduler.clone())
     }
 
     /// A snapshot of the module called `name`.

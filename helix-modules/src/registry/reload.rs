@@ -15,6 +15,7 @@ use super::{ModuleState, Registry, params};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::{Caller, Permissions};
+use crate::services::scheduler::CAPABILITY as SCHEDULER_CAPABILITY;
 use crate::v1::Module;
 
 fn reload_failed(name: &str, reason: ModuleError) -> ModuleError {
@@ -79,15 +80,35 @@ impl Registry {
                 });
             }
             validate_metadata(&new_meta)?;
+            if new_meta.flags.contains(ModuleFlags::SCHEDULER)
+                && !new_meta.provides.iter().any(|p| p == SCHEDULER_CAPABILITY)
+            {
+                return Err(ModuleError::InvalidMetadata {
+                    module: new_meta.name.clone(),
+                    reason: "a SCHEDULER module must provide the `scheduler` capability",
+                });
+            }
             params::resolve(t, id)
         })?;
 
         let saved = old.save_state();
         let ctx = self.context_for(id, name, config.clone());
-        let prepared = new.init(&ctx).and_then(|()| match &saved {
-            Some(state) => new.restore_state(state),
-            None => Ok(()),
-        });
+        let prepared = new
+            .init(&ctx)
+            .and_then(|()| match &saved {
+                Some(state) => new.restore_state(state),
+                None => Ok(()),
+            })
+            .and_then(|()| {
+                let needs = new_meta.flags.contains(ModuleFlags::SCHEDULER);
+                if needs && new.scheduler().is_none() {
+                    Err(ModuleError::Failed(
+                        "a SCHEDULER module must return its policy from `scheduler()`",
+                    ))
+                } else {
+                    Ok(())
+                }
+            });
         drop(ctx);
         if let Err(e) = prepared {
             self.put_back(id, old, |_, _| ());
@@ -96,6 +117,11 @@ impl Registry {
         // The old instance is being discarded: a failing stop is reported
         // through the new instance's start, which is what matters.
         let old_stop = old.stop();
+        let service = if new_meta.flags.contains(ModuleFlags::SCHEDULER) {
+            new.scheduler()
+        } else {
+            None
+        };
         match new.start() {
             Ok(()) => {
                 drop(old);
@@ -108,6 +134,7 @@ impl Registry {
                         *entry = Some(node);
                     }
                     slot.params = config;
+                    slot.scheduler = service;
                     slot.consecutive_errors = 0;
                     slot.polled_healthy = true;
                     slot.supervision.reset();

@@ -17,6 +17,7 @@ use crate::config::CmdlineParam;
 use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
 use crate::metrics::ModuleMetrics;
+use crate::services::scheduler::Scheduler;
 use crate::supervisor::{Supervision, SupervisorPolicy};
 use crate::v1::{Module, ModuleMetadata};
 use crate::v2::EventKinds;
@@ -72,6 +73,9 @@ pub(crate) struct Slot {
     pub(crate) overrides: Vec<(String, String)>,
     pub(crate) metrics: ModuleMetrics,
     pub(crate) supervision: Supervision,
+    /// The scheduling policy of a running SCHEDULER module, taken when it
+    /// starts so the kernel can reach it even while the module is in a call.
+    pub(crate) scheduler: Option<Arc<dyn Scheduler>>,
 }
 
 impl Slot {
@@ -89,6 +93,7 @@ impl Slot {
             overrides: Vec::new(),
             metrics: ModuleMetrics::default(),
             supervision: Supervision::default(),
+            scheduler: None,
         }
     }
 
@@ -108,6 +113,7 @@ impl Slot {
     /// Records a failed lifecycle step: the module goes Failed.
     pub(crate) fn fail(&mut self, error: ModuleError) {
         self.state = ModuleState::Failed;
+        self.scheduler = None;
         self.last_error = Some(error);
     }
 
