@@ -9,7 +9,8 @@
 # --list map to test.exact / test.list; other libtest flags are ignored.
 # Environment:
 #   HELIX_CMDLINE      extra kernel command line
-#   HELIX_SMP          CPU count (default 1)
+#   HELIX_SMP          CPU count (default 1, or what the image asks for with
+#                      kernel::qemu_smp!)
 #   HELIX_MEM          memory size (default 128M)
 #   HELIX_TIMEOUT      seconds before the run is killed as hung (default 60)
 #   HELIX_INTERACTIVE  1: attach the serial console to the terminal, no timeout
@@ -48,10 +49,17 @@ if ! command -v "$qemu" >/dev/null 2>&1; then
     exit 1
 fi
 
+# A test kernel may ask for a CPU count with `kernel::qemu_smp!(N)`, which
+# embeds the marker HELIX_QEMU_SMP=N in the image; HELIX_SMP overrides it.
+smp=${HELIX_SMP:-}
+if [ -z "$smp" ]; then
+    smp=$(grep -aoE 'HELIX_QEMU_SMP=[0-9]+' "$kernel" 2>/dev/null | head -n 1 | cut -d= -f2)
+fi
+
 args=(
     -kernel "$kernel"
     -append "${cmdline# }"
-    -smp "${HELIX_SMP:-1}"
+    -smp "${smp:-1}"
     -m "${HELIX_MEM:-128M}"
     -nodefaults -no-reboot -display none
     -device isa-debug-exit,iobase=0xf4,iosize=0x04

@@ -58,6 +58,7 @@ mod permissions;
 mod registry;
 pub mod services;
 mod supervisor;
+pub mod sync;
 mod v1;
 pub mod v2;
 

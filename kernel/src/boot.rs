@@ -90,6 +90,7 @@ pub fn start(start_info_paddr: u64, main: fn() -> !) -> ! {
     }
 
     arch::init_bsp();
+    helix_modules::sync::set_interrupt_control(cpu::disable_interrupts, cpu::restore_interrupts);
     mm::init(&info.memory_map);
 
     let hz = match cmdline.get("timer.hz").map(time::parse_timer_hz) {

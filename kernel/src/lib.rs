@@ -19,6 +19,7 @@ pub mod mm;
 pub mod modules;
 mod panic;
 pub mod serial;
+pub mod smp;
 pub mod testing;
 pub mod thread;
 pub mod time;

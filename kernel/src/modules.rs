@@ -85,13 +85,17 @@ impl core::fmt::Display for StartError {
     }
 }
 
-/// Loads the modules (once) and starts the thread subsystem on the
-/// scheduler module's policy. Idempotent: later calls return the same
-/// registry.
+/// Starts the other CPUs, loads the modules and starts the thread
+/// subsystem on the scheduler module's policy, then tells the modules
+/// which CPUs are online. Idempotent: later calls return the same registry.
 pub fn bring_up() -> Result<&'static Registry, StartError> {
     let r = match registry() {
         Some(r) => r,
-        None => load(),
+        None => {
+            let aps = crate::smp::start_aps();
+            log::info!("{} CPU{} online", aps + 1, if aps == 0 { "" } else { "s" });
+            load()
+        }
     };
     if crate::thread::is_running() {
         return Ok(r);
@@ -99,6 +103,7 @@ pub fn bring_up() -> Result<&'static Registry, StartError> {
     let sched: Arc<dyn Scheduler> = r.scheduler().ok_or(StartError::NoScheduler)?;
     let name = sched.name();
     crate::thread::start(sched).map_err(StartError::Threads)?;
+    crate::smp::announce_online_cpus(r);
     log::info!("threads scheduled by module {name}");
     Ok(r)
 }

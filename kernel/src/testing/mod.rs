@@ -63,6 +63,21 @@ macro_rules! test_kernel {
     };
 }
 
+/// Asks the QEMU runner to boot this test kernel with `$n` CPUs: embeds
+/// the marker `HELIX_QEMU_SMP=$n`, which `scripts/qemu-runner.sh` looks for.
+#[macro_export]
+macro_rules! qemu_smp {
+    ($n:literal) => {
+        #[used]
+        #[unsafe(link_section = ".helix_qemu")]
+        static HELIX_QEMU_SMP: [u8; concat!("HELIX_QEMU_SMP=", $n).len()] =
+            *concat!("HELIX_QEMU_SMP=", $n)
+                .as_bytes()
+                .first_chunk()
+                .expect("marker length");
+    };
+}
+
 /// Declares an in-kernel test.
 ///
 /// ```ignore

@@ -15,7 +15,7 @@
 //! threads go on. Threads owned by a module are killed by
 //! [`kill_owned_by`] when that module stops.
 
-mod sched;
+pub(crate) mod sched;
 mod sleep;
 mod table;
 mod wait;
@@ -23,7 +23,7 @@ mod wait;
 pub use helix_modules::services::scheduler::{Priority, ThreadId};
 pub use sched::{
     current_id, finish_switch, is_running, kill_owned_by, main_thread_id, on_thread_panic,
-    scheduler, start, yield_now,
+    run_idle, scheduler, start, yield_now,
 };
 pub use sleep::{sleep_ms, sleep_ns};
 pub use table::{ExitStatus, ThreadInfo, ThreadState, list};

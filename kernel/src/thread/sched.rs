@@ -106,18 +106,34 @@ pub fn start(scheduler: Arc<dyn Scheduler>) -> Result<ThreadId, ThreadError> {
 }
 
 /// Creates the idle thread of `cpu`: halts until an interrupt, forever.
-pub(crate) fn create_idle(cpu_id: CpuId) -> Result<(), ThreadError> {
+/// Returns the top of its stack, on which an application processor starts
+/// before it adopts the thread with [`run_idle`].
+pub(crate) fn create_idle(cpu_id: CpuId) -> Result<u64, ThreadError> {
     let stack = KernelStack::new(IDLE_STACK_PAGES).map_err(ThreadError::Stack)?;
     let mut name = String::from("idle/");
     name.push_str(itoa(cpu_id).as_str());
     let idle = Arc::new(Thread::new(table::next_id(), name, None, true));
+    let top = stack.top();
     // SAFETY: the stack was just created and nothing else uses it.
-    let rsp = unsafe { switch::initial_frame(stack.top(), idle_loop, 0) };
+    let rsp = unsafe { switch::initial_frame(top, idle_loop, u64::from(cpu_id)) };
     idle.saved_rsp.store(rsp, Ordering::Release);
     *idle.stack.lock() = Some(stack);
     table::insert(idle.clone());
     CPUS[cpu_id as usize].idle.call_once(|| idle);
-    Ok(())
+    Ok(top)
+}
+
+/// Makes the calling context (an AP, running on the stack [`create_idle`]
+/// returned) its CPU's idle thread, and idles forever.
+pub fn run_idle(cpu_id: CpuId) -> ! {
+    let slot = &CPUS[cpu_id as usize];
+    let idle = idle_thread(cpu_id);
+    idle.on_cpu.store(true, Ordering::Release);
+    idle.set_state(ThreadState::Running);
+    slot.current.store(idle.id.0, Ordering::Relaxed);
+    slot.switched_at.store(time::now_ns(), Ordering::Relaxed);
+    drop(idle);
+    idle_loop(u64::from(cpu_id))
 }
 
 fn itoa(n: u32) -> heapless::String<10> {
@@ -127,10 +143,13 @@ fn itoa(n: u32) -> heapless::String<10> {
     s
 }
 
-extern "C" fn idle_loop(_: u64) -> ! {
+extern "C" fn idle_loop(cpu_id: u64) -> ! {
     loop {
-        cpu::enable_interrupts();
-        cpu::halt();
+        if crate::smp::park_requested(cpu_id as usize) {
+            crate::smp::park_this_cpu(cpu_id as usize);
+        }
+        // `sti; hlt` back to back: an interrupt cannot slip in between.
+        x86_64::instructions::interrupts::enable_and_hlt();
     }
 }
 
@@ -353,7 +372,9 @@ fn on_timer_tick(frame: &mut InterruptFrame) -> *mut InterruptFrame {
     let next = if cur.kill.load(Ordering::Acquire) && !cur.idle {
         mark_exited(sched.as_ref(), &cur, ExitStatus::Killed);
         sched.pick_next(cpu_id)
-    } else if sched.tick(cpu_id, now) || cur.idle {
+    } else if sched.tick(cpu_id, now) || cur.idle || crate::smp::park_requested(cpu_id as usize) {
+        // A CPU asked to park gives its thread back to the policy (which
+        // already queued it elsewhere) and switches to its idle thread.
         sched.pick_next(cpu_id)
     } else {
         return frame;

@@ -16,6 +16,8 @@ const REG_ID: usize = 0x20;
 const REG_TPR: usize = 0x80;
 const REG_EOI: usize = 0xb0;
 const REG_SVR: usize = 0xf0;
+const REG_ICR_LOW: usize = 0x300;
+const REG_ICR_HIGH: usize = 0x310;
 const REG_LVT_TIMER: usize = 0x320;
 const REG_TIMER_INITIAL: usize = 0x380;
 const REG_TIMER_CURRENT: usize = 0x390;
@@ -24,6 +26,10 @@ const REG_TIMER_DIVIDE: usize = 0x3e0;
 const SVR_ENABLE: u32 = 1 << 8;
 const LVT_MASKED: u32 = 1 << 16;
 const LVT_PERIODIC: u32 = 1 << 17;
+const ICR_DELIVERY_PENDING: u32 = 1 << 12;
+const ICR_INIT: u32 = 0b101 << 8;
+const ICR_STARTUP: u32 = 0b110 << 8;
+const ICR_LEVEL_ASSERT: u32 = 1 << 14;
 /// Divide configuration value for "divide by 16".
 const DIVIDE_BY_16: u32 = 0b0011;
 
@@ -96,4 +102,47 @@ pub fn start_periodic(apic_hz: u64, hz: u32) {
     write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
     write(REG_LVT_TIMER, LVT_PERIODIC | u32::from(TIMER_VECTOR));
     write(REG_TIMER_INITIAL, count);
+}
+
+fn send_icr(apic_id: u32, low: u32) {
+    write(REG_ICR_HIGH, apic_id << 24);
+    write(REG_ICR_LOW, low);
+    while read(REG_ICR_LOW) & ICR_DELIVERY_PENDING != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Sends an INIT IPI to the CPU with local APIC id `apic_id`.
+pub fn send_init(apic_id: u32) {
+    send_icr(apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+}
+
+/// Sends a STARTUP IPI: the CPU starts in real mode at `page << 12`.
+pub fn send_startup(apic_id: u32, page: u8) {
+    send_icr(apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | u32::from(page));
+}
+
+/// Sends a fixed interrupt on `vector` to the CPU with id `apic_id`.
+pub fn send_ipi(apic_id: u32, vector: u8) {
+    send_icr(apic_id, u32::from(vector));
+}
+
+/// Stops (`true`) or resumes the calling CPU's periodic timer.
+pub fn mask_timer(masked: bool) {
+    let lvt = read(REG_LVT_TIMER);
+    write(
+        REG_LVT_TIMER,
+        if masked {
+            lvt | LVT_MASKED
+        } else {
+            lvt & !LVT_MASKED
+        },
+    );
+}
+
+/// Enables the calling CPU's APIC and starts its periodic timer with an
+/// input clock measured earlier on the boot CPU (all APICs share it).
+pub fn init_secondary(apic_hz: u64, hz: u32) {
+    init();
+    start_periodic(apic_hz, hz);
 }

@@ -37,6 +37,20 @@ pub fn enable_interrupts() {
     x86_64::instructions::interrupts::enable();
 }
 
+/// Disables interrupts on this CPU; returns whether they were enabled.
+pub fn disable_interrupts() -> bool {
+    let were = interrupts_enabled();
+    x86_64::instructions::interrupts::disable();
+    were
+}
+
+/// Re-enables interrupts if `were_enabled` (undoes [`disable_interrupts`]).
+pub fn restore_interrupts(were_enabled: bool) {
+    if were_enabled {
+        x86_64::instructions::interrupts::enable();
+    }
+}
+
 /// Whether interrupts are enabled on this CPU.
 #[inline]
 pub fn interrupts_enabled() -> bool {

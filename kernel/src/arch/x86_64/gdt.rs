@@ -42,21 +42,17 @@ pub struct CpuTables {
 static BSP_TSS: Once<TaskStateSegment> = Once::new();
 static BSP_TABLES: Once<CpuTables> = Once::new();
 
-/// Builds a TSS whose IST entries point at the tops of `stacks`.
-fn tss_with_stacks(stacks: *mut IstStacks) -> TaskStateSegment {
+/// Builds a TSS whose IST entries point at the tops of the `IST_COUNT`
+/// stacks of `IST_STACK_SIZE` bytes that start at `base`.
+fn tss_with_stacks(base: *mut u8) -> TaskStateSegment {
     let mut tss = TaskStateSegment::new();
     for (slot, ist) in [DOUBLE_FAULT_IST, NMI_IST, MACHINE_CHECK_IST]
         .into_iter()
         .enumerate()
     {
-        // SAFETY: `stacks` points to a live `IstStacks`; we only compute the
-        // address one past the end of slot `slot`, never dereference it.
-        let top = unsafe {
-            (&raw mut (*stacks).0[slot])
-                .cast::<u8>()
-                .add(IST_STACK_SIZE)
-        };
-        tss.interrupt_stack_table[usize::from(ist)] = VirtAddr::from_ptr(top);
+        // Only the address one past the end of each stack is computed.
+        let top = base.wrapping_add((slot + 1) * IST_STACK_SIZE) as u64 & !0xf;
+        tss.interrupt_stack_table[usize::from(ist)] = VirtAddr::new(top);
     }
     tss
 }
@@ -89,13 +85,18 @@ fn load(tables: &'static CpuTables) {
 
 /// Sets up and loads the bootstrap processor's GDT and TSS.
 pub fn init_bsp() {
-    let tss = BSP_TSS.call_once(|| tss_with_stacks(&raw mut BSP_IST_STACKS));
+    let tss = BSP_TSS.call_once(|| tss_with_stacks((&raw mut BSP_IST_STACKS).cast::<u8>()));
     let tables = BSP_TABLES.call_once(|| build(tss));
     load(tables);
 }
 
-/// Whether `addr` lies inside one of the BSP's IST stacks (for fault reports).
-pub fn is_ist_address(addr: u64) -> bool {
-    let base = (&raw const BSP_IST_STACKS) as u64;
-    (base..base + (IST_STACK_SIZE * IST_COUNT) as u64).contains(&addr)
+/// Sets up and loads the GDT and TSS of an application processor. Its
+/// tables and IST stacks are allocated once and live for the whole run.
+pub fn init_ap() {
+    // Allocated directly on the heap: the AP runs on a small stack.
+    let stacks = alloc::vec![0u8; IST_STACK_SIZE * IST_COUNT].leak();
+    let tss: &'static TaskStateSegment =
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(tss_with_stacks(stacks.as_mut_ptr())));
+    let tables: &'static CpuTables = alloc::boxed::Box::leak(alloc::boxed::Box::new(build(tss)));
+    load(tables);
 }

@@ -6,6 +6,7 @@
 //! stacks must exist before an exception can use them), then the IDT, then
 //! the PICs are masked so only the APIC delivers interrupts.
 
+pub mod acpi;
 pub mod apic;
 pub mod catch;
 pub mod cpu;
@@ -18,6 +19,7 @@ pub mod paging;
 pub mod percpu;
 pub mod pit;
 pub mod qemu;
+pub mod smp;
 pub mod switch;
 
 /// Sets up the bootstrap CPU: per-CPU area, GDT, TSS and the shared IDT,

@@ -20,7 +20,7 @@ use hashbrown::HashMap;
 use helix_modules::services::scheduler::{
     CpuId, CpuSchedStats, Priority, SchedError, SchedStats, Scheduler, ThreadId,
 };
-use spin::Mutex;
+use helix_modules::sync::IrqMutex;
 
 /// Time slice when none is configured.
 pub const DEFAULT_TIME_SLICE_MS: u64 = 10;
@@ -106,10 +106,12 @@ impl fmt::Display for SliceError {
     }
 }
 
-/// The round-robin policy. Thread-safe: one lock guards all of its state,
-/// taken by the kernel with interrupts off.
+/// The round-robin policy. Thread-safe: one lock guards all of its state.
+/// It is an [`IrqMutex`] because the module's own handlers (IPC, events)
+/// take it from thread context, and the timer interrupt must never find it
+/// held by the code it interrupted.
 pub struct RoundRobin {
-    state: Mutex<State>,
+    state: IrqMutex<State>,
 }
 
 impl RoundRobin {
@@ -118,7 +120,7 @@ impl RoundRobin {
         let mut list: Vec<Cpu> = (0..cpus.max(1)).map(|_| Cpu::default()).collect();
         list[0].online = true;
         Self {
-            state: Mutex::new(State {
+            state: IrqMutex::new(State {
                 threads: ThreadMap::default(),
                 cpus: list,
                 next_ticket: 0,
