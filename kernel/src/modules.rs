@@ -39,6 +39,17 @@ fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
     results
 }
 
+/// Kills the threads a module started once it stops running.
+fn reap_threads(module: &str) {
+    let n = crate::thread::kill_owned_by(module);
+    if n > 0 {
+        log::info!(
+            "stopped {n} thread{} owned by module {module}",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+}
+
 /// The kernel's module registry (after [`load`]).
 pub fn registry() -> Option<&'static Registry> {
     REGISTRY.get()
@@ -51,6 +62,7 @@ pub fn load() -> &'static Registry {
         Registry::builder()
             .cmdline(crate::boot::cmdline().as_str())
             .clock(cpu::rdtsc)
+            .on_stopped(reap_threads)
             .build()
     });
     for (name, result) in register_all(r) {

@@ -262,3 +262,71 @@ ktest!(
         );
     }
 );
+
+/// A module that starts threads of its own: two that sleep in a loop and
+/// one that spins.
+struct Spawner;
+
+impl helix_modules::v2::ModuleTrait for Spawner {
+    fn info(&self) -> helix_modules::v2::ModuleInfo {
+        helix_modules::v2::ModuleInfo::new("spawner").version(1, 0, 0)
+    }
+    fn init(&mut self, _: &helix_modules::v2::Context) -> Result<(), helix_modules::ModuleError> {
+        Ok(())
+    }
+    fn start(&mut self) -> Result<(), helix_modules::ModuleError> {
+        for i in 0..2 {
+            thread::Builder::new(&alloc::format!("spawner-sleep{i}"))
+                .owner("spawner")
+                .spawn(|| {
+                    loop {
+                        thread::sleep_ms(5);
+                    }
+                })
+                .map_err(|_| helix_modules::ModuleError::Failed("spawn"))?;
+        }
+        thread::Builder::new("spawner-spin")
+            .owner("spawner")
+            .spawn(|| {
+                loop {
+                    core::hint::spin_loop();
+                }
+            })
+            .map_err(|_| helix_modules::ModuleError::Failed("spawn"))?;
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), helix_modules::ModuleError> {
+        Ok(())
+    }
+}
+
+fn live_threads_of(owner: &str) -> usize {
+    thread::list()
+        .iter()
+        .filter(|t| t.owner.as_deref() == Some(owner) && t.state != ThreadState::Exited)
+        .count()
+}
+
+ktest!(
+    fn stopping_a_module_reaps_its_threads() {
+        let r = up();
+        r.register_v2(Spawner).unwrap();
+        assert!(r.start_all(Caller::Kernel).is_clean());
+        thread::sleep_ms(20);
+        assert_eq!(live_threads_of("spawner"), 3);
+        r.stop(Caller::Kernel, "spawner").unwrap();
+        // Sleeping threads die at once; a running one at its CPU's next tick.
+        thread::sleep_ms(20);
+        assert_eq!(live_threads_of("spawner"), 0, "{:?}", thread::list());
+        r.start(Caller::Kernel, "spawner").unwrap();
+        thread::sleep_ms(10);
+        assert_eq!(
+            live_threads_of("spawner"),
+            3,
+            "restart starts fresh threads"
+        );
+        r.stop(Caller::Kernel, "spawner").unwrap();
+        thread::sleep_ms(20);
+        assert_eq!(live_threads_of("spawner"), 0);
+    }
+);

@@ -369,6 +369,9 @@ impl Registry {
             }
             Err(e) => s.fail(e.clone()),
         });
+        if result.is_err() {
+            self.notify_stopped(&name);
+        }
         result
     }
 
@@ -433,6 +436,9 @@ impl Registry {
             }
             t.subscribers_dirty = true;
         });
+        if result.is_err() {
+            self.notify_stopped(&name);
+        }
         result
     }
 
@@ -455,7 +461,15 @@ impl Registry {
             }
             t.subscribers_dirty = true;
         });
+        self.notify_stopped(&name);
         result
+    }
+
+    /// Tells the kernel's hook, if any, that `name` no longer runs.
+    pub(crate) fn notify_stopped(&self, name: &str) {
+        if let Some(hook) = self.inner.on_stopped {
+            hook(name);
+        }
     }
 
     /// Stop (if running), init, start.

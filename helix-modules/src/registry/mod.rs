@@ -116,6 +116,7 @@ impl Default for RegistryLimits {
 pub struct RegistryBuilder {
     cmdline: String,
     clock: Option<fn() -> u64>,
+    on_stopped: Option<fn(&str)>,
     limits: RegistryLimits,
     policy: SupervisorPolicy,
 }
@@ -131,6 +132,17 @@ impl RegistryBuilder {
     /// or nanoseconds; the registry only subtracts). Default: always 0.
     pub fn clock(mut self, clock: fn() -> u64) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// A function told the name of every module that stops running: after
+    /// its `stop` (whether it succeeded or not), when its `init` or `start`
+    /// fails, and when hot reload retires an instance (before the new one
+    /// starts). The kernel uses it to reap the threads the module started,
+    /// so nothing a module started outlives it. Called without registry
+    /// locks held.
+    pub fn on_stopped(mut self, hook: fn(&str)) -> Self {
+        self.on_stopped = Some(hook);
         self
     }
 
@@ -159,6 +171,7 @@ impl RegistryBuilder {
                 table: Mutex::new(Table::new(parse_params(&self.cmdline))),
                 audit: Mutex::new(AuditRing::new(self.limits.audit_capacity)),
                 clock: self.clock,
+                on_stopped: self.on_stopped,
                 limits: self.limits,
                 policy: self.policy,
                 next_chain: AtomicU64::new(1),
@@ -172,6 +185,8 @@ pub(crate) struct Inner {
     pub(crate) audit: Mutex<AuditRing>,
     /// `None` when the kernel gave no clock: timing is skipped entirely.
     pub(crate) clock: Option<fn() -> u64>,
+    /// See [`RegistryBuilder::on_stopped`].
+    pub(crate) on_stopped: Option<fn(&str)>,
     pub(crate) limits: RegistryLimits,
     pub(crate) policy: SupervisorPolicy,
     pub(crate) next_chain: AtomicU64,
@@ -208,6 +223,7 @@ impl Registry {
         RegistryBuilder {
             cmdline: String::new(),
             clock: None,
+            on_stopped: None,
             limits: RegistryLimits::default(),
             policy: SupervisorPolicy::default(),
         }

@@ -117,6 +117,9 @@ impl Registry {
         // The old instance is being discarded: a failing stop is reported
         // through the new instance's start, which is what matters.
         let old_stop = old.stop();
+        // Whatever the old instance started ends with it, before the new
+        // instance starts its own.
+        self.notify_stopped(name);
         let service = if new_meta.flags.contains(ModuleFlags::SCHEDULER) {
             new.scheduler()
         } else {
