@@ -50,10 +50,10 @@ if ! command -v "$qemu" >/dev/null 2>&1; then
 fi
 
 # A test kernel may ask for a CPU count with `kernel::qemu_smp!(N)`, which
-# embeds the marker HELIX_QEMU_SMP=N in the image; HELIX_SMP overrides it.
+# embeds the marker HELIX_QEMU_SMP=N; in the image; HELIX_SMP overrides it.
 smp=${HELIX_SMP:-}
 if [ -z "$smp" ]; then
-    smp=$(grep -aoE 'HELIX_QEMU_SMP=[0-9]+' "$kernel" 2>/dev/null | head -n 1 | cut -d= -f2)
+    smp=$(grep -aoE 'HELIX_QEMU_SMP=[0-9]+;' "$kernel" 2>/dev/null | head -n 1 | tr -dc '0-9')
 fi
 
 args=(

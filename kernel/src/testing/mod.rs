@@ -64,14 +64,15 @@ macro_rules! test_kernel {
 }
 
 /// Asks the QEMU runner to boot this test kernel with `$n` CPUs: embeds
-/// the marker `HELIX_QEMU_SMP=$n`, which `scripts/qemu-runner.sh` looks for.
+/// the marker `HELIX_QEMU_SMP=$n;`, which `scripts/qemu-runner.sh` looks
+/// for (the `;` ends the number whatever bytes follow in the image).
 #[macro_export]
 macro_rules! qemu_smp {
     ($n:literal) => {
         #[used]
         #[unsafe(link_section = ".helix_qemu")]
-        static HELIX_QEMU_SMP: [u8; concat!("HELIX_QEMU_SMP=", $n).len()] =
-            *concat!("HELIX_QEMU_SMP=", $n)
+        static HELIX_QEMU_SMP: [u8; concat!("HELIX_QEMU_SMP=", $n, ";").len()] =
+            *concat!("HELIX_QEMU_SMP=", $n, ";")
                 .as_bytes()
                 .first_chunk()
                 .expect("marker length");

@@ -267,10 +267,11 @@ mod properties {
                         rr.tick(c, now);
                     }
                     Op::Online(c, online) => {
-                        if rr.set_cpu_online(c, online).is_ok() && !online {
-                            if let Some((&id, _)) = model.iter().find(|(_, m)| **m == Model::Running(c)) {
-                                model.insert(id, Model::Runnable);
-                            }
+                        if rr.set_cpu_online(c, online).is_ok()
+                            && !online
+                            && let Some((&id, _)) = model.iter().find(|(_, m)| **m == Model::Running(c))
+                        {
+                            model.insert(id, Model::Runnable);
                         }
                     }
                     Op::Remove(_) => {}
