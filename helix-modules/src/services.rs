@@ -5,6 +5,8 @@
 //! [`crate::Registry::find_running_with_flag`]) and talks to it through a
 //! trait defined in this module. [`scheduler::Scheduler`] is the first
 //! such interface: the kernel's thread mechanism calls it for every
-//! scheduling decision.
+//! scheduling decision; [`hw::Hardware`] runs the other way, from the
+//! kernel to DRIVER modules.
 
+pub mod hw;
 pub mod scheduler;

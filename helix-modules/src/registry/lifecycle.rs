@@ -20,6 +20,7 @@ use super::{ModuleId, Registry};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::{Caller, Permissions};
+use crate::services::hw::{HardwareAccess, HwError};
 use crate::services::scheduler::CAPABILITY as SCHEDULER_CAPABILITY;
 use crate::v2::{Context, Event};
 
@@ -324,7 +325,18 @@ impl Registry {
         config: Vec<crate::v2::context::ConfigEntry>,
     ) -> Context {
         let handle = ModuleHandle::new(Arc::downgrade(&self.inner), id);
-        Context::new(id, String::from(name), config, handle)
+        let is_driver = self
+            .inner
+            .table
+            .lock()
+            .slot(id)
+            .is_some_and(|s| s.meta.flags.contains(ModuleFlags::DRIVER));
+        let hardware = match (&self.inner.hardware, is_driver) {
+            (_, false) => Err(HwError::NotADriver(String::from(name))),
+            (None, true) => Err(HwError::Unavailable),
+            (Some(hw), true) => Ok(HardwareAccess::new(hw.clone(), String::from(name))),
+        };
+        Context::new(id, String::from(name), config, handle, hardware)
     }
 
     /// Runs `init`; with `restarting`, from any state a restart passes

@@ -40,6 +40,7 @@ use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::metrics::{self, MetricsRow, ModuleMetrics};
 use crate::permissions::{Caller, Permissions};
+use crate::services::hw::Hardware;
 use crate::services::scheduler::Scheduler;
 use crate::supervisor::SupervisorPolicy;
 use crate::v1::Module;
@@ -117,6 +118,7 @@ pub struct RegistryBuilder {
     cmdline: String,
     clock: Option<fn() -> u64>,
     on_stopped: Option<fn(&str)>,
+    hardware: Option<Arc<dyn Hardware>>,
     limits: RegistryLimits,
     policy: SupervisorPolicy,
 }
@@ -146,6 +148,13 @@ impl RegistryBuilder {
         self
     }
 
+    /// The hardware DRIVER modules may claim (see
+    /// [`Context::hardware`](crate::v2::Context::hardware)).
+    pub fn hardware(mut self, hardware: Arc<dyn Hardware>) -> Self {
+        self.hardware = Some(hardware);
+        self
+    }
+
     /// Largest request/response payload in bytes.
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.limits.max_payload = bytes;
@@ -172,6 +181,7 @@ impl RegistryBuilder {
                 audit: Mutex::new(AuditRing::new(self.limits.audit_capacity)),
                 clock: self.clock,
                 on_stopped: self.on_stopped,
+                hardware: self.hardware,
                 limits: self.limits,
                 policy: self.policy,
                 next_chain: AtomicU64::new(1),
@@ -187,6 +197,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Option<fn() -> u64>,
     /// See [`RegistryBuilder::on_stopped`].
     pub(crate) on_stopped: Option<fn(&str)>,
+    /// What DRIVER modules may claim; `None` on registries without hardware.
+    pub(crate) hardware: Option<Arc<dyn Hardware>>,
     pub(crate) limits: RegistryLimits,
     pub(crate) policy: SupervisorPolicy,
     pub(crate) next_chain: AtomicU64,
@@ -224,6 +236,7 @@ impl Registry {
             cmdline: String::new(),
             clock: None,
             on_stopped: None,
+            hardware: None,
             limits: RegistryLimits::default(),
             policy: SupervisorPolicy::default(),
         }

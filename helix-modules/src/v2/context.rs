@@ -10,6 +10,7 @@ use core::fmt;
 
 use crate::error::ModuleError;
 use crate::registry::{DispatchSummary, ModuleHandle, ModuleId};
+use crate::services::hw::{HardwareAccess, HwError};
 use crate::v2::request::{Request, Response};
 
 /// One resolved parameter as the module sees it.
@@ -54,6 +55,7 @@ pub struct Context {
     name: String,
     config: Vec<ConfigEntry>,
     handle: ModuleHandle,
+    hardware: Result<HardwareAccess, HwError>,
 }
 
 impl Context {
@@ -62,13 +64,23 @@ impl Context {
         name: String,
         config: Vec<ConfigEntry>,
         handle: ModuleHandle,
+        hardware: Result<HardwareAccess, HwError>,
     ) -> Self {
         Context {
             id,
             name,
             config,
             handle,
+            hardware,
         }
+    }
+
+    /// Access to I/O ports and IRQ lines, for modules flagged
+    /// [`ModuleFlags::DRIVER`](crate::ModuleFlags::DRIVER). Other modules
+    /// get [`HwError::NotADriver`]; a registry built without hardware (host
+    /// tests) gives [`HwError::Unavailable`].
+    pub fn hardware(&self) -> Result<HardwareAccess, HwError> {
+        self.hardware.clone()
     }
 
     /// The module's registered name.
