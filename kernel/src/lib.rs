@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod boot;
+pub mod hw;
 pub mod logger;
 pub mod mm;
 pub mod modules;

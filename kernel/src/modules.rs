@@ -9,33 +9,53 @@
 
 use crate::arch::x86_64::cpu;
 use crate::kprintln;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use helix_modules::services::scheduler::Scheduler;
-use helix_modules::{Caller, ModuleError, ModuleFlags, ModuleStatus, Registry};
+use helix_modules::v2::ModuleAdapter;
+use helix_modules::{Caller, Module, ModuleError, ModuleFlags, ModuleStatus, Registry};
 
 use spin::Once;
 
 static REGISTRY: Once<Registry> = Once::new();
 
-/// Registers every module the kernel ships, one line each, skipping those
-/// named in `module_blacklist=a,b` on the command line. Adding a module
-/// means adding its line here (and its crate to `kernel/Cargo.toml`).
+/// Makes a fresh instance of a module.
+pub type Factory = fn() -> Box<dyn Module>;
+
+/// Every module the kernel ships, one line each: its name and how to make
+/// a fresh instance (used at boot, and by hot reload). Adding a module
+/// means adding its line here and its crate to `kernel/Cargo.toml`.
+pub const MODULES: &[(&str, Factory)] = &[
+    ("round_robin", || {
+        Box::new(ModuleAdapter::new(round_robin::RoundRobinModule::new()))
+    }),
+    ("cmos_rtc", || {
+        Box::new(ModuleAdapter::new(cmos_rtc::CmosRtc::new()))
+    }),
+    ("serial_console", || {
+        Box::new(ModuleAdapter::new(serial_console::SerialConsole::new()))
+    }),
+];
+
+/// The factory of the module called `name`.
+pub fn factory(name: &str) -> Option<Factory> {
+    MODULES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
+/// Registers every module in [`MODULES`] except those named in
+/// `module_blacklist=a,b` on the command line.
 fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
     let blacklist = crate::boot::cmdline().get("module_blacklist").unwrap_or("");
     let mut results = Vec::new();
-    let mut add = |name: &'static str, register: &dyn Fn() -> Result<(), ModuleError>| {
+    for &(name, make) in MODULES {
         if blacklist.split(',').any(|b| b == name) {
             log::warn!("not loading module {name}: blacklisted on the command line");
         } else {
-            results.push((name, register()));
+            results.push((name, r.register(make()).map(|_| ())));
         }
-    };
-    add("round_robin", &|| {
-        r.register_v2(round_robin::RoundRobinModule::new())
-            .map(|_| ())
-    });
+    }
     results
 }
 
@@ -63,6 +83,7 @@ pub fn load() -> &'static Registry {
             .cmdline(crate::boot::cmdline().as_str())
             .clock(cpu::rdtsc)
             .on_stopped(reap_threads)
+            .hardware(crate::hw::hardware())
             .build()
     });
     for (name, result) in register_all(r) {

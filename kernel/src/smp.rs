@@ -113,7 +113,7 @@ extern "C" fn ap_entry(index: u64) -> ! {
 /// Starts the application processors listed in the MADT; returns how many
 /// came up. Needs the heap, the timer and interrupts on the boot CPU.
 pub fn start_aps() -> usize {
-    let platform = match acpi::discover(crate::boot::start_info().rsdp) {
+    let platform = match acpi::platform(crate::boot::start_info().rsdp) {
         Ok(p) => p,
         Err(e) => {
             log::warn!("no application processors: {e}");

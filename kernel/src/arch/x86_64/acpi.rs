@@ -12,6 +12,17 @@ use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
 use core::fmt;
 use core::ptr::NonNull;
 use heapless::Vec;
+use spin::Once;
+
+static PLATFORM: Once<Result<Platform, AcpiDiscoveryError>> = Once::new();
+
+/// The MADT contents, read once (from the RSDP at `rsdp`) and kept.
+pub fn platform(rsdp: Option<u64>) -> Result<&'static Platform, AcpiDiscoveryError> {
+    PLATFORM
+        .call_once(|| discover(rsdp))
+        .as_ref()
+        .map_err(|e| *e)
+}
 
 /// The highest physical address the identity map covers.
 const IDENTITY_LIMIT: usize = 4 << 30;

@@ -15,6 +15,7 @@ pub mod exceptions;
 pub mod gdt;
 pub mod idt;
 pub mod interrupts;
+pub mod ioapic;
 pub mod paging;
 pub mod percpu;
 pub mod pit;

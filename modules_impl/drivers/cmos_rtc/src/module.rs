@@ -1,0 +1,104 @@
+//! [`CmosRtc`]: the clock as a Helix driver module.
+
+use crate::cmos::read_time;
+use alloc::format;
+use helix_modules::services::hw::{HardwareAccess, PortRange};
+use helix_modules::v2::{Context, EventKinds, ModuleInfo, ModuleTrait, Request, Response};
+use helix_modules::{ModuleError, ModuleFlags};
+
+/// CMOS index port; the data port follows it.
+const CMOS_PORT: u16 = 0x70;
+
+/// The CMOS RTC driver module.
+#[derive(Debug, Default)]
+pub struct CmosRtc {
+    hw: Option<HardwareAccess>,
+    ports: Option<PortRange>,
+    healthy: bool,
+}
+
+impl CmosRtc {
+    /// A driver that has not claimed its device yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl ModuleTrait for CmosRtc {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo::new("cmos_rtc")
+            .version(1, 0, 0)
+            .description("CMOS real-time clock: wall-clock time (UTC)")
+            .author("Helix developers")
+            .license("MIT OR Apache-2.0")
+            .flags(ModuleFlags::DRIVER)
+            .provides(&["clock"])
+            .events(EventKinds::empty())
+    }
+
+    fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
+        let hw = ctx
+            .hardware()
+            .map_err(|_| ModuleError::Failed("the RTC driver needs hardware access"))?;
+        self.hw = Some(hw);
+        Ok(())
+    }
+
+    /// Claims the device (a stopped driver holds nothing, so it can be
+    /// started again) and proves it answers sensibly.
+    fn start(&mut self) -> Result<(), ModuleError> {
+        let hw = self
+            .hw
+            .as_ref()
+            .ok_or(ModuleError::Failed("not initialised"))?;
+        let ports = hw
+            .claim_ports(CMOS_PORT, 2)
+            .map_err(|_| ModuleError::Failed("CMOS ports 0x70-0x71 are taken"))?;
+        if read_time(&ports).is_err() {
+            hw.release_all();
+            return Err(ModuleError::Failed("the RTC does not hold a valid time"));
+        }
+        self.ports = Some(ports);
+        self.healthy = true;
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), ModuleError> {
+        self.ports = None;
+        if let Some(hw) = &self.hw {
+            hw.release_all();
+        }
+        Ok(())
+    }
+
+    fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {
+        let Some(ports) = &self.ports else {
+            return Ok(Response::err("the RTC is not initialised"));
+        };
+        let kind = request.request_type.as_str();
+        if kind != "get_time" && kind != "get_unix" {
+            return Ok(Response::err(format!(
+                "unknown request '{kind}' (try get_time, get_unix)"
+            )));
+        }
+        match read_time(ports) {
+            Ok(t) => {
+                self.healthy = true;
+                let text = if kind == "get_time" {
+                    format!("{t}")
+                } else {
+                    format!("{}", t.unix_seconds())
+                };
+                Ok(Response::ok(text.into_bytes()))
+            }
+            Err(e) => {
+                self.healthy = false;
+                Ok(Response::err(format!("{e}")))
+            }
+        }
+    }
+
+    fn is_healthy(&self) -> bool {
+        self.healthy
+    }
+}
