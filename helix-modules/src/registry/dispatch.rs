@@ -4,15 +4,32 @@
 //! The per-kind subscriber lists are precomputed snapshots (rebuilt only
 //! after a state or subscription change), so dispatching a Tick walks only
 //! the subscribers, never looks at other modules and allocates nothing.
+//!
+//! Cost model: the table lock is a shared spin lock, and on the Tick path
+//! its acquisitions, not the handlers, used to dominate. So a dispatch
+//! claims every eligible subscriber under its first lock acquisition
+//! (marks it busy on the dispatch's chain) and then moves modules out of
+//! their slots in chunks of [`CHUNK`] into a stack array: one acquisition
+//! claims everything and takes the first chunk, one per further chunk puts
+//! a chunk back and takes the next, and the last puts the last chunk back.
+//! Up to [`CHUNK`] subscribers that is two acquisitions per dispatch,
+//! whatever their number, instead of one per handler.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 
 use super::call::Chain;
-use super::slot::Slot;
-use super::{ModuleId, ModuleState, Registry};
+use super::slot::Table;
+use super::{ChainId, ModuleId, ModuleState, Registry};
 use crate::error::ModuleError;
 use crate::v1::{Message, Module, Reply};
 use crate::v2::{Event, EventResponse};
+
+/// Modules moved out of their slots per lock acquisition. Bounded so the
+/// batch lives on the stack (a dispatch must not allocate) and stays small
+/// (about 1.5 KiB) for kernel stacks; subscriber lists longer than this
+/// cost one more acquisition per chunk.
+const CHUNK: usize = 16;
 
 /// What one dispatch did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,6 +46,45 @@ pub struct DispatchSummary {
     pub skipped: u32,
 }
 
+/// A handler's answer, reduced to what is left to record when the chunk is
+/// put back. Kept to a byte so a chunk is cheap to set up and to walk:
+/// errors are rare and large, so they are recorded as they happen (see
+/// [`Registry::record_failure`]) rather than carried in the chunk.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Handled,
+    Ignored,
+    /// Already counted in the module's metrics by `record_failure`.
+    Failed,
+}
+
+/// The chunk being delivered, in dispatch order: the first `len` entries
+/// of each array describe the subscribers taken out of their slots.
+/// Parallel arrays rather than one array of structs, so that filling and
+/// walking a chunk moves a few words per module instead of whole records.
+struct Batch {
+    len: usize,
+    ids: [ModuleId; CHUNK],
+    modules: [Option<Box<dyn Module>>; CHUNK],
+    outcomes: [Outcome; CHUNK],
+    /// Clock units spent in each handler.
+    elapsed: [u64; CHUNK],
+}
+
+impl Batch {
+    #[inline]
+    fn is_full(&self) -> bool {
+        self.len == CHUNK
+    }
+
+    #[inline]
+    fn push(&mut self, id: ModuleId, module: Box<dyn Module>) {
+        self.ids[self.len] = id;
+        self.modules[self.len] = Some(module);
+        self.len += 1;
+    }
+}
+
 impl Registry {
     /// Delivers `event` to every running module subscribed to its kind.
     ///
@@ -37,10 +93,18 @@ impl Registry {
     /// ones answered. `Handled`, `Ignored` and `Error` are counted in the
     /// module's metrics; `Error` also becomes its last error and lowers its
     /// health (see [`crate::SupervisorPolicy::error_threshold`]). Events
-    /// never wait: a subscriber that is in a call at that moment (on any
-    /// CPU) is skipped and counted as skipped. Handlers run on the caller's
-    /// CPU and thread, without the table lock, so they may make requests
-    /// and publish events.
+    /// never wait: a subscriber that is in a call when the dispatch starts
+    /// (on any CPU) is skipped and counted as skipped. Handlers run on the
+    /// caller's CPU and thread, without the table lock, so they may make
+    /// requests and publish events.
+    ///
+    /// Every subscriber the event is delivered to is on the dispatch's call
+    /// chain from the start of the dispatch to its end, so a handler's
+    /// request to another subscriber of the same event (or a lifecycle
+    /// operation on it) is [`ModuleError::Reentrant`], as a request back
+    /// into a module that is calling would be; modules that did not
+    /// subscribe are reachable as usual. Other CPUs wait for (requests) or
+    /// skip (events) those subscribers until the dispatch ends.
     ///
     /// ```
     /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Event};
@@ -50,99 +114,178 @@ impl Registry {
     /// assert_eq!(s.delivered, 0);
     /// ```
     pub fn dispatch(&self, event: &Event) -> crate::DispatchSummary {
-        self.dispatch_on(event, self.new_chain())
+        self.deliver(event, None)
     }
 
     pub(crate) fn dispatch_on(&self, event: &Event, chain: Chain) -> DispatchSummary {
+        self.deliver(event, Some(chain.id))
+    }
+
+    /// The dispatch itself; a new chain (`chain` is `None`) is numbered
+    /// under the first lock acquisition, which saves an atomic operation.
+    fn deliver(&self, event: &Event, chain: Option<ChainId>) -> DispatchSummary {
         let kind = event.kind().index();
-        let subscribers = {
-            let mut t = self.inner.table.lock();
+        let mut summary = DispatchSummary::default();
+        let mut batch = Batch {
+            len: 0,
+            ids: [ModuleId(0); CHUNK],
+            modules: [const { None }; CHUNK],
+            outcomes: [Outcome::Ignored; CHUNK],
+            elapsed: [0; CHUNK],
+        };
+        // Subscribers claimed but not yet taken out because the first chunk
+        // was full: the list (kept alive even if the table's is rebuilt
+        // meanwhile) and where to resume.
+        let mut rest: Option<(Arc<[ModuleId]>, usize)> = None;
+        let chain = {
+            let mut guard = self.inner.table.lock();
+            let t = &mut *guard;
             if t.subscribers_dirty {
                 t.rebuild_subscribers();
             }
-            t.subscribers[kind].clone()
+            let chain = chain.unwrap_or_else(|| t.mint_chain());
+            let subscribers = &t.subscribers[kind];
+            for (position, &id) in subscribers.iter().enumerate() {
+                let Some(slot) = t.slots.get_mut(id.index()).and_then(Option::as_mut) else {
+                    continue;
+                };
+                if slot.state != ModuleState::Running {
+                    continue;
+                }
+                if slot.busy.is_some() {
+                    slot.metrics.events_skipped += 1;
+                    summary.skipped += 1;
+                    continue;
+                }
+                if batch.is_full() {
+                    // Claimed now, taken out with a later chunk.
+                    slot.busy = Some(chain);
+                    rest.get_or_insert_with(|| (subscribers.clone(), position));
+                } else if let Some(module) = slot.module.take() {
+                    slot.busy = Some(chain);
+                    batch.push(id, module);
+                }
+            }
+            chain
         };
-        let mut summary = DispatchSummary::default();
-        // One lock acquisition per handler: putting a module back and
-        // taking the next one out happen under the same lock.
-        let mut finished: Option<Finished> = None;
-        let mut next_index = 0;
         loop {
-            let next = {
-                let mut t = self.inner.table.lock();
-                if let Some((id, module, reply, elapsed)) = finished.take()
-                    && let Some(slot) = t.slot_mut(id)
-                {
-                    slot.module = Some(module);
-                    slot.busy = None;
-                    record(slot, reply, elapsed, &mut summary);
-                }
-                let mut next = None;
-                while let Some(&id) = subscribers.get(next_index) {
-                    next_index += 1;
-                    let Some(slot) = t.slot_mut(id) else { continue };
-                    if slot.state != ModuleState::Running {
-                        continue;
-                    }
-                    if slot.busy.is_some() {
-                        slot.metrics.events_skipped += 1;
-                        summary.skipped += 1;
-                        continue;
-                    }
-                    if let Some(module) = slot.module.take() {
-                        slot.busy = Some(chain.id);
-                        next = Some((id, module));
-                        break;
-                    }
-                }
-                next
+            self.call_handlers(&mut batch, event);
+            let mut t = self.inner.table.lock();
+            put_back(&mut t, &mut batch, &mut summary);
+            let Some((subscribers, position)) = rest.as_mut() else {
+                break;
             };
-            let Some((id, mut module)) = next else { break };
-            let t0 = self.now();
-            let reply = module.handle_message(Message::Event(event));
-            let elapsed = self.now().saturating_sub(t0);
-            finished = Some((id, module, reply, elapsed));
+            while let Some(&id) = subscribers.get(*position)
+                && !batch.is_full()
+            {
+                *position += 1;
+                take_claimed(&mut t, id, chain, &mut batch);
+            }
+            if batch.len == 0 {
+                break;
+            }
         }
         summary
     }
-}
 
-/// A module whose handler returned, waiting to be put back: its id, the
-/// module, the reply and the time spent.
-type Finished = (ModuleId, Box<dyn Module>, Result<Reply, ModuleError>, u64);
-
-/// Counts one handler's answer in its module's metrics and health.
-fn record(
-    slot: &mut Slot,
-    reply: Result<Reply, ModuleError>,
-    elapsed: u64,
-    summary: &mut DispatchSummary,
-) {
-    slot.metrics.handler_time = slot.metrics.handler_time.saturating_add(elapsed);
-    summary.delivered += 1;
-    let response = match reply {
-        Ok(Reply::Event(r)) => r,
-        Ok(_) => EventResponse::Error(ModuleError::UnexpectedReply {
-            module: slot.meta.name.clone(),
-        }),
-        Err(e) => EventResponse::Error(e),
-    };
-    match response {
-        EventResponse::Handled => {
-            slot.metrics.events_handled += 1;
-            slot.consecutive_errors = 0;
-            summary.handled += 1;
-        }
-        EventResponse::Ignored => {
-            slot.metrics.events_ignored += 1;
-            slot.consecutive_errors = 0;
-            summary.ignored += 1;
-        }
-        EventResponse::Error(e) => {
-            slot.metrics.events_failed += 1;
-            slot.consecutive_errors = slot.consecutive_errors.saturating_add(1);
-            slot.last_error = Some(e);
-            summary.failed += 1;
+    /// Runs the chunk's handlers, without the lock. With a clock, one
+    /// reading between two handlers ends the first one's time and starts
+    /// the next one's.
+    fn call_handlers(&self, batch: &mut Batch, event: &Event) {
+        let clock = self.inner.clock;
+        let mut last = clock.map_or(0, |c| c());
+        for i in 0..batch.len {
+            let Some(module) = batch.modules[i].as_mut() else {
+                continue;
+            };
+            batch.outcomes[i] = match module.handle_message(Message::Event(event)) {
+                Ok(Reply::Event(EventResponse::Handled)) => Outcome::Handled,
+                Ok(Reply::Event(EventResponse::Ignored)) => Outcome::Ignored,
+                Ok(Reply::Event(EventResponse::Error(e))) | Err(e) => {
+                    self.record_failure(batch.ids[i], Some(e));
+                    Outcome::Failed
+                }
+                Ok(_) => {
+                    self.record_failure(batch.ids[i], None);
+                    Outcome::Failed
+                }
+            };
+            if let Some(c) = clock {
+                let now = c();
+                batch.elapsed[i] = now.saturating_sub(last);
+                last = now;
+            }
         }
     }
+}
+
+impl Registry {
+    /// Counts a handler's error (`None`: a v1 reply other than
+    /// [`Reply::Event`]) in its module's metrics and health, at once and
+    /// under its own lock acquisition: errors are rare, and carrying them
+    /// in the chunk would make every dispatch pay for their size.
+    #[cold]
+    fn record_failure(&self, id: ModuleId, error: Option<ModuleError>) {
+        let mut t = self.inner.table.lock();
+        let Some(slot) = t.slot_mut(id) else { return };
+        let error = error.unwrap_or_else(|| ModuleError::UnexpectedReply {
+            module: slot.meta.name.clone(),
+        });
+        slot.metrics.events_failed += 1;
+        slot.consecutive_errors = slot.consecutive_errors.saturating_add(1);
+        slot.last_error = Some(error);
+    }
+}
+
+/// Takes subscriber `id` out of its slot if this dispatch claimed it and
+/// it is still running; a claim on a module that stopped meanwhile is
+/// simply released.
+#[inline]
+fn take_claimed(t: &mut Table, id: ModuleId, chain: ChainId, batch: &mut Batch) {
+    let Some(slot) = t.slot_mut(id) else { return };
+    // Only this dispatch marks a slot with `chain` while leaving the module
+    // in it: nested calls on the chain take the module out as they mark.
+    if slot.busy != Some(chain) || slot.module.is_none() {
+        return;
+    }
+    if slot.state != ModuleState::Running {
+        slot.busy = None;
+        return;
+    }
+    if let Some(module) = slot.module.take() {
+        batch.push(id, module);
+    }
+}
+
+/// Puts the chunk's modules back and records their answers; empties the
+/// batch.
+#[inline]
+fn put_back(t: &mut Table, batch: &mut Batch, summary: &mut DispatchSummary) {
+    for i in 0..batch.len {
+        let Some(module) = batch.modules[i].take() else {
+            continue;
+        };
+        // Unload waits for calls to end, so the slot is still there.
+        let Some(slot) = t.slot_mut(batch.ids[i]) else {
+            continue;
+        };
+        slot.module = Some(module);
+        slot.busy = None;
+        slot.metrics.handler_time = slot.metrics.handler_time.saturating_add(batch.elapsed[i]);
+        summary.delivered += 1;
+        match batch.outcomes[i] {
+            Outcome::Handled => {
+                slot.metrics.events_handled += 1;
+                slot.consecutive_errors = 0;
+                summary.handled += 1;
+            }
+            Outcome::Ignored => {
+                slot.metrics.events_ignored += 1;
+                slot.consecutive_errors = 0;
+                summary.ignored += 1;
+            }
+            Outcome::Failed => summary.failed += 1,
+        }
+    }
+    batch.len = 0;
 }
