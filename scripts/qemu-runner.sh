@@ -11,9 +11,10 @@
 #   HELIX_CMDLINE      extra kernel command line
 #   HELIX_SMP          CPU count (default 1, or what the image asks for with
 #                      kernel::qemu_smp!)
-#   HELIX_MEM          memory size (default 128M)
+#   HELIX_MEM          memory size (default 128M, or kernel::qemu_mem!)
 #   HELIX_TIMEOUT      seconds before the run is killed as hung (default 60)
 #   HELIX_INTERACTIVE  1: attach the serial console to the terminal, no timeout
+#   HELIX_STDIN        1: keep stdin (a pipe from a test driving the console)
 #   HELIX_QEMU_ARGS    extra QEMU arguments
 #   QEMU               QEMU binary (default qemu-system-x86_64)
 #
@@ -56,11 +57,16 @@ if [ -z "$smp" ]; then
     smp=$(grep -aoE 'HELIX_QEMU_SMP=[0-9]+;' "$kernel" 2>/dev/null | head -n 1 | tr -dc '0-9')
 fi
 
+mem=${HELIX_MEM:-}
+if [ -z "$mem" ]; then
+    mem=$(grep -aoE 'HELIX_QEMU_MEM=[0-9]+[KMG]?;' "$kernel" 2>/dev/null | head -n 1 | cut -d= -f2 | tr -d ';')
+fi
+
 args=(
     -kernel "$kernel"
     -append "${cmdline# }"
     -smp "${smp:-1}"
-    -m "${HELIX_MEM:-128M}"
+    -m "${mem:-128M}"
     -nodefaults -no-reboot -display none
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
 )
@@ -72,6 +78,10 @@ if [ "${HELIX_INTERACTIVE:-0}" = 1 ]; then
     status=$?
     # Quitting QEMU by hand (Ctrl-A X) is a normal end of an interactive run.
     [ "$status" = 0 ] && exit 0
+elif [ "${HELIX_STDIN:-0}" = 1 ]; then
+    # Driven by a program (the end-to-end tests): its pipe is the serial input.
+    timeout -k 5 "${HELIX_TIMEOUT:-60}" "$qemu" "${args[@]}" -serial stdio | tr -d '\r'
+    status=${PIPESTATUS[0]}
 else
     # No stdin in CI: -serial stdio needs a readable fd 0, so give it /dev/null.
     # The kernel ends lines with \r\n for terminals; pipes get plain \n.

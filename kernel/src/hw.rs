@@ -58,6 +58,8 @@ static IRQS: Mutex<[Option<IrqClaim>; ISA_IRQS]> = Mutex::new([const { None }; I
 static IRQ_COUNTS: [AtomicU64; ISA_IRQS] = [const { AtomicU64::new(0) }; ISA_IRQS];
 static IRQ_WAITERS: [WaitQueue; ISA_IRQS] = [const { WaitQueue::new() }; ISA_IRQS];
 static HARDWARE: Once<Arc<KernelHardware>> = Once::new();
+static ACTIVITY: AtomicU64 = AtomicU64::new(0);
+static ACTIVITY_WAITERS: WaitQueue = WaitQueue::new();
 static IOAPIC_READY: Once<bool> = Once::new();
 
 /// The kernel's hardware service (created on first use).
@@ -100,6 +102,18 @@ pub fn wait_for_irq(irq: u8, seen: u64) {
     }
 }
 
+/// Device interrupts on any line since boot.
+pub fn irq_activity() -> u64 {
+    ACTIVITY.load(Ordering::Acquire)
+}
+
+/// Blocks the calling thread until some device interrupt arrives after the
+/// [`irq_activity`] count `seen` (for consumers that do not know which line
+/// their device uses, such as the console reading through IPC).
+pub fn wait_for_irq_activity(seen: u64) {
+    ACTIVITY_WAITERS.wait_until(|| irq_activity() > seen);
+}
+
 fn on_irq(frame: &mut InterruptFrame) {
     let irq = usize::from(frame.vector as u8 - IRQ_VECTOR_BASE);
     let handler = IRQS.lock()[irq].as_ref().map(|c| c.handler.clone());
@@ -108,6 +122,8 @@ fn on_irq(frame: &mut InterruptFrame) {
     }
     IRQ_COUNTS[irq].fetch_add(1, Ordering::AcqRel);
     IRQ_WAITERS[irq].wake_all();
+    ACTIVITY.fetch_add(1, Ordering::AcqRel);
+    ACTIVITY_WAITERS.wake_all();
 }
 
 impl Hardware for KernelHardware {

@@ -14,18 +14,35 @@ extern crate alloc;
 
 pub mod arch;
 pub mod boot;
+pub mod events;
 pub mod hw;
 pub mod logger;
 pub mod mm;
 pub mod modules;
 mod panic;
 pub mod serial;
+pub mod shell;
 pub mod smp;
 pub mod testing;
 pub mod thread;
 pub mod time;
 
 pub use arch::x86_64::qemu::{ExitCode, exit};
+
+/// The shutdown sequence: modules get `Shutdown`, then stop in reverse
+/// dependency order (each reported), then the machine powers off.
+pub fn shutdown() -> ! {
+    log::info!("shutting down");
+    if let Some(r) = modules::registry() {
+        for (name, result) in r.shutdown() {
+            match result {
+                Ok(()) => log::info!("stopped module {name}"),
+                Err(e) => log::warn!("module {name} did not stop cleanly: {e}"),
+            }
+        }
+    }
+    power_off()
+}
 
 /// Ends the run normally: powers the machine off with a success status.
 ///

@@ -11,9 +11,7 @@ use crate::arch::x86_64::cpu;
 use crate::kprintln;
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
-use helix_modules::services::scheduler::Scheduler;
 use helix_modules::v2::ModuleAdapter;
 use helix_modules::{Caller, Module, ModuleError, ModuleFlags, ModuleStatus, Registry};
 
@@ -37,7 +35,14 @@ pub const MODULES: &[(&str, Factory)] = &[
     ("serial_console", || {
         Box::new(ModuleAdapter::new(serial_console::SerialConsole::new()))
     }),
+    ("shell", || {
+        Box::new(ModuleAdapter::new(crate::shell::Shell::new()))
+    }),
 ];
+
+/// Modules test kernels leave out: the interactive console would print its
+/// prompt into the test output.
+const INTERACTIVE: &[&str] = &["shell"];
 
 /// The factory of the module called `name`.
 pub fn factory(name: &str) -> Option<Factory> {
@@ -49,7 +54,11 @@ pub fn factory(name: &str) -> Option<Factory> {
 fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
     let blacklist = crate::boot::cmdline().get("module_blacklist").unwrap_or("");
     let mut results = Vec::new();
+    let testing = crate::testing::is_test_kernel();
     for &(name, make) in MODULES {
+        if testing && INTERACTIVE.contains(&name) {
+            continue;
+        }
         if blacklist.split(',').any(|b| b == name) {
             log::warn!("not loading module {name}: blacklisted on the command line");
         } else {
@@ -75,8 +84,12 @@ pub fn registry() -> Option<&'static Registry> {
     REGISTRY.get()
 }
 
-/// Builds the registry, registers every module and starts them in
-/// dependency order. Returns the registry.
+/// Why modules were not started at boot, kept for the module table.
+static SKIPPED: spin::Mutex<Vec<(String, String)>> = spin::Mutex::new(Vec::new());
+
+/// Builds the registry and registers every module in [`MODULES`]. Modules
+/// are started by [`bring_up`]: the scheduler first, the rest once threads
+/// run.
 pub fn load() -> &'static Registry {
     let r = REGISTRY.call_once(|| {
         Registry::builder()
@@ -91,11 +104,39 @@ pub fn load() -> &'static Registry {
             log::error!("module {name} was not registered: {e}");
         }
     }
-    let report = r.start_all(Caller::Kernel);
-    if !report.is_clean() {
-        log::warn!("some modules did not start: {report:?}");
-    }
     r
+}
+
+/// Starts the registered SCHEDULER modules. They come first because every
+/// other module may start threads; a scheduler module therefore must not
+/// depend on other modules.
+fn start_schedulers(r: &Registry) {
+    for m in r
+        .list()
+        .iter()
+        .filter(|m| m.flags.contains(ModuleFlags::SCHEDULER))
+    {
+        if let Err(e) = r
+            .init(Caller::Kernel, &m.name)
+            .and_then(|()| r.start(Caller::Kernel, &m.name))
+        {
+            log::error!("scheduler module {} did not start: {e}", m.name);
+        }
+    }
+}
+
+/// Starts every other module in dependency order and records why any was
+/// skipped.
+fn start_rest(r: &Registry) {
+    let report = r.start_all(Caller::Kernel);
+    for (name, e) in &report.failed {
+        log::error!("module {name} failed: {e}");
+    }
+    let mut skipped = SKIPPED.lock();
+    for (name, e) in &report.skipped {
+        log::warn!("module {name} not started: {e}");
+        skipped.push((name.clone(), alloc::format!("{e}")));
+    }
 }
 
 /// Why threads could not be started.
@@ -133,15 +174,23 @@ pub fn bring_up() -> Result<&'static Registry, StartError> {
     if crate::thread::is_running() {
         return Ok(r);
     }
-    let sched: Arc<dyn Scheduler> = r.scheduler().ok_or(StartError::NoScheduler)?;
+    start_schedulers(r);
+    let Some(sched) = r.scheduler() else {
+        // Start the rest anyway, so the module table shows their state.
+        start_rest(r);
+        return Err(StartError::NoScheduler);
+    };
     let name = sched.name();
     crate::thread::start(sched).map_err(StartError::Threads)?;
     crate::smp::announce_online_cpus(r);
     log::info!("threads scheduled by module {name}");
+    start_rest(r);
+    crate::events::start(r).map_err(StartError::Threads)?;
     Ok(r)
 }
 
-fn flag_list(flags: ModuleFlags) -> String {
+/// Flag names joined by commas, `-` for none.
+pub fn flag_list(flags: ModuleFlags) -> String {
     let mut out = String::new();
     for (name, _) in flags.iter_names() {
         if !out.is_empty() {
@@ -163,10 +212,15 @@ fn or_dash(list: &[String]) -> String {
     }
 }
 
-/// Prints one row per module: name, version, state, flags, provides and
-/// dependencies, plus the reason for any failure.
+/// Prints [`format_table`].
 pub fn print_table(r: &Registry) {
-    kprintln!(
+    kprintln!("{}", format_table(r));
+}
+
+/// One row per module: name, version, state, flags, provides and
+/// dependencies, plus the reason for any failure.
+pub fn format_table(r: &Registry) -> String {
+    let mut out = alloc::format!(
         "{:<16} {:<8} {:<12} {:<24} {:<16} DEPENDS ON",
         "MODULE",
         "VERSION",
@@ -175,28 +229,37 @@ pub fn print_table(r: &Registry) {
         "PROVIDES"
     );
     for m in r.list() {
-        print_row(&m);
+        out.push('\n');
+        format_row(&mut out, &m);
     }
+    out
 }
 
-fn print_row(m: &ModuleStatus) {
-    let mut version = String::new();
-    let _ = core::fmt::write(&mut version, format_args!("{}", m.version));
-    let mut state = String::new();
+fn format_row(out: &mut String, m: &ModuleStatus) {
+    let version = alloc::format!("{}", m.version);
+    let state = alloc::format!("{}{}", m.state, if m.held { " (held)" } else { "" });
     let _ = core::fmt::write(
-        &mut state,
-        format_args!("{}{}", m.state, if m.held { " (held)" } else { "" }),
+        out,
+        format_args!(
+            "{:<16} {:<8} {:<12} {:<24} {:<16} {}",
+            m.name,
+            version,
+            state,
+            flag_list(m.flags),
+            or_dash(&m.provides),
+            or_dash(&m.dependencies)
+        ),
     );
-    kprintln!(
-        "{:<16} {:<8} {:<12} {:<24} {:<16} {}",
-        m.name,
-        version,
-        state,
-        flag_list(m.flags),
-        or_dash(&m.provides),
-        or_dash(&m.dependencies)
-    );
-    if let Some(e) = &m.last_error {
-        kprintln!("    reason: {e}");
+    if m.state == helix_modules::ModuleState::Failed
+        && let Some(e) = &m.last_error
+    {
+        let _ = core::fmt::write(out, format_args!("\n    reason: {e}"));
+    }
+    if matches!(
+        m.state,
+        helix_modules::ModuleState::Registered | helix_modules::ModuleState::Initialized
+    ) && let Some((_, why)) = SKIPPED.lock().iter().find(|(n, _)| *n == m.name)
+    {
+        let _ = core::fmt::write(out, format_args!("\n    skipped: {why}"));
     }
 }

@@ -109,6 +109,7 @@ pub fn on_timer_tick() {
     // `timer_hz` however many CPUs are online.
     if crate::arch::x86_64::percpu::cpu_index() == 0 {
         TICKS.fetch_add(1, Ordering::Relaxed);
+        crate::events::on_timer_tick(now_ns());
     }
     crate::testing::check_deadline();
 }

@@ -89,30 +89,21 @@ impl State {
 // SAFETY: allocation and deallocation are serialised by the mutex (taken
 // with interrupts off, so an interrupt cannot re-enter it on this CPU), and
 // `linked_list_allocator` returns non-overlapping blocks of the layout
-// requested.
+// requested. Reclaim runs with the lock released.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        cpu::without_interrupts(|| {
-            let mut s = self.state.lock();
-            let ptr = match s.heap.allocate_first_fit(layout) {
-                Ok(p) => Some(p),
-                Err(()) if s.grow(layout.size() + layout.align()) => {
-                    s.heap.allocate_first_fit(layout).ok()
-                }
-                Err(()) => None,
-            };
-            match ptr {
-                Some(p) => {
-                    let used = s.heap.used();
-                    s.stats.peak = s.stats.peak.max(used);
-                    p.as_ptr()
-                }
-                None => {
-                    s.stats.failures += 1;
-                    null_mut()
-                }
-            }
-        })
+        if let Some(p) = self.try_alloc(layout) {
+            return p;
+        }
+        // Out of memory even after growing: ask the modules to give memory
+        // back (only possible from a context that may wait), then retry.
+        if crate::events::reclaim()
+            && let Some(p) = self.try_alloc(layout)
+        {
+            return p;
+        }
+        cpu::without_interrupts(|| self.state.lock().stats.failures += 1);
+        null_mut()
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -122,6 +113,29 @@ unsafe impl GlobalAlloc for KernelHeap {
             // this `layout` and is not used again.
             unsafe { self.state.lock().heap.deallocate(ptr, layout) }
         });
+    }
+}
+
+impl KernelHeap {
+    /// One allocation attempt, growing the heap if needed. Reports the new
+    /// memory situation to the pressure tracker whenever the heap grew.
+    fn try_alloc(&self, layout: Layout) -> Option<*mut u8> {
+        cpu::without_interrupts(|| {
+            let mut s = self.state.lock();
+            let ptr = match s.heap.allocate_first_fit(layout) {
+                Ok(p) => Some(p),
+                Err(()) if s.grow(layout.size() + layout.align()) => {
+                    let frames = frame::stats();
+                    let available = s.heap.free() as u64 + frames.free as u64 * PAGE_SIZE;
+                    super::pressure::observe(available, frames.total as u64 * PAGE_SIZE);
+                    s.heap.allocate_first_fit(layout).ok()
+                }
+                Err(()) => None,
+            }?;
+            let used = s.heap.used();
+            s.stats.peak = s.stats.peak.max(used);
+            Some(ptr.as_ptr())
+        })
     }
 }
 

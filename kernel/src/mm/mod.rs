@@ -8,6 +8,7 @@
 
 pub mod frame;
 pub mod heap;
+pub mod pressure;
 pub mod stack;
 
 use boot::MemoryRegion;

@@ -79,6 +79,21 @@ macro_rules! qemu_smp {
     };
 }
 
+/// Asks the QEMU runner to give this test kernel `$size` of memory (e.g.
+/// `"64M"`), through the marker `HELIX_QEMU_MEM=$size;`.
+#[macro_export]
+macro_rules! qemu_mem {
+    ($size:literal) => {
+        #[used]
+        #[unsafe(link_section = ".helix_qemu")]
+        static HELIX_QEMU_MEM: [u8; concat!("HELIX_QEMU_MEM=", $size, ";").len()] =
+            *concat!("HELIX_QEMU_MEM=", $size, ";")
+                .as_bytes()
+                .first_chunk()
+                .expect("marker length");
+    };
+}
+
 /// Declares an in-kernel test.
 ///
 /// ```ignore

@@ -1,0 +1,324 @@
+//! The console's commands: parse a line, run it, return the text to print.
+//!
+//! Every failure is answered with the typed error's message; nothing a
+//! user types can panic the kernel. Privileged operations (start, stop,
+//! reload, set) are made as the `shell` module, so the registry checks the
+//! shell's permissions and records each one in the audit ring.
+
+use crate::arch::x86_64::percpu::MAX_CPUS;
+use crate::{mm, smp, thread, time};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write;
+use helix_modules::v2::Request;
+use helix_modules::{Caller, ModuleHandle, Registry};
+
+/// What a command asks of the console loop besides printing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum After {
+    /// Keep reading commands.
+    Continue,
+    /// Start the shutdown sequence.
+    Shutdown,
+}
+
+const HELP: &str = "\
+commands:
+  help                          this list
+  lsmod                         modules: version, state, flags, provides, dependencies
+  modinfo NAME                  one module in detail: health, parameters, counters
+  start NAME | stop NAME        start or stop a module
+  reload NAME                   replace a HOT_RELOADABLE module by a fresh instance
+  request NAME TYPE [PAYLOAD]   send an IPC request and print the answer
+  params NAME                   a module's parameters (sensitive ones hidden)
+  set NAME.KEY=VALUE            change a parameter at run time
+  threads                       kernel threads
+  cpus                          CPUs and their run queues
+  cpu offline N | cpu online N  take a CPU out of service or bring it back
+  mem                           heap, physical memory and memory pressure
+  metrics                       per-module counters (Prometheus text format)
+  audit                         privileged operations and their outcomes
+  health                        module health
+  shutdown                      stop every module and power off
+";
+
+/// Runs one command line as the shell module (`caller`, `handle`).
+pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) -> (String, After) {
+    let mut words = line.split_whitespace();
+    let Some(cmd) = words.next() else {
+        return (String::new(), After::Continue);
+    };
+    let args: Vec<&str> = words.collect();
+    let one = |what: &str| match args.as_slice() {
+        [name] => Ok(*name),
+        _ => Err(format!("usage: {cmd} {what}")),
+    };
+    let out = match cmd {
+        "help" => Ok(String::from(HELP)),
+        "lsmod" => Ok(crate::modules::format_table(r)),
+        "modinfo" => one("NAME").and_then(|n| modinfo(r, n)),
+        "start" => one("NAME").and_then(|n| {
+            r.start(caller, n)
+                .map(|()| format!("{n} started"))
+                .map_err(|e| e.to_string())
+        }),
+        "stop" => one("NAME").and_then(|n| {
+            r.stop(caller, n)
+                .map(|()| format!("{n} stopped"))
+                .map_err(|e| e.to_string())
+        }),
+        "reload" => one("NAME").and_then(|n| reload(r, caller, n)),
+        "request" => request(handle, &args),
+        "params" => one("NAME").and_then(|n| params(r, n)),
+        "set" => one("NAME.KEY=VALUE").and_then(|a| set(r, caller, a)),
+        "threads" => Ok(threads()),
+        "cpus" => Ok(cpus()),
+        "cpu" => cpu(&args),
+        "mem" => Ok(mem()),
+        "metrics" => Ok(r.render_metrics()),
+        "audit" => audit(r, caller),
+        "health" => Ok(health(r)),
+        "shutdown" => return (String::from("shutting down"), After::Shutdown),
+        other => Err(format!(
+            "unknown command '{}' (try help)",
+            other.escape_debug()
+        )),
+    };
+    (
+        out.unwrap_or_else(|e| format!("error: {e}")),
+        After::Continue,
+    )
+}
+
+fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
+    let s = r.status(name).map_err(|e| e.to_string())?;
+    let m = r.metrics(name).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let _ = writeln!(out, "name:        {}", s.name);
+    let _ = writeln!(out, "version:     {}", s.version);
+    let _ = writeln!(
+        out,
+        "state:       {}{}",
+        s.state,
+        if s.held {
+            " (held by the supervisor)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(out, "health:      {}", s.health);
+    let _ = writeln!(out, "flags:       {}", crate::modules::flag_list(s.flags));
+    let _ = writeln!(
+        out,
+        "provides:    {}",
+        if s.provides.is_empty() {
+            "-".into()
+        } else {
+            s.provides.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "depends on:  {}",
+        if s.dependencies.is_empty() {
+            "-".into()
+        } else {
+            s.dependencies.join(", ")
+        }
+    );
+    let _ = writeln!(out, "priority:    {}", s.priority);
+    if let Some(e) = &s.last_error {
+        let _ = writeln!(out, "last error:  {e}");
+    }
+    for p in r.params(name).map_err(|e| e.to_string())? {
+        let _ = writeln!(out, "param:       {p}");
+    }
+    let _ = writeln!(
+        out,
+        "events:      {} handled, {} ignored, {} failed, {} skipped",
+        m.events_handled, m.events_ignored, m.events_failed, m.events_skipped
+    );
+    let _ = writeln!(
+        out,
+        "requests:    {} served, {} failed",
+        m.requests_served, m.requests_failed
+    );
+    let _ = write!(
+        out,
+        "in handlers: {} us",
+        time::cycles_to_ns(m.handler_time) / 1000
+    );
+    Ok(out)
+}
+
+fn reload(r: &Registry, caller: Caller, name: &str) -> Result<String, String> {
+    let make = crate::modules::factory(name)
+        .ok_or_else(|| format!("no module {name} ships with this kernel"))?;
+    r.reload(caller, name, make())
+        .map(|()| format!("{name} reloaded"))
+        .map_err(|e| e.to_string())
+}
+
+fn request(handle: &ModuleHandle, args: &[&str]) -> Result<String, String> {
+    let [target, kind, rest @ ..] = args else {
+        return Err(String::from("usage: request NAME TYPE [PAYLOAD]"));
+    };
+    let payload = rest.join(" ").into_bytes();
+    let resp = handle
+        .request(target, Request::new("shell", kind, payload))
+        .map_err(|e| e.to_string())?;
+    match resp.error {
+        None => Ok(String::from_utf8_lossy(&resp.payload)
+            .trim_end()
+            .to_string()),
+        Some(why) => Err(why.into_owned()),
+    }
+}
+
+fn params(r: &Registry, name: &str) -> Result<String, String> {
+    let list = r.params(name).map_err(|e| e.to_string())?;
+    if list.is_empty() {
+        return Ok(format!("{name} has no parameters"));
+    }
+    Ok(list
+        .iter()
+        .map(|p| format!("{name}.{p}"))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+fn set(r: &Registry, caller: Caller, arg: &str) -> Result<String, String> {
+    let (key, value) = arg.split_once('=').ok_or("usage: set NAME.KEY=VALUE")?;
+    let (module, key) = key.split_once('.').ok_or("usage: set NAME.KEY=VALUE")?;
+    r.set_param(caller, module, key, value)
+        .map_err(|e| e.to_string())?;
+    let shown = r.params(module).ok().and_then(|ps| {
+        ps.into_iter()
+            .find(|p| p.key() == key)
+            .map(|p| p.to_string())
+    });
+    Ok(format!(
+        "{module}.{}",
+        shown.unwrap_or_else(|| format!("{key} set"))
+    ))
+}
+
+fn threads() -> String {
+    let mut out = format!(
+        "{:>4} {:<18} {:<9} {:<16} {:>10} {:>9}\n",
+        "ID", "NAME", "STATE", "OWNER", "RUN_MS", "SWITCHES"
+    );
+    for t in thread::list() {
+        let _ = writeln!(
+            out,
+            "{:>4} {:<18} {:<9} {:<16} {:>10} {:>9}",
+            t.id,
+            t.name,
+            format!("{:?}", t.state).to_lowercase(),
+            t.owner.as_deref().unwrap_or("-"),
+            t.run_ns / 1_000_000,
+            t.switches
+        );
+    }
+    out.trim_end().to_string()
+}
+
+fn cpus() -> String {
+    let stats = thread::scheduler().map(|s| s.stats());
+    let mut out = format!(
+        "{:>3} {:<8} {:>7} {:>7} {:>8} {:>9} {:>8}\n",
+        "CPU", "STATE", "APIC_ID", "QUEUED", "RUNNING", "SWITCHES", "TICKS"
+    );
+    for cpu in 0..smp::cpu_count().min(MAX_CPUS) {
+        let c = stats.as_ref().and_then(|s| s.cpus.get(cpu));
+        let running = c
+            .and_then(|c| c.running)
+            .map_or(String::from("-"), |t| t.to_string());
+        let _ = writeln!(
+            out,
+            "{:>3} {:<8} {:>7} {:>7} {:>8} {:>9} {:>8}",
+            cpu,
+            if smp::is_online(cpu) {
+                "online"
+            } else {
+                "offline"
+            },
+            smp::apic_id(cpu),
+            c.map_or(0, |c| c.queued),
+            running,
+            c.map_or(0, |c| c.switches),
+            c.map_or(0, |c| c.ticks)
+        );
+    }
+    out.trim_end().to_string()
+}
+
+fn cpu(args: &[&str]) -> Result<String, String> {
+    let (online, n) = match args {
+        ["offline", n] => (false, n),
+        ["online", n] => (true, n),
+        _ => return Err(String::from("usage: cpu offline N | cpu online N")),
+    };
+    let n: usize = n
+        .parse()
+        .map_err(|_| format!("not a CPU number: {}", n.escape_debug()))?;
+    smp::set_online(n, online).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "CPU {n} {}",
+        if online { "online" } else { "offline" }
+    ))
+}
+
+fn mem() -> String {
+    let h = mm::heap::stats();
+    let f = mm::frame::stats();
+    let (available, total) = mm::pressure::snapshot();
+    let level = mm::pressure::current().map_or(String::from("none"), |l| format!("{l:?}"));
+    format!(
+        "heap:     {} KiB mapped, {} KiB used, {} KiB free, peak {} KiB, grew {} times, {} failed allocations\n\
+         frames:   {} free of {} ({} MiB of {} MiB)\n\
+         pressure: {level} ({} MiB of {} MiB available)",
+        h.size >> 10,
+        h.used >> 10,
+        h.free >> 10,
+        h.peak >> 10,
+        h.grows,
+        h.failures,
+        f.free,
+        f.total,
+        (f.free * 4) >> 10,
+        (f.total * 4) >> 10,
+        available >> 20,
+        total >> 20
+    )
+}
+
+fn audit(r: &Registry, caller: Caller) -> Result<String, String> {
+    let entries = r.audit_log(caller).map_err(|e| e.to_string())?;
+    if entries.is_empty() {
+        return Ok(String::from("no privileged operations yet"));
+    }
+    let mut out: Vec<String> = entries.iter().map(ToString::to_string).collect();
+    let dropped = r.audit_dropped();
+    if dropped > 0 {
+        out.insert(0, format!("({dropped} older entries dropped)"));
+    }
+    Ok(out.join("\n"))
+}
+
+fn health(r: &Registry) -> String {
+    r.list()
+        .iter()
+        .map(|m| {
+            format!(
+                "{:<16} {:<10} {}{}",
+                m.name,
+                m.state.to_string(),
+                m.health,
+                if m.held { " (held)" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
