@@ -6,6 +6,8 @@
 //! `scripts/qemu-runner.sh` (DESIGN §4). Nested cargo runs share the build
 //! directory lock, so [`kernel_cargo`] serialises them within one process.
 
+pub mod console;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};

@@ -35,6 +35,9 @@ pub const MODULES: &[(&str, Factory)] = &[
     ("serial_console", || {
         Box::new(ModuleAdapter::new(serial_console::SerialConsole::new()))
     }),
+    ("event_log", || {
+        Box::new(ModuleAdapter::new(event_log::EventLog::new()))
+    }),
     ("shell", || {
         Box::new(ModuleAdapter::new(crate::shell::Shell::new()))
     }),
@@ -182,9 +185,10 @@ pub fn bring_up() -> Result<&'static Registry, StartError> {
     };
     let name = sched.name();
     crate::thread::start(sched).map_err(StartError::Threads)?;
-    crate::smp::announce_online_cpus(r);
     log::info!("threads scheduled by module {name}");
     start_rest(r);
+    // After every module started, so each of them hears of every CPU.
+    crate::smp::announce_online_cpus(r);
     crate::events::start(r).map_err(StartError::Threads)?;
     Ok(r)
 }

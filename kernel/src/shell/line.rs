@@ -2,7 +2,8 @@
 //!
 //! Printable ASCII is collected and echoed; backspace and delete erase one
 //! character; CR, LF or CR LF end a line; every other byte (control codes,
-//! escape sequences, binary) is ignored. A line longer than [`MAX_LINE`]
+//! binary) is ignored, and so are whole terminal escape sequences (an arrow
+//! key sends `ESC [ A`, whose `[A` must not end up in the command). A line longer than [`MAX_LINE`]
 //! is discarded whole when it ends, and reported, so nothing typed can grow
 //! memory without bound or run a truncated command.
 
@@ -33,6 +34,18 @@ pub struct LineEditor {
     buf: Vec<u8>,
     overflowed: bool,
     last_was_cr: bool,
+    escape: Escape,
+}
+
+/// Where we are in a terminal escape sequence.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    #[default]
+    None,
+    /// After ESC.
+    Started,
+    /// After `ESC [`: parameters until a final byte 0x40..=0x7e.
+    Csi,
 }
 
 impl LineEditor {
@@ -43,6 +56,22 @@ impl LineEditor {
 
     /// Feeds one byte.
     pub fn feed(&mut self, byte: u8) -> Input {
+        match (self.escape, byte) {
+            (Escape::None, 0x1b) => {
+                self.escape = Escape::Started;
+                return Input::Nothing;
+            }
+            (Escape::Started, b'[') => {
+                self.escape = Escape::Csi;
+                return Input::Nothing;
+            }
+            (Escape::Started, _) | (Escape::Csi, 0x40..=0x7e) => {
+                self.escape = Escape::None;
+                return Input::Nothing;
+            }
+            (Escape::Csi, _) => return Input::Nothing,
+            (Escape::None, _) => {}
+        }
         let after_cr = core::mem::replace(&mut self.last_was_cr, byte == b'\r');
         match byte {
             b'\n' if after_cr => Input::Nothing,

@@ -1,0 +1,145 @@
+//! End to end: boot the kernel with 4 CPUs, type commands on its serial
+//! console, and check the answers, down to a clean shutdown.
+
+use harness::console::Console;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn row<'a>(table: &'a str, module: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(module))
+        .unwrap_or_else(|| panic!("no {module} row in:\n{table}"))
+}
+
+#[test]
+fn console_session_from_boot_to_shutdown() {
+    let mut c = Console::boot(4, "");
+
+    // Every module is running.
+    let lsmod = c.command("lsmod");
+    for m in [
+        "round_robin",
+        "cmos_rtc",
+        "serial_console",
+        "event_log",
+        "shell",
+    ] {
+        assert!(
+            row(&lsmod, m).contains(" running "),
+            "{m} not running:\n{lsmod}"
+        );
+    }
+
+    let info = c.command("modinfo round_robin");
+    assert!(info.contains("flags:       ESSENTIAL,SCHEDULER"), "{info}");
+    assert!(info.contains("param:       time_slice_ms=10"), "{info}");
+    assert!(info.contains("provides:    scheduler"), "{info}");
+
+    // Stop and start a non-essential module; an ESSENTIAL one refuses.
+    assert_eq!(c.command("stop cmos_rtc"), "cmos_rtc stopped");
+    assert!(row(&c.command("lsmod"), "cmos_rtc").contains(" stopped "));
+    assert_eq!(c.command("start cmos_rtc"), "cmos_rtc started");
+    let refused = c.command("stop round_robin");
+    assert!(
+        refused.starts_with("error: ") && refused.contains("essential"),
+        "{refused}"
+    );
+    assert!(row(&c.command("lsmod"), "round_robin").contains(" running "));
+
+    // A driver answers with real data: the RTC is within a minute of us.
+    let rtc: i64 = c
+        .command("request cmos_rtc get_unix")
+        .trim()
+        .parse()
+        .expect("seconds");
+    let host = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((rtc - host).abs() <= 60, "RTC {rtc} vs host {host}");
+
+    // CPU hotplug from the console reaches the modules as events.
+    let before = c.command("request event_log counts");
+    assert!(before.contains("cpu_online=3 cpu_offline=0"), "{before}");
+    assert_eq!(c.command("cpu offline 2"), "CPU 2 offline");
+    assert!(
+        c.command("cpus")
+            .lines()
+            .any(|l| l.trim_start().starts_with("2 offline"))
+    );
+    assert_eq!(c.command("cpu online 2"), "CPU 2 online");
+    let after = c.command("request event_log counts");
+    assert!(after.contains("cpu_online=4 cpu_offline=1"), "{after}");
+    assert!(c.command("cpu offline 0").contains("boot CPU"));
+
+    // Counters are live.
+    let metrics = c.command("metrics");
+    let handled = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("helix_module_events_total{module=\"event_log\",outcome=\"handled\"}")
+        })
+        .unwrap_or_else(|| panic!("no event_log counter:\n{metrics}"));
+    let value: u64 = handled.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(value > 0, "{handled}");
+
+    // Privileged operations were audited.
+    let audit = c.command("audit");
+    assert!(
+        audit.contains("stop") && audit.contains("cmos_rtc"),
+        "{audit}"
+    );
+
+    // Shutdown sends Shutdown, stops modules in reverse dependency order,
+    // and QEMU exits cleanly.
+    c.send(b"shutdown\r");
+    let (status, out) = c.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "shutdown did not exit cleanly:\n{out}");
+    let pos = |m: &str| {
+        out.find(&format!("stopped module {m}"))
+            .unwrap_or_else(|| panic!("{m} not stopped:\n{out}"))
+    };
+    assert!(
+        pos("shell") < pos("serial_console"),
+        "the console stopped after its driver:\n{out}"
+    );
+    assert!(pos("serial_console") < pos("round_robin") && pos("cmos_rtc") < pos("round_robin"));
+    assert!(out.contains("powering off"));
+}
+
+#[test]
+fn nothing_typed_can_crash_or_hang_the_console() {
+    let mut c = Console::boot(1, "");
+    assert_eq!(c.command(""), "");
+    assert!(
+        c.command("frobnicate now")
+            .contains("unknown command 'frobnicate'")
+    );
+    assert!(c.command("stop").contains("usage: stop NAME"));
+    assert!(c.command("stop no_such_module").starts_with("error: "));
+    assert!(c.command("request").contains("usage: request"));
+    assert!(c.command("cpu offline banana").contains("not a CPU number"));
+    assert!(
+        c.command("set round_robin.time_slice_ms=0")
+            .starts_with("error: ")
+    );
+    // Binary bytes and escape sequences are ignored, backspace edits.
+    c.send(&[0x00, 0x01, 0xff, 0x1b, b'[', b'A', 0xfe]);
+    assert!(
+        c.command("helpx\x08").contains("commands:"),
+        "backspace editing failed"
+    );
+    let help = c.command("hel\x7flp");
+    assert!(
+        help.contains("commands:"),
+        "backspace editing failed:\n{help}"
+    );
+    // An overlong line is refused whole.
+    let long = "x".repeat(300);
+    c.send(long.as_bytes());
+    c.send(b"\r");
+    c.expect("line longer than 256 characters ignored");
+    // And the console still works.
+    assert!(c.command("help").contains("shutdown"));
+    assert!(c.command("threads").contains("events"));
+}

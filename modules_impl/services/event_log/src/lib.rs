@@ -1,0 +1,168 @@
+//! The event log: what the system told its modules, for people and tests.
+//!
+//! A v2 module subscribed to every event kind. It counts each kind
+//! (hotplug split by direction, memory pressure by level) and keeps the
+//! last `capacity` non-Tick events in a ring, stamped with the time of the
+//! latest Tick. Requests:
+//!
+//! - `counts`: one `key=value` line (`ticks=… cpu_online=… cpu_offline=…
+//!   pressure_low=… pressure_medium=… pressure_critical=… custom=…
+//!   shutdown=…`);
+//! - `recent`: the ring, oldest first, one event per line.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use helix_modules::v2::{
+    Context, Event, EventKinds, EventResponse, ModuleInfo, ModuleTrait, PressureLevel, Request,
+    Response,
+};
+use helix_modules::{ModuleError, ParamSpec};
+
+const PARAMS: [ParamSpec; 1] = [ParamSpec::new("capacity", "32")
+    .range(1, 1024)
+    .describe("how many recent events the log keeps")];
+
+/// Per-kind event counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Tick events.
+    pub ticks: u64,
+    /// CPUs that came online.
+    pub cpu_online: u64,
+    /// CPUs that went offline.
+    pub cpu_offline: u64,
+    /// MemoryPressure by level: low, medium, critical.
+    pub pressure: [u64; 3],
+    /// Custom events.
+    pub custom: u64,
+    /// Shutdown events.
+    pub shutdown: u64,
+}
+
+/// The event log module.
+#[derive(Debug)]
+pub struct EventLog {
+    counts: Counts,
+    recent: VecDeque<String>,
+    capacity: usize,
+    last_tick_ns: u64,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventLog {
+    /// An empty log with the default capacity.
+    pub fn new() -> Self {
+        Self {
+            counts: Counts::default(),
+            recent: VecDeque::new(),
+            capacity: 32,
+            last_tick_ns: 0,
+        }
+    }
+
+    /// The counters so far.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    fn remember(&mut self, text: String) {
+        while self.recent.len() >= self.capacity {
+            self.recent.pop_front();
+        }
+        let secs = self.last_tick_ns / 1_000_000_000;
+        let millis = (self.last_tick_ns / 1_000_000) % 1000;
+        self.recent
+            .push_back(format!("[{secs}.{millis:03}] {text}"));
+    }
+}
+
+impl ModuleTrait for EventLog {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo::new("event_log")
+            .version(1, 0, 0)
+            .description("Counts and records the system events modules receive")
+            .author("Helix developers")
+            .license("MIT OR Apache-2.0")
+            .provides(&["event_log"])
+            .events(EventKinds::all())
+            .params(&PARAMS)
+    }
+
+    fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
+        self.capacity = ctx.config_usize("capacity").unwrap_or(32).max(1);
+        Ok(())
+    }
+
+    fn start(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+
+    fn handle_event(&mut self, event: &Event) -> EventResponse {
+        match event {
+            Event::Tick { timestamp_ns } => {
+                self.counts.ticks += 1;
+                self.last_tick_ns = *timestamp_ns;
+            }
+            Event::CpuHotplug { cpu_id, online } => {
+                if *online {
+                    self.counts.cpu_online += 1;
+                } else {
+                    self.counts.cpu_offline += 1;
+                }
+                self.remember(format!(
+                    "cpu {cpu_id} {}",
+                    if *online { "online" } else { "offline" }
+                ));
+            }
+            Event::MemoryPressure { level } => {
+                let i = match level {
+                    PressureLevel::Low => 0,
+                    PressureLevel::Medium => 1,
+                    PressureLevel::Critical => 2,
+                };
+                self.counts.pressure[i] += 1;
+                self.remember(format!("memory pressure {level:?}"));
+            }
+            Event::Custom { name, data } => {
+                self.counts.custom += 1;
+                self.remember(format!("custom {name} ({} bytes)", data.len()));
+            }
+            Event::Shutdown => {
+                self.counts.shutdown += 1;
+                self.remember(String::from("shutdown"));
+            }
+        }
+        EventResponse::Handled
+    }
+
+    fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {
+        let c = &self.counts;
+        match request.request_type.as_str() {
+            "counts" => Ok(Response::ok(
+                format!(
+                    "ticks={} cpu_online={} cpu_offline={} pressure_low={} pressure_medium={} pressure_critical={} custom={} shutdown={}",
+                    c.ticks, c.cpu_online, c.cpu_offline, c.pressure[0], c.pressure[1], c.pressure[2], c.custom, c.shutdown
+                )
+                .into_bytes(),
+            )),
+            "recent" => Ok(Response::ok(self.recent.iter().cloned().collect::<Vec<_>>().join("\n").into_bytes())),
+            other => Ok(Response::err(format!("unknown request '{other}' (try counts, recent)"))),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The event log through a registry: counts by kind, a bounded ring with
+//! timestamps from the latest tick, and its IPC answers.
+
+use event_log::EventLog;
+use helix_modules::v2::{Event, PressureLevel, Request};
+use helix_modules::{Caller, Registry};
+
+fn ask(r: &Registry, kind: &str) -> Result<String, String> {
+    let resp = r
+        .request(
+            Caller::Kernel,
+            "event_log",
+            Request::new("test", kind, vec![]),
+        )
+        .unwrap();
+    match resp.error {
+        None => Ok(String::from_utf8(resp.payload).unwrap()),
+        Some(e) => Err(e.into_owned()),
+    }
+}
+
+#[test]
+fn counts_and_recent_events() {
+    let r = Registry::builder().cmdline("event_log.capacity=2").build();
+    r.register_v2(EventLog::new()).unwrap();
+    assert!(r.start_all(Caller::Kernel).is_clean());
+    r.dispatch(&Event::Tick {
+        timestamp_ns: 1_500_000_000,
+    });
+    r.dispatch(&Event::CpuHotplug {
+        cpu_id: 2,
+        online: false,
+    });
+    r.dispatch(&Event::CpuHotplug {
+        cpu_id: 2,
+        online: true,
+    });
+    r.dispatch(&Event::MemoryPressure {
+        level: PressureLevel::Medium,
+    });
+    r.dispatch(&Event::Custom {
+        name: "x".into(),
+        data: vec![1, 2],
+    });
+    assert_eq!(
+        ask(&r, "counts").unwrap(),
+        "ticks=1 cpu_online=1 cpu_offline=1 pressure_low=0 pressure_medium=1 pressure_critical=0 custom=1 shutdown=0"
+    );
+    assert_eq!(
+        ask(&r, "recent").unwrap(),
+        "[1.500] memory pressure Medium\n[1.500] custom x (2 bytes)"
+    );
+    assert!(ask(&r, "clear").unwrap_err().contains("unknown request"));
+}
