@@ -14,18 +14,25 @@
 //!
 //! Examples: `timer`, `?trace`, `scheduler>=1.2`, `alloc>=1.0, <2`,
 //! `net^2.1`.
+//!
+//! Start-order planning itself ([`plan`], [`crate::Registry::resolve`]) is
+//! in the `plan` submodule.
 
-use alloc::collections::VecDeque;
-use alloc::string::String;
-use alloc::vec;
+pub(crate) use plan::plan;
+pub(crate) use pool::{DepPool, GraphNode};
+
+mod plan;
+mod pool;
+
 use alloc::vec::Vec;
 
-use super::slot::{GraphNode, Table};
-use super::{ModuleId, ModuleState, Registry};
+use super::slot::{Symbol, Table};
+use super::{ModuleId, ModuleState};
 use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
 use crate::v1::ModuleMetadata;
 use crate::v2::Version;
+use pool::Span;
 
 /// A parsed dependency string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +82,7 @@ pub(crate) fn parse(spec: &str) -> Result<DepSpec<'_>, &'static str> {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Cmp {
+pub(crate) enum Cmp {
     Ge,
     Gt,
     Le,
@@ -119,19 +126,21 @@ fn satisfies(cmp: Cmp, v: Version, r: Version) -> bool {
 }
 
 /// A dependency as the registry keeps it: parsed once at registration,
-/// its target interned.
-#[derive(Clone, Debug)]
+/// its target interned, its comparators in the [`DepPool`].
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Dep {
     symbol: u32,
     optional: bool,
     /// Position in the module's dependency strings, for error messages.
     position: u32,
-    reqs: Vec<(Cmp, Version)>,
+    reqs: Span,
 }
 
 impl Dep {
-    fn accepts(&self, v: Version) -> bool {
-        self.reqs.iter().all(|&(cmp, r)| satisfies(cmp, v, r))
+    fn accepts(&self, pool: &DepPool, v: Version) -> bool {
+        pool.reqs_of(self)
+            .iter()
+            .all(|&(cmp, r)| satisfies(cmp, v, r))
     }
 
     /// Registered modules that could satisfy this dependency by name (if a
@@ -140,40 +149,34 @@ impl Dep {
     fn candidates<'t>(&self, t: &'t Table) -> impl Iterator<Item = ModuleId> + 't {
         let sym = t.symbol_info.get(self.symbol as usize);
         let by_name = sym.and_then(|s| s.module);
-        let providers: &[ModuleId] = match (by_name, sym) {
-            (None, Some(s)) => &s.providers,
-            _ => &[],
-        };
-        by_name.into_iter().chain(providers.iter().copied())
+        let providers = sym
+            .filter(|_| by_name.is_none())
+            .into_iter()
+            .flat_map(Symbol::providers);
+        by_name.into_iter().chain(providers)
     }
 }
 
 /// The resolution view of a module: its (already validated) dependency
-/// strings parsed and their targets interned.
+/// strings parsed, their targets interned, all stored in the table's
+/// [`DepPool`].
 pub(crate) fn node_for(t: &mut Table, meta: &ModuleMetadata) -> GraphNode {
     let mut deps = Vec::with_capacity(meta.dependencies.len());
+    let mut reqs = Vec::new();
     for (k, spec) in meta.dependencies.iter().enumerate() {
         let Ok(d) = parse(spec) else { continue };
-        let reqs = if d.reqs.trim().is_empty() {
-            Vec::new()
-        } else {
-            d.reqs
-                .split(',')
-                .filter_map(|p| comparator(p).ok())
-                .collect()
-        };
+        let first = reqs.len();
+        if !d.reqs.trim().is_empty() {
+            reqs.extend(d.reqs.split(',').filter_map(|p| comparator(p).ok()));
+        }
         deps.push(Dep {
             symbol: t.intern(d.target),
             optional: d.optional,
             position: k as u32,
-            reqs,
+            reqs: pool::span(first, reqs.len() - first),
         });
     }
-    GraphNode {
-        name: meta.name.clone(),
-        version: meta.version,
-        deps,
-    }
+    t.pool.add(&meta.name, meta.version, &mut deps, &reqs)
 }
 
 fn bad(meta: &ModuleMetadata, reason: &'static str) -> ModuleError {
@@ -233,12 +236,12 @@ pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> 
     let (Some(slot), Some(Some(node))) = (t.slot(id), t.graph.get(id.index())) else {
         return Ok(());
     };
-    for dep in node.deps.iter().filter(|d| !d.optional) {
+    for dep in t.pool.deps_of(node).iter().filter(|d| !d.optional) {
         let mut any = false;
         let mut running = false;
         for m in dep.candidates(t).filter(|m| *m != id) {
             let Some(provider) = t.slot(m) else { continue };
-            if dep.accepts(provider.meta.version) {
+            if dep.accepts(&t.pool, provider.meta.version) {
                 any = true;
                 running |= provider.state == ModuleState::Running;
             }
@@ -258,226 +261,4 @@ pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> 
         }
     }
     Ok(())
-}
-
-/// A start order and the modules that cannot be placed in it.
-pub(crate) struct Plan {
-    /// Topological order: every provider before its dependents.
-    pub(crate) order: Vec<ModuleId>,
-    /// Modules on a cycle ([`ModuleError::Cycle`]) or behind one
-    /// ([`ModuleError::DependencyFailed`]).
-    pub(crate) blocked: Vec<(ModuleId, ModuleError)>,
-    /// The first cycle found, by name.
-    pub(crate) first_cycle: Option<Vec<String>>,
-}
-
-/// Orders every registered module. O(modules + edges): one pass builds the
-/// edge lists through the hash indexes, Kahn's algorithm consumes each edge
-/// once, and the cycle search walks each remaining node once.
-pub(crate) fn plan(t: &Table) -> Plan {
-    // One pass over the (large) slots gathers what the random accesses
-    // below need into compact arrays.
-    let mut ids: Vec<ModuleId> = Vec::with_capacity(t.graph.len());
-    let mut nodes: Vec<&GraphNode> = Vec::with_capacity(t.graph.len());
-    let mut index = vec![u32::MAX; t.graph.len()];
-    for (raw, node) in t.graph.iter().enumerate() {
-        if let Some(node) = node {
-            index[raw] = ids.len() as u32;
-            ids.push(ModuleId(raw as u32));
-            nodes.push(node);
-        }
-    }
-    let n = ids.len();
-    // Edges provider -> dependent, labelled with the dependency's position.
-    let mut edges: Vec<(u32, u32, u32, bool)> = Vec::new();
-    for (v, node) in nodes.iter().enumerate() {
-        for dep in &node.deps {
-            for u in dep.candidates(t) {
-                let u = index.get(u.index()).copied().unwrap_or(u32::MAX);
-                if u != u32::MAX && u as usize != v && dep.accepts(nodes[u as usize].version) {
-                    edges.push((u, v as u32, dep.position, dep.optional));
-                }
-            }
-        }
-    }
-    let csr = |key: fn(&(u32, u32, u32, bool)) -> u32| {
-        let mut start = vec![0u32; n + 1];
-        for e in &edges {
-            start[key(e) as usize + 1] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut list = vec![0u32; edges.len()];
-        for (ei, e) in edges.iter().enumerate() {
-            let slot = &mut fill[key(e) as usize];
-            list[*slot as usize] = ei as u32;
-            *slot += 1;
-        }
-        (start, list)
-    };
-    let (out_start, out_list) = csr(|e| e.0);
-    let (in_start, in_list) = csr(|e| e.1);
-
-    let mut indegree = vec![0u32; n];
-    let mut hard_left = vec![0u32; n];
-    for e in &edges {
-        indegree[e.1 as usize] += 1;
-        if !e.3 {
-            hard_left[e.1 as usize] += 1;
-        }
-    }
-    let mut done = vec![false; n];
-    let mut queue: VecDeque<u32> = (0..n as u32)
-        .filter(|&v| indegree[v as usize] == 0)
-        .collect();
-    let mut order = Vec::with_capacity(n);
-    loop {
-        while let Some(u) = queue.pop_front() {
-            done[u as usize] = true;
-            order.push(ids[u as usize]);
-            for &ei in &out_list[out_start[u as usize] as usize..out_start[u as usize + 1] as usize]
-            {
-                let e = edges[ei as usize];
-                let v = e.1 as usize;
-                if !e.3 {
-                    hard_left[v] -= 1;
-                }
-                indegree[v] -= 1;
-                if indegree[v] == 0 {
-                    queue.push_back(v as u32);
-                }
-            }
-        }
-        // Stalled: an optional edge on a cycle must not hold back modules
-        // whose hard dependencies are all placed, so release those.
-        let mut released = false;
-        for v in 0..n {
-            if !done[v] && indegree[v] > 0 && hard_left[v] == 0 {
-                indegree[v] = 0;
-                queue.push_back(v as u32);
-                released = true;
-            }
-        }
-        if !released {
-            break;
-        }
-    }
-
-    let name = |v: usize| {
-        t.slot(ids[v])
-            .map(|s| s.meta.name.clone())
-            .unwrap_or_default()
-    };
-    // A remaining hard predecessor of `v` and the dependency string to it.
-    let blocker = |v: usize| {
-        in_list[in_start[v] as usize..in_start[v + 1] as usize]
-            .iter()
-            .map(|&ei| edges[ei as usize])
-            .find(|e| !e.3 && !done[e.0 as usize])
-    };
-    // Walk backwards along remaining hard edges; a node seen twice in the
-    // same walk closes a cycle.
-    const UNSEEN: u32 = u32::MAX;
-    let mut walk_of = vec![UNSEEN; n];
-    let mut blocked = Vec::new();
-    let mut first_cycle = None;
-    for start in 0..n {
-        if done[start] || walk_of[start] != UNSEEN {
-            continue;
-        }
-        let mut path = Vec::new();
-        let mut v = start;
-        loop {
-            walk_of[v] = start as u32;
-            path.push(v);
-            let Some(e) = blocker(v) else { break };
-            let u = e.0 as usize;
-            if walk_of[u] == start as u32 {
-                let pos = path.iter().position(|&p| p == u).unwrap_or(0);
-                // Each member depends on the next; start at the earliest
-                // registered so the report does not depend on the walk.
-                let mut members: Vec<usize> = path[pos..].to_vec();
-                let first = members
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|(_, m)| **m)
-                    .map_or(0, |(i, _)| i);
-                members.rotate_left(first);
-                let names: Vec<String> = members.iter().map(|&m| name(m)).collect();
-                for &m in &members {
-                    blocked.push((ids[m], ModuleError::Cycle(names.clone())));
-                    walk_of[m] = u32::MAX - 1;
-                }
-                first_cycle.get_or_insert(names);
-                break;
-            }
-            if walk_of[u] != UNSEEN {
-                break;
-            }
-            v = u;
-        }
-        for &p in &path {
-            if walk_of[p] == start as u32
-                && let Some(e) = blocker(p)
-                && let Some(slot) = t.slot(ids[p])
-            {
-                blocked.push((
-                    ids[p],
-                    ModuleError::DependencyFailed {
-                        module: slot.meta.name.clone(),
-                        dependency: slot.meta.dependencies[e.2 as usize].clone(),
-                    },
-                ));
-            }
-        }
-    }
-    Plan {
-        order,
-        blocked,
-        first_cycle,
-    }
-}
-
-impl Registry {
-    /// The start order of every registered module: each module after the
-    /// modules and capability providers it depends on (syntax in the
-    /// [module docs](self)); ties keep registration order. A cycle is
-    /// [`ModuleError::Cycle`] naming its modules in dependency order.
-    /// Linear in modules plus dependency edges.
-    ///
-    /// ```
-    /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
-    /// # use helix_modules::{ModuleError, Registry};
-    /// # struct M(ModuleInfo);
-    /// # impl ModuleTrait for M {
-    /// #     fn info(&self) -> ModuleInfo { self.0 }
-    /// #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
-    /// #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
-    /// #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
-    /// # }
-    /// let r = Registry::new();
-    /// r.register_v2(M(ModuleInfo::new("app").dependencies(&["net>=1", "?trace"])))?;
-    /// r.register_v2(M(ModuleInfo::new("e1000").version(1, 0, 0).provides(&["net"])))?;
-    /// assert_eq!(r.resolve()?, ["e1000", "app"]);
-    ///
-    /// r.register_v2(M(ModuleInfo::new("a").dependencies(&["b"])))?;
-    /// r.register_v2(M(ModuleInfo::new("b").dependencies(&["a"])))?;
-    /// assert_eq!(r.resolve(), Err(ModuleError::Cycle(vec!["a".into(), "b".into()])));
-    /// # Ok::<(), ModuleError>(())
-    /// ```
-    pub fn resolve(&self) -> Result<Vec<String>, ModuleError> {
-        let t = self.inner.table.lock();
-        let plan = plan(&t);
-        if let Some(cycle) = plan.first_cycle {
-            return Err(ModuleError::Cycle(cycle));
-        }
-        Ok(plan
-            .order
-            .iter()
-            .filter_map(|id| t.graph.get(id.index()).and_then(Option::as_ref))
-            .map(|node| node.name.clone())
-            .collect())
-    }
 }

@@ -176,9 +176,7 @@ impl Registry {
                     let mut t = self.inner.table.lock();
                     if let Some(slot) = t.slots.get_mut(id.index()).and_then(Option::take) {
                         t.index_name(id, &slot.meta.name, false);
-                        if let Some(node) = t.graph.get_mut(id.index()) {
-                            *node = None;
-                        }
+                        t.set_node(id, None);
                         t.index_capabilities(id, &slot.meta.provides, false);
                         t.subscribers_dirty = true;
                     }

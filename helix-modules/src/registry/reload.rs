@@ -133,9 +133,7 @@ impl Registry {
                     slot.meta = new_meta;
                     t.index_capabilities(id, &slot.meta.provides, true);
                     let node = deps::node_for(t, &slot.meta);
-                    if let Some(entry) = t.graph.get_mut(id.index()) {
-                        *entry = Some(node);
-                    }
+                    t.set_node(id, Some(node));
                     slot.params = config;
                     slot.scheduler = service;
                     slot.consecutive_errors = 0;

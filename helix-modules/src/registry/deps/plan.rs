@@ -1,0 +1,339 @@
+//! Start-order planning: Kahn's algorithm over the interned dependency
+//! graph, with cycles reported by name, and [`Registry::resolve`] on top.
+//!
+//! The cost is linear in modules plus edges, and the layout is chosen so
+//! that it stays linear in practice too, once the graph no longer fits in
+//! the first cache levels: modules are numbered by their raw ids, the
+//! inputs are read in sequential passes (the graph nodes, the pooled
+//! dependencies), who answers a name is one read in the table's compact
+//! [`Table::answers`], the per-module state is flat arrays (dependents in
+//! compressed sparse rows, not per-node vectors), and the edge list itself
+//! is only re-read on the rare path that explains a cycle or a blocked
+//! module.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::super::slot::{Answer, Table};
+use super::super::{ModuleId, Registry};
+use crate::error::ModuleError;
+
+/// A start order and the modules that cannot be placed in it.
+pub(crate) struct Plan {
+    /// Topological order: every provider before its dependents.
+    pub(crate) order: Vec<ModuleId>,
+    /// Modules on a cycle ([`ModuleError::Cycle`]) or behind one
+    /// ([`ModuleError::DependencyFailed`]).
+    pub(crate) blocked: Vec<(ModuleId, ModuleError)>,
+    /// The first cycle found, by name.
+    pub(crate) first_cycle: Option<Vec<String>>,
+}
+
+/// Set in an edge's target (in [`Graph::out_to`]) or label (in [`Edge`])
+/// when the dependency is optional. Module ids and dependency positions
+/// stay far below 2^31 (each id is a registration holding a slot).
+const OPTIONAL: u32 = 1 << 31;
+
+/// A dependency edge provider -> dependent, by raw module id.
+#[derive(Clone, Copy)]
+struct Edge {
+    from: u32,
+    to: u32,
+    /// The dependency's position in the dependent's list, `| OPTIONAL`.
+    label: u32,
+}
+
+impl Edge {
+    fn optional(self) -> bool {
+        self.label & OPTIONAL != 0
+    }
+
+    fn position(self) -> usize {
+        (self.label & !OPTIONAL) as usize
+    }
+}
+
+/// The graph by raw module id (`ModuleId::index`); ids of unloaded
+/// modules are holes with no edges.
+struct Graph {
+    /// Every edge, grouped by dependent in ascending order.
+    edges: Vec<Edge>,
+    /// Dependents of `u`: `out_to[out_start[u]..out_start[u + 1]]`, each an
+    /// id `| OPTIONAL` for optional edges.
+    out_start: Vec<u32>,
+    out_to: Vec<u32>,
+    /// Per module, the incoming edges not yet consumed.
+    pending: Vec<Pending>,
+}
+
+/// A module's incoming edges not yet consumed by Kahn's algorithm: all of
+/// them, and the hard ones. Side by side because they are updated
+/// together, at random positions: one cache line per update, not two.
+#[derive(Clone, Copy, Default)]
+struct Pending {
+    edges: u32,
+    hard: u32,
+}
+
+/// Finds every edge. O(modules + edges) in sequential passes, except the
+/// lookups of who answers a name (and, for versioned dependencies, of the
+/// candidate's version).
+fn build(t: &Table) -> Graph {
+    let n = t.graph.len();
+    let mut edges: Vec<Edge> = Vec::with_capacity(t.pool.deps.len());
+    let mut pending = vec![Pending::default(); n];
+    let mut out_start = vec![0u32; n + 1];
+    for (v, node) in t.graph.iter().enumerate() {
+        let Some(node) = node else { continue };
+        for dep in t.pool.deps_of(node) {
+            let versioned = !t.pool.reqs_of(dep).is_empty();
+            let mut edge = |u: ModuleId| {
+                let u = u.index();
+                // Only versioned dependencies look at the candidate's
+                // version: one random read fewer for the others.
+                if u == v
+                    || u >= n
+                    || versioned
+                        && !t.graph[u]
+                            .as_ref()
+                            .is_some_and(|c| dep.accepts(&t.pool, c.version))
+                {
+                    return;
+                }
+                let optional = if dep.optional { OPTIONAL } else { 0 };
+                edges.push(Edge {
+                    from: u as u32,
+                    to: v as u32,
+                    label: dep.position | optional,
+                });
+                pending[v].edges += 1;
+                if !dep.optional {
+                    pending[v].hard += 1;
+                }
+                out_start[u] += 1;
+            };
+            match t.answer(dep.symbol) {
+                Answer::Nobody => {}
+                Answer::One(u) => edge(u),
+                Answer::Several => dep.candidates(t).for_each(edge),
+            }
+        }
+    }
+    // Counts -> end offsets; filling backwards then turns each into its
+    // start offset and keeps every module's dependents in edge order.
+    let mut total = 0;
+    for c in out_start.iter_mut() {
+        total += *c;
+        *c = total;
+    }
+    let mut out_to = vec![0u32; edges.len()];
+    for e in edges.iter().rev() {
+        let at = &mut out_start[e.from as usize];
+        *at -= 1;
+        out_to[*at as usize] = e.to | (e.label & OPTIONAL);
+    }
+    Graph {
+        edges,
+        out_start,
+        out_to,
+        pending,
+    }
+}
+
+/// Orders every registered module. O(modules + edges): Kahn's algorithm
+/// consumes each edge once, and only when something could not be placed
+/// does the cycle search build the incoming edges and walk each remaining
+/// node once.
+pub(crate) fn plan(t: &Table) -> Plan {
+    let Graph {
+        edges,
+        out_start,
+        out_to,
+        mut pending,
+    } = build(t);
+    let n = t.graph.len();
+    // Holes count as done: never placed, never blamed.
+    let mut done: Vec<bool> = t.graph.iter().map(Option::is_none).collect();
+    let live = done.iter().filter(|d| !**d).count();
+    // The queue is the order itself: `placed[..head]` are processed.
+    let mut placed: Vec<u32> = Vec::with_capacity(live);
+    placed.extend((0..n as u32).filter(|&v| !done[v as usize] && pending[v as usize].edges == 0));
+    let mut head = 0;
+    loop {
+        while let Some(&u) = placed.get(head) {
+            head += 1;
+            done[u as usize] = true;
+            let range = out_start[u as usize] as usize..out_start[u as usize + 1] as usize;
+            for &to in &out_to[range] {
+                let v = (to & !OPTIONAL) as usize;
+                let p = &mut pending[v];
+                // A module released below still has optional predecessors
+                // that may be placed after it.
+                if p.edges == 0 {
+                    continue;
+                }
+                if to & OPTIONAL == 0 {
+                    p.hard -= 1;
+                }
+                p.edges -= 1;
+                if p.edges == 0 {
+                    placed.push(v as u32);
+                }
+            }
+        }
+        // Stalled: an optional edge on a cycle must not hold back modules
+        // whose hard dependencies are all placed, so release those.
+        let mut released = false;
+        for v in 0..n {
+            if !done[v] && pending[v].edges > 0 && pending[v].hard == 0 {
+                pending[v].edges = 0;
+                placed.push(v as u32);
+                released = true;
+            }
+        }
+        if !released {
+            break;
+        }
+    }
+    let order = placed.iter().map(|&v| ModuleId(v)).collect();
+    let (blocked, first_cycle) = if placed.len() == live {
+        (Vec::new(), None)
+    } else {
+        explain(t, &edges, &done)
+    };
+    Plan {
+        order,
+        blocked,
+        first_cycle,
+    }
+}
+
+/// The modules Kahn's algorithm could not place (`!done`), each with why:
+/// on a cycle, or behind one. Also returns the first cycle by name.
+fn explain(
+    t: &Table,
+    edges: &[Edge],
+    done: &[bool],
+) -> (Vec<(ModuleId, ModuleError)>, Option<Vec<String>>) {
+    let n = done.len();
+    // Incoming edges per module; `edges` is already grouped by dependent.
+    let mut in_start = vec![0u32; n + 1];
+    for e in edges {
+        in_start[e.to as usize + 1] += 1;
+    }
+    for v in 0..n {
+        in_start[v + 1] += in_start[v];
+    }
+    let name = |v: usize| {
+        t.slot(ModuleId(v as u32))
+            .map(|s| s.meta.name.clone())
+            .unwrap_or_default()
+    };
+    // A remaining hard predecessor of `v` and the dependency string to it.
+    let blocker = |v: usize| {
+        edges[in_start[v] as usize..in_start[v + 1] as usize]
+            .iter()
+            .copied()
+            .find(|e| !e.optional() && !done[e.from as usize])
+    };
+    // Walk backwards along remaining hard edges; a node seen twice in the
+    // same walk closes a cycle.
+    const UNSEEN: u32 = u32::MAX;
+    let mut walk_of = vec![UNSEEN; n];
+    let mut blocked = Vec::new();
+    let mut first_cycle = None;
+    for start in 0..n {
+        if done[start] || walk_of[start] != UNSEEN {
+            continue;
+        }
+        let mut path = Vec::new();
+        let mut v = start;
+        loop {
+            walk_of[v] = start as u32;
+            path.push(v);
+            let Some(e) = blocker(v) else { break };
+            let u = e.from as usize;
+            if walk_of[u] == start as u32 {
+                let pos = path.iter().position(|&p| p == u).unwrap_or(0);
+                // Each member depends on the next; start at the earliest
+                // registered so the report does not depend on the walk.
+                let mut members: Vec<usize> = path[pos..].to_vec();
+                let first = members
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, m)| **m)
+                    .map_or(0, |(i, _)| i);
+                members.rotate_left(first);
+                let names: Vec<String> = members.iter().map(|&m| name(m)).collect();
+                for &m in &members {
+                    blocked.push((ModuleId(m as u32), ModuleError::Cycle(names.clone())));
+                    walk_of[m] = u32::MAX - 1;
+                }
+                first_cycle.get_or_insert(names);
+                break;
+            }
+            if walk_of[u] != UNSEEN {
+                break;
+            }
+            v = u;
+        }
+        for &p in &path {
+            if walk_of[p] == start as u32
+                && let Some(e) = blocker(p)
+                && let Some(slot) = t.slot(ModuleId(p as u32))
+            {
+                blocked.push((
+                    ModuleId(p as u32),
+                    ModuleError::DependencyFailed {
+                        module: slot.meta.name.clone(),
+                        dependency: slot.meta.dependencies[e.position()].clone(),
+                    },
+                ));
+            }
+        }
+    }
+    (blocked, first_cycle)
+}
+
+impl Registry {
+    /// The start order of every registered module: each module after the
+    /// modules and capability providers it depends on (syntax in the
+    /// [dependency docs](super)); ties keep registration order. A cycle is
+    /// [`ModuleError::Cycle`] naming its modules in dependency order.
+    /// Linear in modules plus dependency edges.
+    ///
+    /// ```
+    /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
+    /// # use helix_modules::{ModuleError, Registry};
+    /// # struct M(ModuleInfo);
+    /// # impl ModuleTrait for M {
+    /// #     fn info(&self) -> ModuleInfo { self.0 }
+    /// #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// # }
+    /// let r = Registry::new();
+    /// r.register_v2(M(ModuleInfo::new("app").dependencies(&["net>=1", "?trace"])))?;
+    /// r.register_v2(M(ModuleInfo::new("e1000").version(1, 0, 0).provides(&["net"])))?;
+    /// assert_eq!(r.resolve()?, ["e1000", "app"]);
+    ///
+    /// r.register_v2(M(ModuleInfo::new("a").dependencies(&["b"])))?;
+    /// r.register_v2(M(ModuleInfo::new("b").dependencies(&["a"])))?;
+    /// assert_eq!(r.resolve(), Err(ModuleError::Cycle(vec!["a".into(), "b".into()])));
+    /// # Ok::<(), ModuleError>(())
+    /// ```
+    pub fn resolve(&self) -> Result<Vec<String>, ModuleError> {
+        let t = self.inner.table.lock();
+        let plan = plan(&t);
+        if let Some(cycle) = plan.first_cycle {
+            return Err(ModuleError::Cycle(cycle));
+        }
+        Ok(plan
+            .order
+            .iter()
+            .filter_map(|id| t.graph.get(id.index()).and_then(Option::as_ref))
+            .map(|node| String::from(t.pool.name(node.name)))
+            .collect())
+    }
+}
