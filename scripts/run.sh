@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the kernel and boots it in QEMU, with the boot log on this terminal.
 #
-# By default the kernel powers off once it is up and this script exits with
-# the kernel's status (0 on a clean power-off). Options:
-#   -i, --interactive   keep running; the serial console is this terminal
-#                       (quit QEMU with Ctrl-A X)
+# Run in a terminal, it gives you the kernel's console (type `help`;
+# `shutdown` powers off, Ctrl-A X quits QEMU). Without a terminal (CI,
+# pipes) the kernel powers off once every module is up, and this script
+# exits with the kernel's status (0 on a clean power-off). Options:
+#   -i, --interactive   keep the console even without a terminal
+#   -p, --poweroff      power off once booted, even in a terminal
 #   -a, --append TEXT   extra kernel command line, e.g. "log=debug timer.hz=250"
 #   -s, --smp N         number of CPUs (default 1)
 #   -r, --release       boot an optimised build
@@ -12,15 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 
-interactive=0
+interactive=auto
 append=""
 smp=1
 profile=dev
 while [ $# -gt 0 ]; do
     case $1 in
         -i|--interactive) interactive=1 ;;
+        -p|--poweroff) interactive=0 ;;
         -a|--append) [ $# -ge 2 ] || { usage >&2; exit 2; }; append=$2; shift ;;
         -s|--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift ;;
         -r|--release) profile=release ;;
@@ -36,6 +39,9 @@ cargo build -q -p kernel --bin kernel --target x86_64-unknown-none --profile "$p
 dir=$([ "$profile" = dev ] && echo debug || echo release)
 kernel=target/x86_64-unknown-none/$dir/kernel
 
+if [ "$interactive" = auto ]; then
+    if [ -t 0 ] && [ -t 1 ]; then interactive=1; else interactive=0; fi
+fi
 cmdline=$append
 if [ "$interactive" = 0 ]; then
     cmdline="helix.poweroff${cmdline:+ $cmdline}"

@@ -12,7 +12,7 @@ use crate::kprintln;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use helix_modules::v2::ModuleAdapter;
+use helix_modules::v2::{ModuleAdapter, ModuleTrait};
 use helix_modules::{Caller, Module, ModuleError, ModuleFlags, ModuleStatus, Registry};
 
 use spin::Once;
@@ -26,22 +26,18 @@ pub type Factory = fn() -> Box<dyn Module>;
 /// a fresh instance (used at boot, and by hot reload). Adding a module
 /// means adding its line here and its crate to `kernel/Cargo.toml`.
 pub const MODULES: &[(&str, Factory)] = &[
-    ("round_robin", || {
-        Box::new(ModuleAdapter::new(round_robin::RoundRobinModule::new()))
-    }),
-    ("cmos_rtc", || {
-        Box::new(ModuleAdapter::new(cmos_rtc::CmosRtc::new()))
-    }),
-    ("serial_console", || {
-        Box::new(ModuleAdapter::new(serial_console::SerialConsole::new()))
-    }),
-    ("event_log", || {
-        Box::new(ModuleAdapter::new(event_log::EventLog::new()))
-    }),
-    ("shell", || {
-        Box::new(ModuleAdapter::new(crate::shell::Shell::new()))
-    }),
+    ("round_robin", v2::<round_robin::RoundRobinModule>),
+    ("cmos_rtc", v2::<cmos_rtc::CmosRtc>),
+    ("serial_console", v2::<serial_console::SerialConsole>),
+    ("event_log", v2::<event_log::EventLog>),
+    ("shell", v2::<crate::shell::Shell>),
+    // scripts/new-module adds new modules above this line.
 ];
+
+/// The factory of a v2 module with a `Default` constructor.
+fn v2<T: ModuleTrait + Default + 'static>() -> Box<dyn Module> {
+    Box::new(ModuleAdapter::new(T::default()))
+}
 
 /// Modules test kernels leave out: the interactive console would print its
 /// prompt into the test output.
