@@ -131,7 +131,7 @@ impl fmt::Debug for PortRange {
 
 impl PortRange {
     /// A range over `io`. Called by [`Hardware`] implementations when a
-    /// claim succeeds (and by tests, over a simulated device).
+    /// claim succeeds (and by tests, over a test double of a device).
     pub fn new(base: u16, count: u16, io: Arc<dyn PortIo>) -> Self {
         Self { base, count, io }
     }

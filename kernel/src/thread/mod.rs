@@ -15,15 +15,16 @@
 //! threads go on. Threads owned by a module are killed by
 //! [`kill_owned_by`] when that module stops.
 
+mod exit;
 pub(crate) mod sched;
 mod sleep;
 mod table;
 mod wait;
 
+pub use exit::{kill_owned_by, on_thread_panic};
 pub use helix_modules::services::scheduler::{Priority, ThreadId};
 pub use sched::{
-    current_id, finish_switch, is_running, kill_owned_by, main_thread_id, on_thread_panic,
-    run_idle, scheduler, start, yield_now,
+    current_id, finish_switch, is_running, main_thread_id, run_idle, scheduler, start, yield_now,
 };
 pub use sleep::{sleep_ms, sleep_ns};
 pub use table::{ExitStatus, ThreadInfo, ThreadState, list};
@@ -119,13 +120,13 @@ pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle
 
 /// Ends the calling thread with `code`.
 pub fn exit(code: i64) -> ! {
-    sched::exit_current(ExitStatus::Exited(code))
+    exit::exit_current(ExitStatus::Exited(code))
 }
 
 /// Waits for thread `id` to end and returns how it ended. The thread's
 /// [`JoinHandle`] does the same; this form is for code that only has the id.
 pub fn join(id: ThreadId) -> Result<ExitStatus, ThreadError> {
-    sched::join(id)
+    exit::join(id)
 }
 
 /// A spawned thread, to wait for. Dropping it detaches the thread.
@@ -144,7 +145,7 @@ impl JoinHandle {
     pub fn join(self) -> Result<ExitStatus, ThreadError> {
         let id = self.id;
         core::mem::forget(self);
-        sched::join(id)
+        exit::join(id)
     }
 }
 

@@ -25,7 +25,7 @@ use spin::{Mutex, Once};
 /// Pages of each idle thread's stack.
 const IDLE_STACK_PAGES: usize = 2;
 
-struct CpuSlot {
+pub(super) struct CpuSlot {
     current: AtomicU64,
     idle: Once<Arc<Thread>>,
     prev: Mutex<Option<Arc<Thread>>>,
@@ -40,8 +40,8 @@ static CPUS: [CpuSlot; MAX_CPUS] = [const {
         switched_at: AtomicU64::new(0),
     }
 }; MAX_CPUS];
-static SCHED: Once<Arc<dyn Scheduler>> = Once::new();
-static MAIN_ID: AtomicU64 = AtomicU64::new(0);
+pub(super) static SCHED: Once<Arc<dyn Scheduler>> = Once::new();
+pub(super) static MAIN_ID: AtomicU64 = AtomicU64::new(0);
 
 /// The installed scheduler, if [`start`] ran.
 pub fn scheduler() -> Option<&'static Arc<dyn Scheduler>> {
@@ -53,7 +53,7 @@ pub fn is_running() -> bool {
     SCHED.get().is_some()
 }
 
-fn this_cpu() -> (CpuId, &'static CpuSlot) {
+pub(super) fn this_cpu() -> (CpuId, &'static CpuSlot) {
     let i = cpu_index();
     (i as CpuId, &CPUS[i])
 }
@@ -63,11 +63,11 @@ pub fn current_id() -> ThreadId {
     cpu::without_interrupts(|| ThreadId(this_cpu().1.current.load(Ordering::Relaxed)))
 }
 
-fn current() -> Option<Arc<Thread>> {
+pub(super) fn current() -> Option<Arc<Thread>> {
     table::get(ThreadId(this_cpu().1.current.load(Ordering::Relaxed)))
 }
 
-fn idle_thread(cpu: CpuId) -> Arc<Thread> {
+pub(super) fn idle_thread(cpu: CpuId) -> Arc<Thread> {
     CPUS[cpu as usize]
         .idle
         .get()
@@ -158,7 +158,7 @@ extern "C" fn thread_entry(id: u64) -> ! {
     if let Some(body) = body {
         body();
     }
-    exit_current(ExitStatus::Exited(0))
+    super::exit::exit_current(ExitStatus::Exited(0))
 }
 
 pub(super) fn spawn(
@@ -205,7 +205,7 @@ fn prepare_switch(slot: &CpuSlot, prev: &Arc<Thread>, next: &Arc<Thread>) {
 /// Switches this CPU from its current thread to `next` (its idle thread
 /// for `None`). Interrupts must be off. Returns when the calling thread is
 /// resumed, immediately if `next` is the calling thread.
-fn switch_to(next: Option<ThreadId>) {
+pub(super) fn switch_to(next: Option<ThreadId>) {
     let (cpu_id, slot) = this_cpu();
     let Some(prev) = current() else { return };
     let next = next
@@ -246,7 +246,7 @@ pub extern "C" fn finish_switch() {
 
 /// Frees an exited thread's stack, and its table entry if detached.
 /// The thread must be off every CPU.
-fn reap(t: &Arc<Thread>) {
+pub(super) fn reap(t: &Arc<Thread>) {
     let stack = t.stack.lock().take();
     drop(stack);
     if t.detached.load(Ordering::Acquire) {
@@ -299,65 +299,6 @@ pub fn yield_now() {
     });
 }
 
-/// Ends the calling thread with `status`.
-pub(super) fn exit_current(status: ExitStatus) -> ! {
-    x86_64::instructions::interrupts::disable();
-    if let (Some(sched), Some(me)) = (SCHED.get(), current()) {
-        let (cpu_id, _) = this_cpu();
-        mark_exited(sched.as_ref(), &me, status);
-        let next = sched.pick_next(cpu_id);
-        drop(me);
-        switch_to(next);
-    }
-    // Only reached without threads (nothing to switch to) or if an exited
-    // thread were resumed, which the protocol never does.
-    panic!("thread exit outside the scheduler");
-}
-
-fn mark_exited(sched: &dyn Scheduler, t: &Arc<Thread>, status: ExitStatus) {
-    *t.exit.lock() = Some(status);
-    t.set_state(ThreadState::Exited);
-    let _ = sched.remove(t.id);
-    sleep::cancel(t.id);
-    t.joiners.wake_all();
-}
-
-pub(super) fn join(id: ThreadId) -> Result<ExitStatus, ThreadError> {
-    if id == current_id() {
-        return Err(ThreadError::JoinSelf);
-    }
-    let t = table::get(id).ok_or(ThreadError::NoSuchThread(id))?;
-    t.joiners.wait_until(|| t.state() == ThreadState::Exited);
-    let status = t.exit.lock().take().unwrap_or(ExitStatus::Killed);
-    t.detached.store(true, Ordering::Release);
-    if !t.on_cpu.load(Ordering::Acquire) {
-        table::remove(id);
-    }
-    Ok(status)
-}
-
-/// Kills every thread owned by `module`: queued, sleeping and waiting ones
-/// at once, a running one at its next timer tick. Returns how many were
-/// found alive.
-pub fn kill_owned_by(module: &str) -> usize {
-    let Some(sched) = SCHED.get() else { return 0 };
-    let victims =
-        table::select(|t| t.owner.as_deref() == Some(module) && t.state() != ThreadState::Exited);
-    for t in &victims {
-        cpu::without_interrupts(|| {
-            // Remove first: once the policy forgets it, no CPU can pick it.
-            let _ = sched.remove(t.id);
-            if t.on_cpu.load(Ordering::Acquire) {
-                t.kill.store(true, Ordering::Release);
-            } else {
-                mark_exited(sched.as_ref(), t, ExitStatus::Killed);
-                reap(t);
-            }
-        });
-    }
-    victims.len()
-}
-
 /// The timer-interrupt hook: wakes sleepers, charges the tick to the
 /// policy, and switches when it asks to (or when this CPU idles and work
 /// has arrived).
@@ -370,7 +311,7 @@ fn on_timer_tick(frame: &mut InterruptFrame) -> *mut InterruptFrame {
     sleep::wake_due(now);
     let Some(cur) = current() else { return frame };
     let next = if cur.kill.load(Ordering::Acquire) && !cur.idle {
-        mark_exited(sched.as_ref(), &cur, ExitStatus::Killed);
+        super::exit::mark_exited(sched.as_ref(), &cur, ExitStatus::Killed);
         sched.pick_next(cpu_id)
     } else if sched.tick(cpu_id, now) || cur.idle || crate::smp::park_requested(cpu_id as usize) {
         // A CPU asked to park gives its thread back to the policy (which
@@ -389,30 +330,6 @@ fn on_timer_tick(frame: &mut InterruptFrame) -> *mut InterruptFrame {
         .store(frame as *mut InterruptFrame as u64, Ordering::Release);
     prepare_switch(slot, &cur, &next);
     next.saved_rsp.load(Ordering::Acquire) as *mut InterruptFrame
-}
-
-/// Panic policy for threads: a panic (or CPU fault) in any thread but
-/// `main` and the idle threads ends that thread only. Returns if the panic
-/// is not a thread's to absorb.
-pub fn on_thread_panic(info: &core::panic::PanicInfo<'_>) {
-    if SCHED.get().is_none() {
-        return;
-    }
-    let Some(me) = current() else { return };
-    if me.idle || me.id.0 == MAIN_ID.load(Ordering::Relaxed) {
-        return;
-    }
-    let (file, line) = info
-        .location()
-        .map_or(("<unknown>", 0), |l| (l.file(), l.line()));
-    crate::serial::write_fmt_panicking(format_args!(
-        "thread '{}' ({}) panicked: {}\n  at {file}:{line}\n",
-        me.name,
-        me.id,
-        info.message()
-    ));
-    drop(me);
-    exit_current(ExitStatus::Panicked)
 }
 
 /// The id of the `main` thread (the one that booted the kernel).

@@ -9,7 +9,7 @@
 //! until both reads agree, decode BCD or binary and 12- or 24-hour formats
 //! as status register B says. The decoding is plain logic over a
 //! [`PortRange`](helix_modules::services::hw::PortRange), tested on the host
-//! against a simulated CMOS.
+//! against a modelled CMOS (a register file behind the index/data ports).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

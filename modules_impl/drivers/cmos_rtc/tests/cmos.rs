@@ -1,4 +1,4 @@
-//! The RTC read protocol against a simulated CMOS: BCD and binary, 12- and
+//! The RTC read protocol against a modelled CMOS (a register file behind the index/data ports): BCD and binary, 12- and
 //! 24-hour formats, waiting out updates, and bad data reported as errors.
 
 use cmos_rtc::{DateTime, RtcError, read_time};

@@ -1,4 +1,4 @@
-//! The receiver against a simulated UART: bytes move from the device to
+//! The receiver against a modelled UART: bytes move from the device to
 //! the buffer on an interrupt, reads drain in order and in bounded chunks,
 //! and overflow is counted, not fatal.
 

@@ -18,6 +18,7 @@ extern crate alloc;
 
 mod module;
 mod policy;
+mod queues;
 
 pub use module::{MAX_TIME_SLICE_MS, MIN_TIME_SLICE_MS, RoundRobinModule};
 pub use policy::{DEFAULT_TIME_SLICE_MS, RoundRobin, SliceError};
