@@ -16,6 +16,18 @@
 
 use core::arch::naked_asm;
 
+/// Pushes every general-purpose register so that, with the vector and
+/// error code below them, the stack holds an [`InterruptFrame`]. Shared by
+/// interrupt entry and the voluntary context switch, whose frames must be
+/// identical.
+macro_rules! save_registers {
+    () => {
+        "push rax\npush rbx\npush rcx\npush rdx\npush rsi\npush rdi\npush rbp\npush r8\n\
+         push r9\npush r10\npush r11\npush r12\npush r13\npush r14\npush r15"
+    };
+}
+pub(super) use save_registers;
+
 /// Distance between two consecutive stubs in [`interrupt_stubs`].
 pub const STUB_STRIDE: u64 = 16;
 
@@ -92,21 +104,7 @@ pub extern "C" fn interrupt_stubs() {
 #[unsafe(naked)]
 extern "C" fn interrupt_common() {
     naked_asm!(
-        "push rax",
-        "push rbx",
-        "push rcx",
-        "push rdx",
-        "push rsi",
-        "push rdi",
-        "push rbp",
-        "push r8",
-        "push r9",
-        "push r10",
-        "push r11",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
+        save_registers!(),
         // The CPU aligned rsp to 16 before pushing its 5-word frame; with the
         // 2 stub words and 15 registers (22 words) it is aligned again here.
         "mov rdi, rsp",

@@ -9,7 +9,7 @@
 //! `crate::thread::finish_switch`, which marks the previous thread as off
 //! this CPU, so another CPU may resume it only once its stack is free.
 
-use super::entry::InterruptFrame;
+use super::entry::{InterruptFrame, save_registers};
 use core::arch::naked_asm;
 
 /// Kernel code and data selectors, as laid out by [`super::gdt`].
@@ -40,21 +40,7 @@ pub unsafe extern "C" fn context_switch(save_rsp: *mut u64, next_rsp: u64) {
         "push qword ptr [rax]", // rip: our return address
         "push 0",               // error code
         "push 0",               // vector
-        "push rax",
-        "push rbx",
-        "push rcx",
-        "push rdx",
-        "push rsi",
-        "push rdi",
-        "push rbp",
-        "push r8",
-        "push r9",
-        "push r10",
-        "push r11",
-        "push r12",
-        "push r13",
-        "push r14",
-        "push r15",
+        save_registers!(),
         "mov [rdi], rsp",
         "mov rsp, rsi",
         "jmp {resume}",
