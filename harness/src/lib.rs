@@ -59,28 +59,37 @@ pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> (Output, String) {
 
 /// Builds the kernel binary (debug) and returns its path.
 pub fn build_kernel() -> PathBuf {
+    build_kernel_profile(false)
+}
+
+/// Builds the kernel binary, optimised if `release`, and returns its path.
+pub fn build_kernel_profile(release: bool) -> PathBuf {
     let _guard = CARGO_LOCK
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let status = Command::new(cargo_path())
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "kernel",
-            "--bin",
-            "kernel",
-            "--target",
-            KERNEL_TARGET,
-        ])
+    let mut cmd = Command::new(cargo_path());
+    cmd.current_dir(workspace_root()).args([
+        "build",
+        "-q",
+        "-p",
+        "kernel",
+        "--bin",
+        "kernel",
+        "--target",
+        KERNEL_TARGET,
+    ]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd
         .status()
         .expect("failed to run cargo build for the kernel");
     assert!(status.success(), "kernel build failed");
     workspace_root()
         .join("target")
         .join(KERNEL_TARGET)
-        .join("debug/kernel")
+        .join(if release { "release" } else { "debug" })
+        .join("kernel")
 }
 
 /// Boots the kernel binary through the QEMU runner with `cmdline` and

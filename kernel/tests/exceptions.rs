@@ -34,18 +34,10 @@ ktest!(
     }
 );
 
-#[inline(never)]
-#[allow(unconditional_recursion)] // the point: recurse until the guard page
-fn recurse(depth: u64) -> u64 {
-    let pad = [depth; 64];
-    core::hint::black_box(&pad);
-    recurse(depth + 1) + core::hint::black_box(pad[3])
-}
-
 ktest!(
     #[should_panic(expected = "#DF double fault (vector 8): kernel stack overflow")]
     fn stack_overflow_is_a_double_fault() {
-        core::hint::black_box(recurse(0));
+        core::hint::black_box(kernel::testing::overflow_stack(0));
     }
 );
 

@@ -181,14 +181,6 @@ ktest!(
     }
 );
 
-#[inline(never)]
-#[allow(unconditional_recursion)] // the point: run into the guard page
-fn recurse(depth: u64) -> u64 {
-    let pad = [depth; 32];
-    core::hint::black_box(&pad);
-    recurse(depth + 1) + core::hint::black_box(pad[1])
-}
-
 ktest!(
     fn stack_overflow_ends_only_that_thread() {
         up();
@@ -201,7 +193,7 @@ ktest!(
         })
         .unwrap();
         let bad = thread::spawn("overflows", || {
-            core::hint::black_box(recurse(0));
+            core::hint::black_box(kernel::testing::overflow_stack(0));
         })
         .unwrap();
         assert_eq!(bad.join(), Ok(ExitStatus::Panicked));

@@ -8,7 +8,6 @@
 //! Builds the release kernel first. Numbers include QEMU's own start-up,
 //! which is what a developer waits for.
 
-use harness::{KERNEL_TARGET, workspace_root};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -85,27 +84,7 @@ fn main() {
         .unwrap_or(10)
         .max(1);
     let cpus = args.next().unwrap_or_else(|| String::from("4"));
-    let root = workspace_root();
-    let status = Command::new(harness::cargo_path())
-        .current_dir(root)
-        .args([
-            "build",
-            "-q",
-            "--release",
-            "-p",
-            "kernel",
-            "--bin",
-            "kernel",
-            "--target",
-            KERNEL_TARGET,
-        ])
-        .status()
-        .expect("cannot run cargo");
-    assert!(status.success(), "kernel build failed");
-    let kernel = root
-        .join("target")
-        .join(KERNEL_TARGET)
-        .join("release/kernel");
+    let kernel = harness::build_kernel_profile(true);
     let kernel = kernel.to_str().expect("UTF-8 path");
     let mut boots = Vec::new();
     for _ in 0..runs {

@@ -63,6 +63,16 @@ macro_rules! test_kernel {
     };
 }
 
+/// Recurses until the stack runs into its guard page, for tests of stack
+/// overflow handling. Never returns.
+#[inline(never)]
+#[allow(unconditional_recursion)]
+pub fn overflow_stack(depth: u64) -> u64 {
+    let pad = [depth; 32];
+    core::hint::black_box(&pad);
+    overflow_stack(depth + 1) + core::hint::black_box(pad[1])
+}
+
 /// Asks the QEMU runner to boot this test kernel with `$n` CPUs: embeds
 /// the marker `HELIX_QEMU_SMP=$n;`, which `scripts/qemu-runner.sh` looks
 /// for (the `;` ends the number whatever bytes follow in the image).
