@@ -15,6 +15,22 @@ use boot::{Cmdline, PhysRead, StartInfo, StartInfoError};
 use log::LevelFilter;
 use spin::Once;
 
+static BOOT_COMPLETE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static BOOT_WAITERS: crate::thread::WaitQueue = crate::thread::WaitQueue::new();
+
+/// Declares the boot finished (every module started, the table printed):
+/// releases whoever waits in [`wait_for_boot`].
+pub fn mark_complete() {
+    BOOT_COMPLETE.store(true, core::sync::atomic::Ordering::Release);
+    BOOT_WAITERS.wake_all();
+}
+
+/// Blocks the calling thread until [`mark_complete`] (so the console's
+/// first prompt comes after the boot log, not in the middle of it).
+pub fn wait_for_boot() {
+    BOOT_WAITERS.wait_until(|| BOOT_COMPLETE.load(core::sync::atomic::Ordering::Acquire));
+}
+
 /// Pages of the stack `main` runs on.
 pub const MAIN_STACK_PAGES: usize = 32;
 

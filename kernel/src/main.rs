@@ -22,6 +22,7 @@ fn kernel_main() -> ! {
         }
     }
     log::info!("boot complete in {} ms", kernel::time::now_ns() / 1_000_000);
+    kernel::boot::mark_complete();
     if kernel::boot::cmdline().flag("helix.poweroff") {
         kernel::power_off();
     }
