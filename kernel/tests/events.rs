@@ -162,8 +162,11 @@ ktest!(
             )
             .unwrap();
         // The subscriber (and event_log, which logs every kind) handled it.
-    let handled: u32 = core::str::from_utf8(&resp.payload).unwrap().parse().unwrap();
-    assert!(handled >= 1, "nobody handled the event");
+        let handled: u32 = core::str::from_utf8(&resp.payload)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(handled >= 1, "nobody handled the event");
         assert_eq!(
             RECEIVED.lock().as_slice(),
             &[(String::from("sensor.reading"), alloc::vec![1, 2, 3])]
