@@ -22,6 +22,7 @@ fn console_session_from_boot_to_shutdown() {
         "cmos_rtc",
         "serial_console",
         "event_log",
+        "uptime",
         "shell",
     ] {
         assert!(

@@ -30,6 +30,7 @@ pub const MODULES: &[(&str, Factory)] = &[
     ("cmos_rtc", v2::<cmos_rtc::CmosRtc>),
     ("serial_console", v2::<serial_console::SerialConsole>),
     ("event_log", v2::<event_log::EventLog>),
+    ("uptime", v1::<uptime::Uptime>),
     ("shell", v2::<crate::shell::Shell>),
     // scripts/new-module adds new modules above this line.
 ];
@@ -37,6 +38,12 @@ pub const MODULES: &[(&str, Factory)] = &[
 /// The factory of a v2 module with a `Default` constructor.
 fn v2<T: ModuleTrait + Default + 'static>() -> Box<dyn Module> {
     Box::new(ModuleAdapter::new(T::default()))
+}
+
+/// The factory of a legacy v1 module with a `Default` constructor: the
+/// registry stores it as it is.
+fn v1<T: Module + Default + 'static>() -> Box<dyn Module> {
+    Box::new(T::default())
 }
 
 /// Modules test kernels leave out: the interactive console would print its
