@@ -1,7 +1,8 @@
 //! Dependency resolution: order by name and capability, optional and
 //! versioned dependencies, cycles named, failed dependencies skipped with
-//! the reason while everything else starts, reverse order at shutdown, and
-//! a property test that every produced order respects every edge.
+//! the reason while everything else starts, reverse order at shutdown,
+//! provider and graph bookkeeping across unloads, and a property test that
+//! every produced order respects every edge.
 
 mod common;
 
@@ -244,6 +245,49 @@ fn capability_with_several_providers_needs_one_running() {
     module(&r, &j, ModuleInfo::new("fs").dependencies(&["block"]));
     let report = r.start_all(Caller::Kernel);
     assert_eq!(report.started, ["disk-b", "fs"]);
+}
+
+#[test]
+fn unloading_keeps_providers_and_the_graph_consistent() {
+    let r = Registry::new();
+    let j = Journal::default();
+    // Several providers of one capability: unloading the first leaves the
+    // second answering.
+    module(&r, &j, ModuleInfo::new("fs").dependencies(&["block"]));
+    module(&r, &j, ModuleInfo::new("disk-a").provides(&["block"]));
+    module(&r, &j, ModuleInfo::new("disk-b").provides(&["block"]));
+    assert_eq!(r.resolve().unwrap(), ["disk-a", "disk-b", "fs"]);
+    r.unload(Caller::Kernel, "disk-a").unwrap();
+    assert_eq!(r.resolve().unwrap(), ["disk-b", "fs"]);
+    r.unload(Caller::Kernel, "disk-b").unwrap();
+    assert_eq!(r.resolve().unwrap(), ["fs"]);
+    let report = r.start_all(Caller::Kernel);
+    assert!(
+        matches!(report.skipped[..], [(ref m, ModuleError::DependencyMissing { .. })] if m == "fs")
+    );
+
+    // Enough unloads that the dependency data is compacted (more than a
+    // thousand retired entries), after which a chain of survivors still
+    // resolves in order, versions and optional dependencies included.
+    let r = Registry::new();
+    for i in 0..600 {
+        let deps = match i {
+            0 => vec![],
+            _ => vec![format!("m{}>=1.0", i - 1), format!("?gone{i}")],
+        };
+        let info = ModuleInfo::new(leak(format!("m{i}")))
+            .version(1, 2, 0)
+            .dependencies(leak_list(deps));
+        module(&r, &j, info);
+        let filler = ModuleInfo::new(leak(format!("gone{i}")))
+            .dependencies(leak_list(vec![format!("m{i}"), format!("?m{}", i + 1)]));
+        module(&r, &j, filler);
+    }
+    for i in 0..600 {
+        r.unload(Caller::Kernel, &format!("gone{i}")).unwrap();
+    }
+    let expected: Vec<String> = (0..600).map(|i| format!("m{i}")).collect();
+    assert_eq!(r.resolve().unwrap(), expected);
 }
 
 proptest! {

@@ -1,14 +1,18 @@
 //! Event dispatch: subscriptions, priority order, outcome counting, errors
 //! lowering health without panics, busy modules skipped, custom events
-//! published from handlers, and v1 modules answering with the wrong reply.
+//! published from handlers, v1 modules answering with the wrong reply,
+//! subscriber lists longer than one dispatch chunk, and what a handler may
+//! call during a dispatch.
 
 mod common;
 
 use std::sync::mpsc;
 use std::thread;
 
-use common::{Journal, Probe};
-use helix_modules::v2::{Event, EventKinds, EventResponse, ModuleInfo, PressureLevel, Request};
+use common::{Journal, Probe, leak};
+use helix_modules::v2::{
+    Event, EventKinds, EventResponse, ModuleInfo, PressureLevel, Request, Response,
+};
 use helix_modules::{
     Caller, DispatchSummary, Health, Message, Module, ModuleError, ModuleMetadata, Registry, Reply,
     SupervisorPolicy,
@@ -255,4 +259,107 @@ fn handler_time_comes_from_the_supplied_clock() {
     r.request(Caller::Kernel, "timed", Request::new("kernel", "x", vec![]))
         .unwrap();
     assert_eq!(r.metrics("timed").unwrap().handler_time, 20);
+}
+
+#[test]
+fn many_subscribers_are_delivered_in_order_across_chunks() {
+    let r = Registry::new();
+    let j = Journal::default();
+    // More subscribers than a dispatch moves out of their slots at once,
+    // with priorities that interleave registration order.
+    for i in 0..40 {
+        let info = ModuleInfo::new(leak(format!("s{i:02}")))
+            .events(EventKinds::TICK)
+            .priority((i % 3) as i16);
+        let fail = i == 17;
+        r.register_v2(Probe::new(info, &j).on_event(move |_, _| {
+            if fail {
+                EventResponse::Error(ModuleError::Failed("seventeen"))
+            } else {
+                EventResponse::Handled
+            }
+        }))
+        .unwrap();
+    }
+    r.start_all(Caller::Kernel);
+    for round in 1..=2u32 {
+        j.clear();
+        let s = r.dispatch(&Event::Tick { timestamp_ns: 1 });
+        assert_eq!(
+            (s.delivered, s.handled, s.failed, s.skipped),
+            (40, 39, 1, 0)
+        );
+        let mut expected: Vec<(i16, usize)> = (0..40).map(|i| (-((i % 3) as i16), i)).collect();
+        expected.sort();
+        let expected: Vec<String> = expected.iter().map(|(_, i)| format!("s{i:02}")).collect();
+        assert_eq!(j.with_suffix(":event"), expected);
+        for i in 0..40 {
+            let status = r.status(&format!("s{i:02}")).unwrap();
+            assert!(!status.busy);
+        }
+        assert_eq!(r.metrics("s39").unwrap().events_handled, u64::from(round));
+        assert_eq!(r.metrics("s17").unwrap().events_failed, u64::from(round));
+    }
+    assert_eq!(
+        r.status("s17").unwrap().last_error,
+        Some(ModuleError::Failed("seventeen"))
+    );
+}
+
+#[test]
+fn during_a_dispatch_other_subscribers_are_on_its_chain() {
+    let r = Registry::new();
+    let j = Journal::default();
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let pong = |_: &Option<helix_modules::v2::ModuleHandle>, _: &Request| {
+        Ok(Response::ok(b"pong".to_vec()))
+    };
+    // "first" runs before "caller", "last" after it; "helper" did not
+    // subscribe.
+    let tick = EventKinds::TICK;
+    r.register_v2(
+        Probe::new(ModuleInfo::new("first").events(tick).priority(2), &j).on_request(pong),
+    )
+    .unwrap();
+    r.register_v2(
+        Probe::new(ModuleInfo::new("caller").events(tick).priority(1), &j).on_event(move |h, _| {
+            let h = h.as_ref().unwrap();
+            let ask = |target: &str| h.request(target, Request::new("caller", "ping", vec![]));
+            let answers = (ask("first"), ask("last"), ask("helper"));
+            tx.lock().unwrap().send(answers).unwrap();
+            EventResponse::Handled
+        }),
+    )
+    .unwrap();
+    r.register_v2(Probe::new(ModuleInfo::new("last").events(tick), &j).on_request(pong))
+        .unwrap();
+    r.register_v2(
+        Probe::new(ModuleInfo::new("helper").events(EventKinds::SHUTDOWN), &j).on_request(pong),
+    )
+    .unwrap();
+    r.start_all(Caller::Kernel);
+    let s = r.dispatch(&Event::Tick { timestamp_ns: 3 });
+    assert_eq!(s.handled, 3);
+    let (first, last, helper) = rx.try_recv().unwrap();
+    assert_eq!(
+        first,
+        Err(ModuleError::Reentrant {
+            module: "first".into()
+        })
+    );
+    assert_eq!(
+        last,
+        Err(ModuleError::Reentrant {
+            module: "last".into()
+        })
+    );
+    assert_eq!(helper.unwrap().payload, b"pong");
+    // Once the dispatch is over, they answer again.
+    let again = r.request(
+        Caller::Kernel,
+        "last",
+        Request::new("kernel", "ping", vec![]),
+    );
+    assert_eq!(again.unwrap().payload, b"pong");
 }

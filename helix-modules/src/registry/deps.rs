@@ -18,15 +18,17 @@
 //! Start-order planning itself ([`plan`], [`crate::Registry::resolve`]) is
 //! in the `plan` submodule.
 
-pub(crate) use plan::plan;
+pub(crate) use plan::{Scratch, plan};
 pub(crate) use pool::{DepPool, GraphNode};
+pub(crate) use symbols::{Answer, Symbol};
 
 mod plan;
 mod pool;
+mod symbols;
 
 use alloc::vec::Vec;
 
-use super::slot::{Symbol, Table};
+use super::slot::Table;
 use super::{ModuleId, ModuleState};
 use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
@@ -130,13 +132,25 @@ fn satisfies(cmp: Cmp, v: Version, r: Version) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Dep {
     symbol: u32,
-    optional: bool,
-    /// Position in the module's dependency strings, for error messages.
-    position: u32,
+    /// Position in the module's dependency strings (for error messages),
+    /// `| OPTIONAL_DEP` if optional: packed so a `Dep` is 16 bytes, as
+    /// resolution streams through all of them.
+    label: u32,
     reqs: Span,
 }
 
+/// Flag in [`Dep::label`]; no module has 2^31 dependency strings.
+const OPTIONAL_DEP: u32 = 1 << 31;
+
 impl Dep {
+    fn optional(&self) -> bool {
+        self.label & OPTIONAL_DEP != 0
+    }
+
+    fn position(&self) -> u32 {
+        self.label & !OPTIONAL_DEP
+    }
+
     fn accepts(&self, pool: &DepPool, v: Version) -> bool {
         pool.reqs_of(self)
             .iter()
@@ -171,8 +185,7 @@ pub(crate) fn node_for(t: &mut Table, meta: &ModuleMetadata) -> GraphNode {
         }
         deps.push(Dep {
             symbol: t.intern(d.target),
-            optional: d.optional,
-            position: k as u32,
+            label: k as u32 | if d.optional { OPTIONAL_DEP } else { 0 },
             reqs: pool::span(first, reqs.len() - first),
         });
     }
@@ -236,7 +249,7 @@ pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> 
     let (Some(slot), Some(Some(node))) = (t.slot(id), t.graph.get(id.index())) else {
         return Ok(());
     };
-    for dep in t.pool.deps_of(node).iter().filter(|d| !d.optional) {
+    for dep in t.pool.deps_of(node).iter().filter(|d| !d.optional()) {
         let mut any = false;
         let mut running = false;
         for m in dep.candidates(t).filter(|m| *m != id) {
@@ -250,7 +263,7 @@ pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> 
         let dependency = slot
             .meta
             .dependencies
-            .get(dep.position as usize)
+            .get(dep.position() as usize)
             .cloned()
             .unwrap_or_default();
         if !any {

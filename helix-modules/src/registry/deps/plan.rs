@@ -15,8 +15,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::super::slot::{Answer, Table};
+use super::super::slot::Table;
 use super::super::{ModuleId, Registry};
+use super::Answer;
 use crate::error::ModuleError;
 
 /// A start order and the modules that cannot be placed in it.
@@ -30,7 +31,7 @@ pub(crate) struct Plan {
     pub(crate) first_cycle: Option<Vec<String>>,
 }
 
-/// Set in an edge's target (in [`Graph::out_to`]) or label (in [`Edge`])
+/// Set in an edge's target (in [`Scratch::out_to`]) or label (in [`Edge`])
 /// when the dependency is optional. Module ids and dependency positions
 /// stay far below 2^31 (each id is a registration holding a slot).
 const OPTIONAL: u32 = 1 << 31;
@@ -54,24 +55,44 @@ impl Edge {
     }
 }
 
-/// The graph by raw module id (`ModuleId::index`); ids of unloaded
-/// modules are holes with no edges.
-struct Graph {
+/// The working memory of [`plan`]: the graph by raw module id
+/// (`ModuleId::index`; ids of unloaded modules are holes with no edges) and
+/// Kahn's algorithm's state. The table keeps one between calls, so that
+/// planning a large registry does not allocate (and have the allocator
+/// fault in fresh pages for) the same arrays every time.
+#[derive(Default)]
+pub(crate) struct Scratch {
     /// Every edge, grouped by dependent in ascending order.
     edges: Vec<Edge>,
-    /// Dependents of `u`: `out_to[out_start[u]..out_start[u + 1]]`, each an
-    /// id `| OPTIONAL` for optional edges.
-    out_start: Vec<u32>,
+    /// Per module id, what Kahn's algorithm reads and updates.
+    nodes: Vec<Node>,
+    /// The dependents of every module, back to back (see [`Node::out`]),
+    /// each an id `| OPTIONAL` for optional edges.
     out_to: Vec<u32>,
-    /// Per module, the incoming edges not yet consumed.
-    pending: Vec<Pending>,
+    /// Placed, or a hole.
+    done: Vec<bool>,
+    /// The order being built, which is also Kahn's queue.
+    placed: Vec<u32>,
 }
 
-/// A module's incoming edges not yet consumed by Kahn's algorithm: all of
-/// them, and the hard ones. Side by side because they are updated
-/// together, at random positions: one cache line per update, not two.
+/// Empties `v` and fills it with `len` copies of `value`, keeping its
+/// allocation.
+fn reset<T: Clone>(v: &mut Vec<T>, len: usize, value: T) {
+    v.clear();
+    v.resize(len, value);
+}
+
+/// One module's state in Kahn's algorithm. Kahn's algorithm visits
+/// modules in an order unrelated to their ids, so everything it needs
+/// about one module is kept in one 16-byte record: one cache line fetched
+/// per visit rather than one per array.
 #[derive(Clone, Copy, Default)]
-struct Pending {
+struct Node {
+    /// Where the module's dependents start in [`Scratch::out_to`].
+    out: u32,
+    /// How many dependents it has.
+    out_len: u32,
+    /// Incoming edges not yet consumed: all of them, and the hard ones.
     edges: u32,
     hard: u32,
 }
@@ -79,12 +100,21 @@ struct Pending {
 /// Finds every edge. O(modules + edges) in sequential passes, except the
 /// lookups of who answers a name (and, for versioned dependencies, of the
 /// candidate's version).
-fn build(t: &Table) -> Graph {
+fn build(t: &Table, s: &mut Scratch) {
     let n = t.graph.len();
-    let mut edges: Vec<Edge> = Vec::with_capacity(t.pool.deps.len());
-    let mut pending = vec![Pending::default(); n];
-    let mut out_start = vec![0u32; n + 1];
+    let Scratch {
+        edges,
+        nodes,
+        out_to,
+        done,
+        ..
+    } = s;
+    edges.clear();
+    // Holes count as done: never placed, never blamed.
+    done.clear();
+    reset(nodes, n, Node::default());
     for (v, node) in t.graph.iter().enumerate() {
+        done.push(node.is_none());
         let Some(node) = node else { continue };
         for dep in t.pool.deps_of(node) {
             let versioned = !t.pool.reqs_of(dep).is_empty();
@@ -101,17 +131,17 @@ fn build(t: &Table) -> Graph {
                 {
                     return;
                 }
-                let optional = if dep.optional { OPTIONAL } else { 0 };
+                let optional = if dep.optional() { OPTIONAL } else { 0 };
                 edges.push(Edge {
                     from: u as u32,
                     to: v as u32,
-                    label: dep.position | optional,
+                    label: dep.position() | optional,
                 });
-                pending[v].edges += 1;
-                if !dep.optional {
-                    pending[v].hard += 1;
+                nodes[v].edges += 1;
+                if !dep.optional() {
+                    nodes[v].hard += 1;
                 }
-                out_start[u] += 1;
+                nodes[u].out_len += 1;
             };
             match t.answer(dep.symbol) {
                 Answer::Nobody => {}
@@ -123,21 +153,15 @@ fn build(t: &Table) -> Graph {
     // Counts -> end offsets; filling backwards then turns each into its
     // start offset and keeps every module's dependents in edge order.
     let mut total = 0;
-    for c in out_start.iter_mut() {
-        total += *c;
-        *c = total;
+    for node in nodes.iter_mut() {
+        total += node.out_len;
+        node.out = total;
     }
-    let mut out_to = vec![0u32; edges.len()];
+    reset(out_to, edges.len(), 0);
     for e in edges.iter().rev() {
-        let at = &mut out_start[e.from as usize];
+        let at = &mut nodes[e.from as usize].out;
         *at -= 1;
         out_to[*at as usize] = e.to | (e.label & OPTIONAL);
-    }
-    Graph {
-        edges,
-        out_start,
-        out_to,
-        pending,
     }
 }
 
@@ -146,28 +170,36 @@ fn build(t: &Table) -> Graph {
 /// does the cycle search build the incoming edges and walk each remaining
 /// node once.
 pub(crate) fn plan(t: &Table) -> Plan {
-    let Graph {
+    // Not reentrant (no module code runs under the table lock), but a
+    // fresh scratch is a correct fallback should that ever change.
+    let mut fresh = Scratch::default();
+    let mut kept = t.plan_scratch.try_borrow_mut();
+    let s = match kept.as_deref_mut() {
+        Ok(s) => s,
+        Err(_) => &mut fresh,
+    };
+    build(t, s);
+    let Scratch {
         edges,
-        out_start,
+        nodes,
         out_to,
-        mut pending,
-    } = build(t);
+        done,
+        placed,
+    } = s;
     let n = t.graph.len();
-    // Holes count as done: never placed, never blamed.
-    let mut done: Vec<bool> = t.graph.iter().map(Option::is_none).collect();
     let live = done.iter().filter(|d| !**d).count();
     // The queue is the order itself: `placed[..head]` are processed.
-    let mut placed: Vec<u32> = Vec::with_capacity(live);
-    placed.extend((0..n as u32).filter(|&v| !done[v as usize] && pending[v as usize].edges == 0));
+    placed.clear();
+    placed.extend((0..n as u32).filter(|&v| !done[v as usize] && nodes[v as usize].edges == 0));
     let mut head = 0;
     loop {
         while let Some(&u) = placed.get(head) {
             head += 1;
             done[u as usize] = true;
-            let range = out_start[u as usize] as usize..out_start[u as usize + 1] as usize;
-            for &to in &out_to[range] {
+            let Node { out, out_len, .. } = nodes[u as usize];
+            for &to in &out_to[out as usize..(out + out_len) as usize] {
                 let v = (to & !OPTIONAL) as usize;
-                let p = &mut pending[v];
+                let p = &mut nodes[v];
                 // A module released below still has optional predecessors
                 // that may be placed after it.
                 if p.edges == 0 {
@@ -186,8 +218,8 @@ pub(crate) fn plan(t: &Table) -> Plan {
         // whose hard dependencies are all placed, so release those.
         let mut released = false;
         for v in 0..n {
-            if !done[v] && pending[v].edges > 0 && pending[v].hard == 0 {
-                pending[v].edges = 0;
+            if !done[v] && nodes[v].edges > 0 && nodes[v].hard == 0 {
+                nodes[v].edges = 0;
                 placed.push(v as u32);
                 released = true;
             }
@@ -200,7 +232,7 @@ pub(crate) fn plan(t: &Table) -> Plan {
     let (blocked, first_cycle) = if placed.len() == live {
         (Vec::new(), None)
     } else {
-        explain(t, &edges, &done)
+        explain(t, edges, done)
     };
     Plan {
         order,
@@ -298,8 +330,10 @@ fn explain(
 
 impl Registry {
     /// The start order of every registered module: each module after the
-    /// modules and capability providers it depends on (syntax in the
-    /// [dependency docs](super)); ties keep registration order. A cycle is
+    /// modules and capability providers it depends on (dependency strings:
+    /// `[?]target[ op version[, op version]...]`, `?` for optional, `op`
+    /// one of `>=`, `>`, `<=`, `<`, `=`, `^`); ties keep registration
+    /// order. A cycle is
     /// [`ModuleError::Cycle`] naming its modules in dependency order.
     /// Linear in modules plus dependency edges.
     ///
@@ -334,6 +368,11 @@ impl Registry {
             .iter()
             .filter_map(|id| t.graph.get(id.index()).and_then(Option::as_ref))
             .map(|node| String::from(t.pool.name(node.name)))
-            .collect())
+            // `filter_map` hides the length from `collect`, which would
+            // then grow the vector step by step.
+            .fold(Vec::with_capacity(plan.order.len()), |mut names, name| {
+                names.push(name);
+                names
+            }))
     }
 }

@@ -1,0 +1,152 @@
+//! The name index dependency resolution reads: every module name,
+//! capability and dependency target is interned once as a symbol number,
+//! and the table keeps, per symbol, who answers to it ([`Symbol`]) plus a
+//! packed copy of that answer ([`Answer`]) small enough that resolving
+//! thousands of dependencies reads it from cache. Also how graph nodes are
+//! replaced in the table.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::super::ModuleId;
+use super::super::slot::Table;
+use super::GraphNode;
+
+/// Who answers to one interned name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Symbol {
+    /// The module with this name, if registered.
+    pub(crate) module: Option<ModuleId>,
+    /// The earliest registered provider of this capability. Kept inline
+    /// because most capabilities have exactly one provider and resolution
+    /// reads it for every capability: no separate heap block to fetch.
+    provider: Option<ModuleId>,
+    /// Later providers, in registration order.
+    more_providers: Vec<ModuleId>,
+}
+
+/// Who answers to a symbol, as [`Table::answer`] tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Nobody,
+    One(ModuleId),
+    /// Several providers (or an id too large to pack): ask
+    /// [`Symbol::providers`].
+    Several,
+}
+
+/// Packed [`Answer::Nobody`] and [`Answer::Several`]; any other value is
+/// the one module's id.
+const NOBODY: u32 = u32::MAX;
+const SEVERAL: u32 = u32::MAX - 1;
+
+impl Symbol {
+    /// [`Answer`] packed for [`Table::answers`].
+    fn packed_answer(&self) -> u32 {
+        let one = |id: ModuleId| if id.0 < SEVERAL { id.0 } else { SEVERAL };
+        match (self.module, self.provider) {
+            (Some(id), _) => one(id),
+            (None, None) => NOBODY,
+            (None, Some(id)) if self.more_providers.is_empty() => one(id),
+            (None, Some(_)) => SEVERAL,
+        }
+    }
+
+    /// The modules providing this capability, in registration order.
+    pub(crate) fn providers(&self) -> impl Iterator<Item = ModuleId> + '_ {
+        self.provider
+            .into_iter()
+            .chain(self.more_providers.iter().copied())
+    }
+
+    fn add_provider(&mut self, id: ModuleId) {
+        // `provider` is only empty when `more_providers` is (see below).
+        if self.provider.is_none() {
+            self.provider = Some(id);
+        } else {
+            self.more_providers.push(id);
+        }
+    }
+
+    fn remove_provider(&mut self, id: ModuleId) {
+        if self.provider == Some(id) {
+            self.provider = if self.more_providers.is_empty() {
+                None
+            } else {
+                Some(self.more_providers.remove(0))
+            };
+        } else {
+            self.more_providers.retain(|p| *p != id);
+        }
+    }
+}
+
+impl Table {
+    /// Replaces module `id`'s dependency-graph node (`None`: the module is
+    /// gone), handing the old node's pool entries back.
+    pub(crate) fn set_node(&mut self, id: ModuleId, node: Option<GraphNode>) {
+        let Some(entry) = self.graph.get_mut(id.index()) else {
+            return;
+        };
+        if let Some(old) = core::mem::replace(entry, node) {
+            self.pool.retire(&old, &mut self.graph);
+        }
+    }
+
+    /// Who answers to symbol `sym`: the module of that name if there is
+    /// one, else the capability's providers.
+    pub(crate) fn answer(&self, sym: u32) -> Answer {
+        match self.answers.get(sym as usize).copied().unwrap_or(NOBODY) {
+            NOBODY => Answer::Nobody,
+            SEVERAL => Answer::Several,
+            id => Answer::One(ModuleId(id)),
+        }
+    }
+
+    /// The number of `name`, creating it if new.
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(sym) = self.symbols.get(name) {
+            return *sym;
+        }
+        let sym = self.symbol_info.len() as u32;
+        self.symbols.insert(String::from(name), sym);
+        self.symbol_info.push(Symbol::default());
+        self.answers.push(NOBODY);
+        sym
+    }
+
+    /// Adds or removes `id` from the capability indexes.
+    pub(crate) fn index_capabilities(&mut self, id: ModuleId, provides: &[String], add: bool) {
+        for cap in provides {
+            let sym = self.intern(cap) as usize;
+            if add {
+                self.by_capability.entry(cap.clone()).or_default().push(id);
+                self.symbol_info[sym].add_provider(id);
+                self.answers[sym] = self.symbol_info[sym].packed_answer();
+            } else {
+                self.symbol_info[sym].remove_provider(id);
+                self.answers[sym] = self.symbol_info[sym].packed_answer();
+                if let Some(list) = self.by_capability.get_mut(cap.as_str()) {
+                    list.retain(|p| *p != id);
+                    if list.is_empty() {
+                        self.by_capability.remove(cap.as_str());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds or removes `id` under its name in the indexes.
+    pub(crate) fn index_name(&mut self, id: ModuleId, name: &str, add: bool) {
+        let sym = self.intern(name) as usize;
+        if add {
+            self.by_name.insert(String::from(name), id);
+            self.symbol_info[sym].module = Some(id);
+            self.answers[sym] = self.symbol_info[sym].packed_answer();
+        } else {
+            self.by_name.remove(name);
+            self.symbol_info[sym].module = None;
+            self.answers[sym] = self.symbol_info[sym].packed_answer();
+        }
+    }
+}
