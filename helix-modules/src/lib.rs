@@ -13,6 +13,10 @@
 //! The crate is `no_std` + `alloc` and knows nothing of x86 or of the kernel,
 //! so everything here is tested on the host.
 //!
+//! New to writing modules? The [`guide`] walks through a module, its
+//! parameters, dependencies and IPC, drivers, schedulers, the legacy v1
+//! API and testing, with examples that run as doctests.
+//!
 //! ```
 //! use helix_modules::v2::{Context, Event, EventResponse, ModuleInfo, ModuleTrait};
 //! use helix_modules::{Caller, ModuleError, ModuleState, Registry};
@@ -53,6 +57,7 @@ mod audit;
 mod config;
 mod error;
 mod flags;
+pub mod guide;
 mod metrics;
 mod permissions;
 mod registry;
