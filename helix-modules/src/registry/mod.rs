@@ -76,7 +76,9 @@ impl fmt::Display for ModuleId {
     }
 }
 
-/// Identifies one chain of nested calls (see the [module docs](self)).
+/// Identifies one chain of nested calls: a request or dispatch and every
+/// call it makes in turn. A call that would re-enter a module already on its
+/// own chain is refused as re-entrant instead of deadlocking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChainId(u64);
 
