@@ -26,7 +26,7 @@ use super::slot::Table;
 use super::{ChainId, ModuleId, ModuleState, Registry};
 use crate::error::ModuleError;
 use crate::v1::{Message, Module, Reply};
-use crate::v2::{Event, EventResponse};
+use crate::v2::{Event, EventKinds, EventResponse};
 
 /// Modules moved out of their slots per lock acquisition. Bounded so the
 /// chunk lives on the stack (a dispatch must not allocate); it is about
@@ -96,9 +96,13 @@ impl Registry {
     /// registration order. Every subscriber gets the event whatever earlier
     /// ones answered. `Handled`, `Ignored` and `Error` are counted in the
     /// module's metrics; `Error` also becomes its last error and lowers its
-    /// health (see [`crate::SupervisorPolicy::error_threshold`]). Events
-    /// never wait: a subscriber that is in a call when the dispatch starts
-    /// (on any CPU) is skipped and counted as skipped. Handlers run on the
+    /// health (see [`crate::SupervisorPolicy::error_threshold`]). A Tick
+    /// never waits: a subscriber that is in a call when the dispatch starts
+    /// (on any CPU) misses it and is counted as skipped. Every other event
+    /// must arrive, so a top-level dispatch of one waits until no
+    /// subscriber is in a call on another chain; a dispatch made from inside
+    /// a handler (a module publishing) never waits, and skips busy
+    /// subscribers instead, because waiting there could deadlock. Handlers run on the
     /// caller's CPU and thread, without the table lock, so they may make
     /// requests and publish events.
     ///
@@ -107,8 +111,9 @@ impl Registry {
     /// request to another subscriber of the same event (or a lifecycle
     /// operation on it) is [`ModuleError::Reentrant`], as a request back
     /// into a module that is calling would be; modules that did not
-    /// subscribe are reachable as usual. Other CPUs wait for (requests) or
-    /// skip (events) those subscribers until the dispatch ends.
+    /// subscribe are reachable as usual. Other CPUs wait for (requests and
+    /// non-Tick events) or skip (Ticks) those subscribers until the dispatch
+    /// ends.
     ///
     /// ```
     /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Event};
@@ -141,7 +146,15 @@ impl Registry {
         // was full: the list (kept alive even if the table's is rebuilt
         // meanwhile) and where to resume.
         let mut rest: Option<(Arc<[ModuleId]>, usize)> = None;
-        let chain = {
+        // Tick is periodic and the next one is never far: a busy subscriber
+        // just misses it. Any other event (hotplug, pressure, shutdown,
+        // custom) must reach every subscriber, so a dispatch that is not
+        // itself inside a module waits for subscribers busy on another
+        // chain, as a kernel request does. A nested dispatch never waits
+        // (that could deadlock), and a subscriber on this very chain is
+        // re-entrant and skipped either way.
+        let must_reach = chain.is_none() && event.kind() != EventKinds::TICK;
+        let chain = loop {
             let mut guard = self.inner.table.lock();
             let t = &mut *guard;
             if t.subscribers_dirty {
@@ -149,6 +162,21 @@ impl Registry {
             }
             let chain = chain.unwrap_or_else(|| t.mint_chain());
             let subscribers = &t.subscribers[kind];
+            if must_reach
+                && subscribers.iter().any(|id| {
+                    t.slots
+                        .get(id.index())
+                        .and_then(Option::as_ref)
+                        .is_some_and(|s| {
+                            s.state == ModuleState::Running && s.busy.is_some_and(|c| c != chain)
+                        })
+                })
+            {
+                // Nothing is claimed yet: let go of the lock and look again.
+                drop(guard);
+                core::hint::spin_loop();
+                continue;
+            }
             for (position, &id) in subscribers.iter().enumerate() {
                 let Some(slot) = t.slots.get_mut(id.index()).and_then(Option::as_mut) else {
                     continue;
@@ -170,7 +198,7 @@ impl Registry {
                     batch.push(id, module);
                 }
             }
-            chain
+            break chain;
         };
         loop {
             self.call_handlers(&mut batch, event);
