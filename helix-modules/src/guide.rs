@@ -180,7 +180,7 @@
 //! ports (and IRQ line) in `start`, exclusively, and release them in
 //! `stop`; reach the ports only through the bounds-checked
 //! [`PortRange`](crate::services::hw::PortRange) the claim returns. On the
-//! host, give the registry a simulated [`Hardware`](crate::services::hw::Hardware):
+//! host, give the registry a test double of [`Hardware`](crate::services::hw::Hardware):
 //!
 //! ```
 //! use helix_modules::services::hw::{Hardware, HardwareAccess, HwError, IrqHandler, PortIo, PortRange};

@@ -1,4 +1,4 @@
-//! `__name__` against a simulated bus: it claims port 0x80 only while
+//! `__name__` against a test double of the bus: it claims port 0x80 only while
 //! running, writes the codes it is asked to post, refuses bad codes, and a
 //! second claim of its port is refused while it holds it.
 
