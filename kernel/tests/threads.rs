@@ -161,6 +161,19 @@ ktest!(
         );
         let h = thread::spawn("returns", || {}).unwrap();
         assert_eq!(h.join(), Ok(ExitStatus::Exited(0)));
+        // Ids are never reused, even once a thread is joined and forgotten.
+        let mut last = id;
+        for _ in 0..20 {
+            let h = thread::spawn("short", || {}).unwrap();
+            assert!(
+                h.id() > last,
+                "id {} reused or out of order after {}",
+                h.id(),
+                last
+            );
+            last = h.id();
+            h.join().unwrap();
+        }
     }
 );
 
