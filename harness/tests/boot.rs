@@ -61,3 +61,27 @@ fn bad_command_line_values_are_reported_and_ignored() {
         "{out}"
     );
 }
+
+#[test]
+fn a_failing_module_is_shown_with_its_reason_and_the_rest_boots() {
+    // An out-of-range parameter makes the serial driver's init fail; the
+    // console depends on it and is skipped; everything else runs.
+    let (ok, out) = boot_kernel("helix.poweroff serial_console.irq=99", &[]);
+    assert!(ok, "{out}");
+    let row = |m: &str| {
+        out.lines()
+            .find(|l| l.starts_with(m))
+            .unwrap_or_else(|| panic!("no {m} row:\n{out}"))
+    };
+    assert!(row("serial_console").contains(" failed "), "{out}");
+    assert!(out.contains("reason: module `serial_console` failed to init: invalid value for `serial_console.irq`: `99` is outside 0..=15"), "{out}");
+    assert!(!row("shell").contains(" running "), "{out}");
+    assert!(
+        out.contains("skipped: module `shell`: dependency `console` is not running"),
+        "{out}"
+    );
+    for m in ["round_robin", "cmos_rtc", "event_log", "uptime"] {
+        assert!(row(m).contains(" running "), "{m} did not run:\n{out}");
+    }
+    assert!(out.contains("boot complete"), "{out}");
+}
