@@ -3,7 +3,7 @@
 //!
 //! QEMU loads the kernel ELF at its physical addresses when it finds a Xen
 //! `PHYS32_ENTRY` note (DESIGN §3). [`pvh`] holds that note and the entry
-//! stub: it builds identity-mapped early page tables for the first 4 GiB,
+//! code: it builds identity-mapped early page tables for the first 4 GiB,
 //! enables long mode, switches to the boot stack and calls the kernel's
 //! `helix_kernel_entry(start_info_paddr)`. [`start_info`] then turns the
 //! `hvm_start_info` structure the loader left in memory into a
@@ -13,7 +13,7 @@
 //!
 //! Parsing is plain safe Rust over a [`PhysRead`] source, so it is unit
 //! tested on the host against hand-built images of the structure; only the
-//! entry stub is x86-specific and is compiled for the kernel target alone.
+//! entry code is x86-specific and is compiled for the kernel target alone.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]

@@ -1,8 +1,8 @@
-//! The PVH entry: the Xen ELF note and the 32-bit stub that reaches Rust.
+//! The PVH entry: the Xen ELF note and the 32-bit entry code that reaches Rust.
 //!
 //! QEMU enters at `pvh_start32` in 32-bit protected mode with paging off,
 //! interrupts off and `%ebx` holding the physical address of
-//! `hvm_start_info`. The stub identity-maps the first 4 GiB with 2 MiB pages
+//! `hvm_start_info`. The entry code identity-maps the first 4 GiB with 2 MiB pages
 //! (the top gigabyte uncached, because the local APIC, I/O APIC and other
 //! MMIO live there), enables PAE, long mode, no-execute and write-protect,
 //! loads a minimal 64-bit GDT and calls `helix_kernel_entry` with the
@@ -10,15 +10,15 @@
 //! page tables later; this is only enough to run Rust.
 //!
 //! `helix_kernel_entry` is defined by the kernel crate's entry macro, so the
-//! same stub starts the kernel binary and every test kernel.
+//! same entry code starts the kernel binary and every test kernel.
 
-/// Size of the stack the stub hands to Rust. The kernel switches to a
+/// Size of the stack the entry code hands to Rust. The kernel switches to a
 /// guarded stack of its own as soon as it can allocate one.
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;
 
 // Early page tables: one PML4, one PDPT, four page directories of 2 MiB pages.
-// Everything lives in .bss, which QEMU's ELF loader zero-fills; the stub
-// still writes every entry it relies on.
+// Everything lives in .bss, which QEMU's ELF loader zero-fills; the entry
+// code still writes every entry it relies on.
 core::arch::global_asm!(
     r#"
     .section .note.Xen, "a", @note

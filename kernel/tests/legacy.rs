@@ -8,28 +8,15 @@
 extern crate alloc;
 
 use alloc::string::String;
-use helix_modules::v2::Request;
-use helix_modules::{Caller, ModuleState, Registry};
+use helix_modules::{ModuleState, Registry};
 use kernel::{ktest, thread};
 
 kernel::test_kernel!();
 
-fn up() -> &'static Registry {
-    kernel::modules::bring_up().expect("modules and threads")
-}
+use kernel::testing::up;
 
 fn ask(r: &Registry, module: &str, kind: &str) -> Result<String, String> {
-    let resp = r
-        .request(
-            Caller::Kernel,
-            module,
-            Request::new("test", kind, alloc::vec![]),
-        )
-        .map_err(|e| alloc::format!("{e}"))?;
-    match resp.error {
-        None => Ok(String::from_utf8_lossy(&resp.payload).into_owned()),
-        Some(e) => Err(e.into_owned()),
-    }
+    kernel::testing::ask(r, module, kind, b"")
 }
 
 /// `up 12.345 s` as milliseconds.

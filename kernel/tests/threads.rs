@@ -9,7 +9,6 @@ extern crate alloc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use helix_modules::v2::Request;
 use helix_modules::{Caller, Registry};
 use kernel::ktest;
 use kernel::thread::{self, ExitStatus, ThreadError, ThreadId, ThreadState, WaitQueue};
@@ -23,15 +22,13 @@ fn up() -> &'static Registry {
 }
 
 fn set_slice(r: &Registry, ms: u64) {
-    let payload = alloc::format!("{ms}").into_bytes();
-    let resp = r
-        .request(
-            Caller::Kernel,
-            "round_robin",
-            Request::new("test", "set_time_slice", payload),
-        )
-        .unwrap();
-    assert!(resp.is_ok(), "set_time_slice refused: {:?}", resp.error);
+    let answer = kernel::testing::ask(
+        r,
+        "round_robin",
+        "set_time_slice",
+        alloc::format!("{ms}").as_bytes(),
+    );
+    assert!(answer.is_ok(), "set_time_slice refused: {answer:?}");
 }
 
 fn run_ns(id: ThreadId) -> u64 {

@@ -63,6 +63,30 @@ macro_rules! test_kernel {
     };
 }
 
+/// Brings the kernel up for a test: other CPUs, every module (but the
+/// interactive shell), threads and events. Idempotent.
+pub fn up() -> &'static helix_modules::Registry {
+    crate::modules::bring_up().expect("modules and threads start")
+}
+
+/// Sends `kind` with `payload` to `module` as the kernel: the answer as
+/// text, or the refusal (an error response or a typed IPC error) as text.
+pub fn ask(
+    r: &helix_modules::Registry,
+    module: &str,
+    kind: &str,
+    payload: &[u8],
+) -> Result<alloc::string::String, alloc::string::String> {
+    let request = helix_modules::v2::Request::new("test", kind, payload.into());
+    let resp = r
+        .request(helix_modules::Caller::Kernel, module, request)
+        .map_err(|e| alloc::format!("{e}"))?;
+    match resp.error {
+        None => Ok(alloc::string::String::from_utf8_lossy(&resp.payload).into_owned()),
+        Some(e) => Err(e.into_owned()),
+    }
+}
+
 /// Recurses until the stack runs into its guard page, for tests of stack
 /// overflow handling. Never returns.
 #[inline(never)]
