@@ -23,6 +23,7 @@ mod lifecycle;
 mod params;
 mod reload;
 mod slot;
+mod steps;
 mod supervise;
 
 use alloc::boxed::Box;
