@@ -73,6 +73,27 @@ fn console_session_from_boot_to_shutdown() {
     assert!(after.contains("cpu_online=4 cpu_offline=1"), "{after}");
     assert!(c.command("cpu offline 0").contains("boot CPU"));
 
+    // Hot reload: the replacement instance takes the counters over; a
+    // module without HOT_RELOADABLE refuses.
+    let before = c.command("request event_log counts");
+    assert_eq!(c.command("reload event_log"), "event_log reloaded");
+    let after = c.command("request event_log counts");
+    let field = |text: &str, key: &str| -> u64 {
+        text.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {text:?}"))
+    };
+    assert!(
+        field(&after, "ticks") >= field(&before, "ticks"),
+        "{before} -> {after}"
+    );
+    assert_eq!(field(&after, "cpu_offline"), 1, "{after}");
+    let refused = c.command("reload cmos_rtc");
+    assert!(
+        refused.starts_with("error: ") && refused.contains("reload"),
+        "{refused}"
+    );
+
     // Counters are live.
     let metrics = c.command("metrics");
     let handled = metrics

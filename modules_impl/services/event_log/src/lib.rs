@@ -9,6 +9,10 @@
 //!   pressure_low=… pressure_medium=… pressure_critical=… custom=…
 //!   shutdown=…`);
 //! - `recent`: the ring, oldest first, one event per line.
+//!
+//! It is HOT_RELOADABLE: a replacement instance takes over the counters
+//! and the time of the last tick (`save_state` / `restore_state`), so
+//! `reload event_log` on the console keeps the counts.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -23,7 +27,7 @@ use helix_modules::v2::{
     Context, Event, EventKinds, EventResponse, ModuleInfo, ModuleTrait, PressureLevel, Request,
     Response,
 };
-use helix_modules::{ModuleError, ParamSpec};
+use helix_modules::{ModuleError, ModuleFlags, ParamSpec};
 
 const PARAMS: [ParamSpec; 1] = [ParamSpec::new("capacity", "32")
     .range(1, 1024)
@@ -61,6 +65,9 @@ impl Default for EventLog {
     }
 }
 
+/// Size of the saved state: nine little-endian `u64`s.
+const STATE_LEN: usize = 9 * 8;
+
 impl EventLog {
     /// An empty log with the default capacity.
     pub fn new() -> Self {
@@ -95,6 +102,7 @@ impl ModuleTrait for EventLog {
             .description("Counts and records the system events modules receive")
             .author("Helix developers")
             .license("MIT OR Apache-2.0")
+            .flags(ModuleFlags::HOT_RELOADABLE)
             .provides(&["event_log"])
             .events(EventKinds::all())
             .params(&PARAMS)
@@ -149,6 +157,44 @@ impl ModuleTrait for EventLog {
             }
         }
         EventResponse::Handled
+    }
+
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let c = &self.counts;
+        let words = [
+            c.ticks,
+            c.cpu_online,
+            c.cpu_offline,
+            c.pressure[0],
+            c.pressure[1],
+            c.pressure[2],
+            c.custom,
+            c.shutdown,
+            self.last_tick_ns,
+        ];
+        Some(words.iter().flat_map(|w| w.to_le_bytes()).collect())
+    }
+
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), ModuleError> {
+        if state.len() != STATE_LEN {
+            return Err(ModuleError::Failed("event_log state must be 72 bytes"));
+        }
+        let mut words = state.chunks_exact(8).map(|b| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(b);
+            u64::from_le_bytes(w)
+        });
+        let mut next = || words.next().unwrap_or(0);
+        self.counts = Counts {
+            ticks: next(),
+            cpu_online: next(),
+            cpu_offline: next(),
+            pressure: [next(), next(), next()],
+            custom: next(),
+            shutdown: next(),
+        };
+        self.last_tick_ns = next();
+        Ok(())
     }
 
     fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {

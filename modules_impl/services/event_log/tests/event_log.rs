@@ -52,3 +52,47 @@ fn counts_and_recent_events() {
     );
     assert!(ask(&r, "clear").unwrap_err().contains("unknown request"));
 }
+
+#[test]
+fn hot_reload_keeps_the_counts() {
+    let r = Registry::new();
+    r.register_v2(EventLog::new()).unwrap();
+    assert!(r.start_all(Caller::Kernel).is_clean());
+    r.dispatch(&Event::Tick {
+        timestamp_ns: 2_000_000_000,
+    });
+    r.dispatch(&Event::CpuHotplug {
+        cpu_id: 1,
+        online: true,
+    });
+    let before = ask(&r, "counts").unwrap();
+    r.reload(
+        Caller::Kernel,
+        "event_log",
+        Box::new(helix_modules::v2::ModuleAdapter::new(EventLog::new())),
+    )
+    .unwrap();
+    assert_eq!(
+        ask(&r, "counts").unwrap(),
+        before,
+        "the replacement lost the counts"
+    );
+    r.dispatch(&Event::Tick {
+        timestamp_ns: 3_000_000_000,
+    });
+    assert!(
+        ask(&r, "counts")
+            .unwrap()
+            .starts_with("ticks=2 cpu_online=1")
+    );
+}
+
+#[test]
+fn restore_refuses_malformed_state() {
+    use helix_modules::v2::ModuleTrait;
+    let mut log = EventLog::new();
+    assert!(log.restore_state(&[1, 2, 3]).is_err());
+    let saved = EventLog::new().save_state().unwrap();
+    assert_eq!(saved.len(), 72);
+    assert!(log.restore_state(&saved).is_ok());
+}
