@@ -23,6 +23,7 @@ mod panic;
 pub mod serial;
 pub mod shell;
 pub mod smp;
+pub mod supervision;
 pub mod testing;
 pub mod thread;
 pub mod time;

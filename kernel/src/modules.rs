@@ -97,8 +97,13 @@ static SKIPPED: spin::Mutex<Vec<(String, String)>> = spin::Mutex::new(Vec::new()
 /// are started by [`bring_up`]: the scheduler first, the rest once threads
 /// run.
 pub fn load() -> &'static Registry {
+    let (policy, refused) = crate::supervision::policy(&crate::boot::cmdline());
+    for e in refused {
+        log::warn!("{e}; keeping the default");
+    }
     let r = REGISTRY.call_once(|| {
         Registry::builder()
+            .policy(policy)
             .cmdline(crate::boot::cmdline().as_str())
             .clock(cpu::rdtsc)
             .on_stopped(reap_threads)

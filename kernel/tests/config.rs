@@ -3,6 +3,8 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 use kernel::ktest;
 use kernel::logger::{LogSpec, LogSpecError};
 use log::LevelFilter;
@@ -59,5 +61,43 @@ ktest!(
         assert!(info.rsdp.is_some(), "QEMU provides an RSDP through PVH");
         // The runner passes test options on the command line.
         let _ = kernel::boot::cmdline().get("test.filter");
+    }
+);
+
+ktest!(
+    fn supervisor_limits_from_the_command_line() {
+        use kernel::supervision::{PolicyError, policy};
+        let (p, errors) = policy(&boot::Cmdline::new(
+            "supervisor.max_restarts=2 supervisor.window_ms=500 supervisor.backoff_ms=5 supervisor.backoff_max_ms=40",
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            (p.max_restarts, p.window, p.backoff_base, p.backoff_max),
+            (2, 500_000_000, 5_000_000, 40_000_000)
+        );
+        let (p, errors) = policy(&boot::Cmdline::new(
+            "supervisor.max_restarts=lots supervisor.window_ms=0",
+        ));
+        assert_eq!(
+            errors.as_slice(),
+            &[
+                PolicyError {
+                    key: "max_restarts",
+                    reason: "not a whole number"
+                },
+                PolicyError {
+                    key: "window_ms",
+                    reason: "out of range"
+                }
+            ]
+        );
+        assert_eq!(p, helix_modules::SupervisorPolicy::default());
+        let (_, errors) = policy(&boot::Cmdline::new(
+            "supervisor.backoff_ms=100 supervisor.backoff_max_ms=10",
+        ));
+        assert_eq!(
+            alloc::format!("{}", errors[0]),
+            "supervisor.backoff_max_ms: smaller than backoff_ms"
+        );
     }
 );
