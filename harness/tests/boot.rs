@@ -85,3 +85,56 @@ fn a_failing_module_is_shown_with_its_reason_and_the_rest_boots() {
     }
     assert!(out.contains("boot complete"), "{out}");
 }
+
+#[test]
+fn powers_off_through_acpi_without_the_qemu_exit_device() {
+    // QEMU run directly, without isa-debug-exit: the kernel must enter
+    // ACPI S5, which makes QEMU exit on its own (status 0), long before
+    // the deadline.
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let kernel = harness::build_kernel();
+    let mut child = Command::new("qemu-system-x86_64")
+        .arg("-kernel")
+        .arg(&kernel)
+        .args([
+            "-append",
+            "helix.poweroff",
+            "-m",
+            "128M",
+            "-nodefaults",
+            "-no-reboot",
+            "-display",
+            "none",
+        ])
+        .args(["-serial", "stdio"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("qemu");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("qemu status") {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the kernel did not power off");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(status.success(), "{status}:\n{out}");
+    assert!(
+        out.contains("no QEMU exit device: entering ACPI S5"),
+        "{out}"
+    );
+    assert!(!out.contains("ACPI S5 failed"), "{out}");
+}

@@ -101,3 +101,39 @@ ktest!(
         );
     }
 );
+
+ktest!(
+    fn s5_sleep_type_is_parsed_from_aml() {
+        use kernel::arch::x86_64::acpi_power::parse_s5;
+        // Name (_S5, Package (0x04) { Zero, Zero, Zero, Zero }), as QEMU emits it.
+        assert_eq!(
+            parse_s5(&[
+                0x10, 0x08, b'_', b'S', b'5', b'_', 0x12, 0x06, 0x04, 0, 0, 0, 0
+            ]),
+            Some((0, 0))
+        );
+        // Root prefix, BytePrefix values, a two-byte package length.
+        let aml = [
+            0xaa, 0x08, b'\\', b'_', b'S', b'5', b'_', 0x12, 0x40, 0x00, 0x02, 0x0a, 0x07, 0x01,
+        ];
+        assert_eq!(parse_s5(&aml), Some((7, 1)));
+        // Not a Name, truncated, too few elements, an unknown element encoding.
+        assert_eq!(
+            parse_s5(&[0x14, b'_', b'S', b'5', b'_', 0x12, 0x04, 0x02, 0, 0]),
+            None
+        );
+        assert_eq!(
+            parse_s5(&[0x08, b'_', b'S', b'5', b'_', 0x12, 0x04, 0x02, 0x0a]),
+            None
+        );
+        assert_eq!(
+            parse_s5(&[0x08, b'_', b'S', b'5', b'_', 0x12, 0x03, 0x01, 0]),
+            None
+        );
+        assert_eq!(
+            parse_s5(&[0x08, b'_', b'S', b'5', b'_', 0x12, 0x05, 0x02, 0x0b, 0, 0]),
+            None
+        );
+        assert_eq!(parse_s5(b"no sleep states here"), None);
+    }
+);

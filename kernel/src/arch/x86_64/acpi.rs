@@ -28,7 +28,7 @@ pub fn platform(rsdp: Option<u64>) -> Result<&'static Platform, AcpiDiscoveryErr
 const IDENTITY_LIMIT: usize = 4 << 30;
 
 #[derive(Clone, Copy, Debug)]
-struct IdentityMap;
+pub(super) struct IdentityMap;
 
 impl AcpiHandler for IdentityMap {
     unsafe fn map_physical_region<T>(

@@ -7,6 +7,7 @@
 //! the PICs are masked so only the APIC delivers interrupts.
 
 pub mod acpi;
+pub mod acpi_power;
 pub mod apic;
 pub mod catch;
 pub mod cpu;
