@@ -31,6 +31,10 @@ fn console_session_from_boot_to_shutdown() {
         );
     }
 
+    // Both API generations side by side.
+    assert!(row(&lsmod, "uptime").contains(" v1 "), "{lsmod}");
+    assert!(row(&lsmod, "round_robin").contains(" v2 "), "{lsmod}");
+
     let info = c.command("modinfo round_robin");
     assert!(info.contains("flags:       ESSENTIAL,SCHEDULER"), "{info}");
     assert!(info.contains("param:       time_slice_ms=10"), "{info}");

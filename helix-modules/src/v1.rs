@@ -120,6 +120,13 @@ pub trait Module: Send {
         let _ = state;
         Ok(())
     }
+    /// Which API generation the module is written against: 1 for modules
+    /// implementing this trait directly (the default), 2 for v2 modules
+    /// run through [`ModuleAdapter`](crate::v2::ModuleAdapter). Listings
+    /// show it, so both generations can be told apart side by side.
+    fn api_generation(&self) -> u8 {
+        1
+    }
     /// The scheduling policy this module provides, if it is a scheduler
     /// (see [`ModuleTrait::scheduler`](crate::v2::ModuleTrait::scheduler)).
     fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {

@@ -229,13 +229,14 @@ pub fn print_table(r: &Registry) {
     kprintln!("{}", format_table(r));
 }
 
-/// One row per module: name, version, state, flags, provides and
-/// dependencies, plus the reason for any failure.
+/// One row per module: name, version, API generation (v1 or v2), state,
+/// flags, provides and dependencies, plus the reason for any failure.
 pub fn format_table(r: &Registry) -> String {
     let mut out = alloc::format!(
-        "{:<16} {:<8} {:<12} {:<24} {:<16} DEPENDS ON",
+        "{:<16} {:<8} {:<3} {:<12} {:<24} {:<16} DEPENDS ON",
         "MODULE",
         "VERSION",
+        "API",
         "STATE",
         "FLAGS",
         "PROVIDES"
@@ -253,9 +254,10 @@ fn format_row(out: &mut String, m: &ModuleStatus) {
     let _ = core::fmt::write(
         out,
         format_args!(
-            "{:<16} {:<8} {:<12} {:<24} {:<16} {}",
+            "{:<16} {:<8} {:<3} {:<12} {:<24} {:<16} {}",
             m.name,
             version,
+            alloc::format!("v{}", m.api),
             state,
             flag_list(m.flags),
             or_dash(&m.provides),

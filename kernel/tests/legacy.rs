@@ -46,9 +46,14 @@ ktest!(
             .find(|l| l.starts_with("uptime "))
             .unwrap_or_else(|| panic!("no uptime row:\n{table}"));
         assert!(
-            row.contains(" 1.0.0 ") && row.contains(" running "),
+            row.contains(" 1.0.0 ") && row.contains(" v1 ") && row.contains(" running "),
             "{row}"
         );
+        let v2_row = table
+            .lines()
+            .find(|l| l.starts_with("event_log "))
+            .unwrap_or_else(|| panic!("no event_log row:\n{table}"));
+        assert!(v2_row.contains(" v2 "), "{v2_row}");
     }
 );
 

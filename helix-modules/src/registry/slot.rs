@@ -62,6 +62,8 @@ pub(crate) struct Slot {
     pub(crate) meta: ModuleMetadata,
     /// `None` exactly while the module is out of its slot in a call.
     pub(crate) module: Option<Box<dyn Module>>,
+    /// API generation, from [`Module::api_generation`] at registration.
+    pub(crate) api: u8,
     /// The call chain the module is in, if any.
     pub(crate) busy: Option<ChainId>,
     pub(crate) state: ModuleState,
@@ -84,6 +86,7 @@ impl Slot {
         Slot {
             id,
             meta,
+            api: module.api_generation(),
             module: Some(module),
             busy: None,
             state: ModuleState::Registered,
@@ -123,6 +126,7 @@ impl Slot {
             id: self.id,
             name: self.meta.name.clone(),
             version: self.meta.version,
+            api: self.api,
             state: self.state,
             flags: self.meta.flags,
             provides: self.meta.provides.clone(),
@@ -183,6 +187,9 @@ pub struct ModuleStatus {
     pub busy: bool,
     /// Why the module last failed, if it did.
     pub last_error: Option<ModuleError>,
+    /// API generation: 1 for a module implementing [`Module`] directly, 2
+    /// for a v2 module (through [`crate::v2::ModuleAdapter`]).
+    pub api: u8,
 }
 
 impl fmt::Display for ModuleStatus {

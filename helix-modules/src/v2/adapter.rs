@@ -123,4 +123,8 @@ impl<T: ModuleTrait> Module for ModuleAdapter<T> {
     fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {
         self.module.scheduler()
     }
+
+    fn api_generation(&self) -> u8 {
+        2
+    }
 }

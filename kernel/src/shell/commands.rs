@@ -97,6 +97,7 @@ fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
     let mut out = String::new();
     let _ = writeln!(out, "name:        {}", s.name);
     let _ = writeln!(out, "version:     {}", s.version);
+    let _ = writeln!(out, "api:         v{}", s.api);
     let _ = writeln!(
         out,
         "state:       {}{}",

@@ -64,7 +64,7 @@ fn v1_and_v2_modules_run_side_by_side() {
     let names: Vec<_> = r
         .list()
         .into_iter()
-        .map(|m| (m.name, m.state, m.version.to_string()))
+        .map(|m| (m.name, m.state, m.version.to_string(), m.api))
         .collect();
     assert_eq!(
         names,
@@ -72,12 +72,14 @@ fn v1_and_v2_modules_run_side_by_side() {
             (
                 "uptime".to_string(),
                 ModuleState::Running,
-                "1.0.0".to_string()
+                "1.0.0".to_string(),
+                1
             ),
             (
                 "event_log".to_string(),
                 ModuleState::Running,
-                "1.0.0".to_string()
+                "1.0.0".to_string(),
+                2
             ),
         ]
     );
