@@ -36,6 +36,24 @@ pub(crate) fn unknown_id(id: ModuleId) -> ModuleError {
     }
 }
 
+/// Whether a call on `chain` may take the module in `slot` now (`true`),
+/// must wait for another chain to finish with it (`false`), or is refused:
+/// the module is already on this chain (re-entrant), or it is busy on
+/// another chain while the caller holds a module itself and so must not
+/// wait (that could deadlock).
+pub(crate) fn slot_is_free(slot: &Slot, chain: Chain) -> Result<bool, ModuleError> {
+    match slot.busy {
+        Some(c) if c == chain.id => Err(ModuleError::Reentrant {
+            module: slot.meta.name.clone(),
+        }),
+        Some(_) if chain.holds => Err(ModuleError::Busy {
+            module: slot.meta.name.clone(),
+        }),
+        Some(_) => Ok(false),
+        None => Ok(true),
+    }
+}
+
 impl Registry {
     pub(crate) fn new_chain(&self) -> Chain {
         Chain {
@@ -71,23 +89,10 @@ impl Registry {
         loop {
             let mut t = self.inner.table.lock();
             let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
-            match slot.busy {
-                Some(c) if c == chain.id => {
-                    return Err(ModuleError::Reentrant {
-                        module: slot.meta.name.clone(),
-                    });
-                }
-                Some(_) if chain.holds => {
-                    return Err(ModuleError::Busy {
-                        module: slot.meta.name.clone(),
-                    });
-                }
-                Some(_) => {
-                    drop(t);
-                    core::hint::spin_loop();
-                    continue;
-                }
-                None => {}
+            if !slot_is_free(slot, chain)? {
+                drop(t);
+                core::hint::spin_loop();
+                continue;
             }
             let extra = check(&mut t)?;
             let slot = t.slot_mut(id).ok_or_else(|| unknown_id(id))?;

@@ -3,7 +3,7 @@
 
 use alloc::string::String;
 
-use super::call::unknown_id;
+use super::call::{slot_is_free, unknown_id};
 use super::slot::Table;
 use super::{ModuleId, ModuleState, Registry};
 use crate::error::{ModuleError, Operation};
@@ -118,23 +118,10 @@ impl Registry {
             let Some(slot) = t.slot_mut(id) else {
                 return Err(unknown_id(id));
             };
-            match slot.busy {
-                Some(c) if c == chain.id => {
-                    return Err(ModuleError::Reentrant {
-                        module: slot.meta.name.clone(),
-                    });
-                }
-                Some(_) if chain.holds => {
-                    return Err(ModuleError::Busy {
-                        module: slot.meta.name.clone(),
-                    });
-                }
-                Some(_) => {
-                    drop(t);
-                    core::hint::spin_loop();
-                    continue;
-                }
-                None => {}
+            if !slot_is_free(slot, chain)? {
+                drop(t);
+                core::hint::spin_loop();
+                continue;
             }
             if slot.state != ModuleState::Running {
                 return Err(ModuleError::TargetNotRunning {
