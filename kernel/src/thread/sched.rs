@@ -26,11 +26,7 @@ use spin::{Mutex, Once};
 const IDLE_STACK_PAGES: usize = 2;
 
 pub(super) struct CpuSlot {
-    /// Id of the thread on this CPU, for cheap reads.
     current: AtomicU64,
-    /// The thread itself, so the tick path finds it without the global
-    /// thread table. Only its own CPU touches it, with interrupts off.
-    running: Mutex<Option<Arc<Thread>>>,
     idle: Once<Arc<Thread>>,
     prev: Mutex<Option<Arc<Thread>>>,
     switched_at: AtomicU64,
@@ -39,7 +35,6 @@ pub(super) struct CpuSlot {
 static CPUS: [CpuSlot; MAX_CPUS] = [const {
     CpuSlot {
         current: AtomicU64::new(0),
-        running: Mutex::new(None),
         idle: Once::new(),
         prev: Mutex::new(None),
         switched_at: AtomicU64::new(0),
@@ -69,13 +64,7 @@ pub fn current_id() -> ThreadId {
 }
 
 pub(super) fn current() -> Option<Arc<Thread>> {
-    cpu::without_interrupts(|| this_cpu().1.running.lock().clone())
-}
-
-/// Records `t` as the thread running on this CPU. Interrupts off.
-fn set_current(slot: &CpuSlot, t: &Arc<Thread>) {
-    slot.current.store(t.id.0, Ordering::Relaxed);
-    *slot.running.lock() = Some(t.clone());
+    table::get(ThreadId(this_cpu().1.current.load(Ordering::Relaxed)))
 }
 
 pub(super) fn idle_thread(cpu: CpuId) -> Arc<Thread> {
@@ -98,7 +87,7 @@ pub fn start(scheduler: Arc<dyn Scheduler>) -> Result<ThreadId, ThreadError> {
     main.on_cpu.store(true, Ordering::Release);
     main.set_state(ThreadState::Running);
     let id = main.id;
-    table::insert(main.clone());
+    table::insert(main);
     cpu::without_interrupts(|| {
         scheduler
             .add(id, Priority::NORMAL)
@@ -107,7 +96,7 @@ pub fn start(scheduler: Arc<dyn Scheduler>) -> Result<ThreadId, ThreadError> {
         // running thread, which it already is.
         let picked = scheduler.pick_next(cpu_id);
         debug_assert_eq!(picked, Some(id));
-        set_current(slot, &main);
+        slot.current.store(id.0, Ordering::Relaxed);
         slot.switched_at.store(time::now_ns(), Ordering::Relaxed);
         MAIN_ID.store(id.0, Ordering::Relaxed);
         SCHED.call_once(|| scheduler);
@@ -141,7 +130,7 @@ pub fn run_idle(cpu_id: CpuId) -> ! {
     let idle = idle_thread(cpu_id);
     idle.on_cpu.store(true, Ordering::Release);
     idle.set_state(ThreadState::Running);
-    cpu::without_interrupts(|| set_current(slot, &idle));
+    slot.current.store(idle.id.0, Ordering::Relaxed);
     slot.switched_at.store(time::now_ns(), Ordering::Relaxed);
     drop(idle);
     idle_loop(u64::from(cpu_id))
@@ -209,7 +198,7 @@ fn prepare_switch(slot: &CpuSlot, prev: &Arc<Thread>, next: &Arc<Thread>) {
     if prev.state() == ThreadState::Running {
         prev.set_state(ThreadState::Ready);
     }
-    set_current(slot, next);
+    slot.current.store(next.id.0, Ordering::Relaxed);
     *slot.prev.lock() = Some(prev.clone());
 }
 
