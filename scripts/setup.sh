@@ -37,3 +37,12 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
     command -v qemu-system-x86_64 >/dev/null 2>&1 || { say "QEMU install failed"; exit 1; }
 fi
+
+# Download every crate in Cargo.lock for every target, not only those the
+# host build needs: `scripts/new-module` checks the workspace with
+# `cargo metadata --offline`, which needs target-specific crates too
+# (criterion -> half -> crunchy) that a normal build never fetches.
+if ! cargo fetch --locked --quiet; then
+    say "cargo fetch failed: the crates in Cargo.lock could not be downloaded"
+    exit 1
+fi

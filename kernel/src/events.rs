@@ -61,7 +61,7 @@ pub fn ticks_sent() -> u64 {
 /// Parses `events.tick_hz`: 1 up to the timer rate.
 fn tick_hz() -> u32 {
     let timer = time::timer_hz().max(1);
-    match crate::boot::cmdline()
+    match crate::startup::cmdline()
         .get("events.tick_hz")
         .map(str::parse::<u32>)
     {
@@ -79,7 +79,7 @@ pub fn start(registry: &'static Registry) -> Result<(), thread::ThreadError> {
     if THREAD.load(Ordering::Acquire) != 0 {
         return Ok(());
     }
-    if let Some(marks) = crate::boot::cmdline().get("mem.watermarks") {
+    if let Some(marks) = crate::startup::cmdline().get("mem.watermarks") {
         match pressure::Watermarks::parse(marks) {
             Ok(m) => pressure::configure(m),
             Err(e) => log::warn!("{e}; using the defaults"),

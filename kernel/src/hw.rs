@@ -74,7 +74,7 @@ pub fn hardware() -> Arc<KernelHardware> {
 }
 
 fn ioapic_ready() -> bool {
-    *IOAPIC_READY.call_once(|| match acpi::platform(crate::boot::start_info().rsdp) {
+    *IOAPIC_READY.call_once(|| match acpi::platform(crate::startup::start_info().rsdp) {
         Ok(p) => match p.ioapic {
             Some((base, gsi_base)) => {
                 ioapic::init(base, gsi_base);
@@ -152,8 +152,8 @@ impl Hardware for KernelHardware {
         if usize::from(irq) >= ISA_IRQS || !ioapic_ready() {
             return Err(HwError::NoSuchIrq(irq));
         }
-        let platform =
-            acpi::platform(crate::boot::start_info().rsdp).map_err(|_| HwError::NoSuchIrq(irq))?;
+        let platform = acpi::platform(crate::startup::start_info().rsdp)
+            .map_err(|_| HwError::NoSuchIrq(irq))?;
         let (gsi, flags) = platform.isa_irq(irq);
         let vector = IRQ_VECTOR_BASE + irq;
         cpu::without_interrupts(|| {

@@ -13,7 +13,6 @@
 extern crate alloc;
 
 pub mod arch;
-pub mod boot;
 pub mod events;
 pub mod hw;
 pub mod logger;
@@ -23,7 +22,8 @@ mod panic;
 pub mod serial;
 pub mod shell;
 pub mod smp;
-pub mod supervision;
+pub mod startup;
+pub mod supervisor;
 pub mod testing;
 pub mod thread;
 pub mod time;
@@ -55,7 +55,7 @@ pub fn power_off() -> ! {
     log::info!("powering off");
     arch::x86_64::qemu::try_exit(ExitCode::Success);
     log::info!("no QEMU exit device: entering ACPI S5");
-    arch::x86_64::acpi_power::power_off(boot::start_info().rsdp);
+    arch::x86_64::acpi_power::power_off(startup::start_info().rsdp);
     log::error!("ACPI S5 failed; halting");
     arch::x86_64::cpu::halt_forever()
 }

@@ -10,7 +10,7 @@ use kernel::{ExitCode, exit, thread};
 kernel::entry_point!(kernel_main);
 
 fn kernel_main() -> ! {
-    kernel::boot::print_banner();
+    kernel::startup::print_banner();
     match kernel::modules::bring_up() {
         Ok(registry) => kernel::modules::print_table(registry),
         Err(e) => {
@@ -22,8 +22,8 @@ fn kernel_main() -> ! {
         }
     }
     log::info!("boot complete in {} ms", kernel::time::now_ns() / 1_000_000);
-    kernel::boot::mark_complete();
-    if kernel::boot::cmdline().flag("helix.poweroff") {
+    kernel::startup::mark_complete();
+    if kernel::startup::cmdline().flag("helix.poweroff") {
         kernel::power_off();
     }
     loop {

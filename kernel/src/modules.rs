@@ -58,7 +58,9 @@ pub fn factory(name: &str) -> Option<Factory> {
 /// Registers every module in [`MODULES`] except those named in
 /// `module_blacklist=a,b` on the command line.
 fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
-    let blacklist = crate::boot::cmdline().get("module_blacklist").unwrap_or("");
+    let blacklist = crate::startup::cmdline()
+        .get("module_blacklist")
+        .unwrap_or("");
     let mut results = Vec::new();
     let testing = crate::testing::is_test_kernel();
     for &(name, make) in MODULES {
@@ -97,14 +99,14 @@ static SKIPPED: spin::Mutex<Vec<(String, String)>> = spin::Mutex::new(Vec::new()
 /// are started by [`bring_up`]: the scheduler first, the rest once threads
 /// run.
 pub fn load() -> &'static Registry {
-    let (policy, refused) = crate::supervision::policy(&crate::boot::cmdline());
+    let (policy, refused) = crate::supervisor::policy(&crate::startup::cmdline());
     for e in refused {
         log::warn!("{e}; keeping the default");
     }
     let r = REGISTRY.call_once(|| {
         Registry::builder()
             .policy(policy)
-            .cmdline(crate::boot::cmdline().as_str())
+            .cmdline(crate::startup::cmdline().as_str())
             .clock(cpu::rdtsc)
             .on_stopped(reap_threads)
             .hardware(crate::hw::hardware())

@@ -15,7 +15,7 @@
 //! gives it work. CPU 0 (the boot CPU) always stays online.
 
 use crate::arch::x86_64::percpu::{self, MAX_CPUS};
-use crate::arch::x86_64::{acpi, apic, gdt, idt, interrupts, smp as arch_smp};
+use crate::arch::x86_64::{acpi, ap_startup, apic, gdt, idt, interrupts};
 use crate::{thread, time};
 use core::fmt;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -106,14 +106,14 @@ extern "C" fn ap_entry(index: u64) -> ! {
     gdt::init_ap();
     idt::load();
     apic::init_secondary(time::apic_timer_hz(), time::timer_hz());
-    arch_smp::report_started();
+    ap_startup::report_started();
     thread::run_idle(index as u32)
 }
 
 /// Starts the application processors listed in the MADT; returns how many
 /// came up. Needs the heap, the timer and interrupts on the boot CPU.
 pub fn start_aps() -> usize {
-    let platform = match acpi::platform(crate::boot::start_info().rsdp) {
+    let platform = match acpi::platform(crate::startup::start_info().rsdp) {
         Ok(p) => p,
         Err(e) => {
             log::warn!("no application processors: {e}");
@@ -138,7 +138,7 @@ pub fn start_aps() -> usize {
     if aps.is_empty() {
         return 0;
     }
-    arch_smp::install_trampoline();
+    ap_startup::install_trampoline();
     let mut started = 0;
     for apic_id in aps {
         let index = 1 + started;
@@ -153,7 +153,7 @@ pub fn start_aps() -> usize {
             }
         };
         APIC_IDS[index].store(apic_id, Ordering::Relaxed);
-        if arch_smp::start_ap(apic_id, index, top, ap_entry) {
+        if ap_startup::start_ap(apic_id, index, top, ap_entry) {
             started += 1;
             CPU_COUNT.store(index + 1, Ordering::Release);
             ONLINE.fetch_or(1 << index, Ordering::AcqRel);

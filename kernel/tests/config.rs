@@ -53,20 +53,20 @@ ktest!(
 
 ktest!(
     fn start_info_and_command_line_are_available() {
-        let info = kernel::boot::start_info();
+        let info = kernel::startup::start_info();
         assert!(
             info.usable_bytes() > 64 << 20,
             "QEMU gives the test kernels 128 MiB"
         );
         assert!(info.rsdp.is_some(), "QEMU provides an RSDP through PVH");
         // The runner passes test options on the command line.
-        let _ = kernel::boot::cmdline().get("test.filter");
+        let _ = kernel::startup::cmdline().get("test.filter");
     }
 );
 
 ktest!(
     fn supervisor_limits_from_the_command_line() {
-        use kernel::supervision::{PolicyError, policy};
+        use kernel::supervisor::{PolicyError, policy};
         let (p, errors) = policy(&boot::Cmdline::new(
             "supervisor.max_restarts=2 supervisor.window_ms=500 supervisor.backoff_ms=5 supervisor.backoff_max_ms=40",
         ));

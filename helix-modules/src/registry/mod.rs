@@ -25,7 +25,7 @@ mod params;
 mod reload;
 mod slot;
 mod steps;
-mod supervise;
+mod supervisor;
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -52,7 +52,7 @@ pub use dispatch::DispatchSummary;
 pub use handle::ModuleHandle;
 pub use lifecycle::{ModuleState, StartReport, transition};
 pub use slot::{Health, ModuleStatus};
-pub use supervise::SuperviseReport;
+pub use supervisor::SuperviseReport;
 
 use slot::{Slot, Table};
 

@@ -75,7 +75,7 @@ fn run(handle: ModuleHandle, caller: Caller) {
         return;
     };
     let mut editor = LineEditor::new();
-    crate::boot::wait_for_boot();
+    crate::startup::wait_for_boot();
     kprint!("\n{PROMPT}");
     loop {
         let seen = hw::irq_activity();

@@ -58,7 +58,7 @@ macro_rules! test_kernel {
         #[unsafe(no_mangle)]
         extern "C" fn helix_kernel_entry(start_info_paddr: u64) -> ! {
             $crate::testing::mark_test_kernel();
-            $crate::boot::start(start_info_paddr, $crate::testing::runner::run)
+            $crate::startup::start(start_info_paddr, $crate::testing::runner::run)
         }
     };
 }

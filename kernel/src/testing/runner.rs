@@ -154,7 +154,7 @@ pub fn check_deadline() {
 
 /// The test kernel's `main`: runs the selected tests and exits QEMU.
 pub fn run() -> ! {
-    let cmdline = crate::boot::cmdline();
+    let cmdline = crate::startup::cmdline();
     if let Some(ms) = cmdline
         .get("test.timeout_ms")
         .and_then(|v| v.parse::<u64>().ok())

@@ -2,12 +2,13 @@
 //! APIC timer, the legacy PIT and PICs, page-table access, and the small
 //! assembly pieces the test runner needs.
 //!
-//! Bring-up order matters and is driven by `crate::boot`: GDT/TSS first (IST
+//! Bring-up order matters and is driven by `crate::startup`: GDT/TSS first (IST
 //! stacks must exist before an exception can use them), then the IDT, then
 //! the PICs are masked so only the APIC delivers interrupts.
 
 pub mod acpi;
 pub mod acpi_power;
+pub mod ap_startup;
 pub mod apic;
 pub mod catch;
 pub mod cpu;
@@ -19,9 +20,9 @@ pub mod interrupts;
 pub mod ioapic;
 pub mod paging;
 pub mod percpu;
+pub mod pic;
 pub mod pit;
 pub mod qemu;
-pub mod smp;
 pub mod switch;
 
 /// Sets up the bootstrap CPU: per-CPU area, GDT, TSS and the shared IDT,
@@ -30,5 +31,5 @@ pub fn init_bsp() {
     percpu::init(0);
     gdt::init_bsp();
     idt::load();
-    pit::disable_legacy_pics();
+    pic::disable_legacy_pics();
 }

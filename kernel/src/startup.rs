@@ -11,7 +11,7 @@
 use crate::arch::x86_64::{self as arch, cpu};
 use crate::mm::stack::KernelStack;
 use crate::{kprintln, mm, time};
-use boot::{Cmdline, PhysRead, StartInfo, StartInfoError};
+use ::boot::{Cmdline, PhysRead, StartInfo, StartInfoError};
 use log::LevelFilter;
 use spin::Once;
 
@@ -45,7 +45,7 @@ macro_rules! entry_point {
     ($main:path) => {
         #[unsafe(no_mangle)]
         extern "C" fn helix_kernel_entry(start_info_paddr: u64) -> ! {
-            $crate::boot::start(start_info_paddr, $main)
+            $crate::startup::start(start_info_paddr, $main)
         }
     };
 }
