@@ -18,9 +18,9 @@ if [ -z "$kernel" ]; then
     kernel=target/x86_64-unknown-none/debug/kernel
 fi
 
-qemu-system-x86_64 -kernel "$kernel" -append "${HELIX_CMDLINE:-}" -smp "${HELIX_SMP:-1}" -m 128M \
-    -nodefaults -no-reboot -display none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -serial "file:target/gdb-serial.log" -s -S &
+# The machine as scripts/qemu-runner.sh defines it, halted for gdb.
+mapfile -t qemu_cmd < <(HELIX_PRINT_ARGS=1 scripts/qemu-runner.sh "$kernel")
+"${qemu_cmd[@]}" -serial "file:target/gdb-serial.log" -s -S &
 qemu=$!
 trap 'kill $qemu 2>/dev/null || true' EXIT
 

@@ -16,7 +16,18 @@
 #   HELIX_INTERACTIVE  1: attach the serial console to the terminal, no timeout
 #   HELIX_STDIN        1: keep stdin (a pipe from a test driving the console)
 #   HELIX_QEMU_ARGS    extra QEMU arguments
+#   HELIX_NO_EXIT_DEVICE  1: leave out the isa-debug-exit device (the kernel
+#                      then powers off through ACPI S5)
+#   HELIX_PRINT_ARGS   1: print QEMU's arguments, one per line, and exit
+#                      without booting (for tools that start QEMU
+#                      themselves: the harness, boot-time, gdb.sh), so the
+#                      machine is defined in this one place
 #   QEMU               QEMU binary (default qemu-system-x86_64)
+#
+# The machine is QEMU's q35 (PCI Express host bridge, ICH9), the same for
+# every run, test and benchmark. A test kernel may add to its command line
+# with `kernel::qemu_cmdline!("...")` (the marker HELIX_QEMU_CMDLINE=...;
+# in the image); HELIX_CMDLINE and test filters come after it.
 #
 # Exit status: 0 when the kernel exits through isa-debug-exit with success
 # (QEMU status 33); 1 for a reported failure (35), a reset or triple fault
@@ -30,7 +41,9 @@ fi
 kernel=$1
 shift
 
-cmdline=${HELIX_CMDLINE:-}
+# The image's own command line first (kernel::qemu_cmdline!), then ours.
+cmdline=$(grep -aoE 'HELIX_QEMU_CMDLINE=[^;]*;' "$kernel" 2>/dev/null | head -n 1 | sed -e 's/^HELIX_QEMU_CMDLINE=//' -e 's/;$//')
+cmdline+=" ${HELIX_CMDLINE:-}"
 filters=()
 for arg in "$@"; do
     case $arg in
@@ -45,7 +58,7 @@ if [ ${#filters[@]} -gt 0 ]; then
 fi
 
 qemu=${QEMU:-qemu-system-x86_64}
-if ! command -v "$qemu" >/dev/null 2>&1; then
+if [ "${HELIX_PRINT_ARGS:-0}" != 1 ] && ! command -v "$qemu" >/dev/null 2>&1; then
     echo "qemu-runner: $qemu not found; run scripts/setup.sh" >&2
     exit 1
 fi
@@ -62,16 +75,26 @@ if [ -z "$mem" ]; then
     mem=$(grep -aoE 'HELIX_QEMU_MEM=[0-9]+[KMG]?;' "$kernel" 2>/dev/null | head -n 1 | cut -d= -f2 | tr -d ';')
 fi
 
+# Trim the command line's outer spaces.
+cmdline=$(printf '%s' "$cmdline" | sed -e 's/^ *//' -e 's/ *$//')
 args=(
+    -machine q35
     -kernel "$kernel"
-    -append "${cmdline# }"
+    -append "$cmdline"
     -smp "${smp:-1}"
     -m "${mem:-128M}"
     -nodefaults -no-reboot -display none
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04
 )
+if [ "${HELIX_NO_EXIT_DEVICE:-0}" != 1 ]; then
+    args+=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+fi
 # shellcheck disable=SC2206 # word splitting of extra args is intended
 args+=(${HELIX_QEMU_ARGS:-})
+
+if [ "${HELIX_PRINT_ARGS:-0}" = 1 ]; then
+    printf '%s\n' "$qemu" "${args[@]}"
+    exit 0
+fi
 
 if [ "${HELIX_INTERACTIVE:-0}" = 1 ]; then
     "$qemu" "${args[@]}" -serial mon:stdio

@@ -57,6 +57,13 @@ pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> (Output, String) {
     (out, text)
 }
 
+/// Cargo's build directory: `CARGO_TARGET_DIR` when set (a scratch copy's
+/// nested suite builds elsewhere), else `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
 /// Builds the kernel binary (debug) and returns its path.
 pub fn build_kernel() -> PathBuf {
     build_kernel_profile(false)
@@ -85,8 +92,7 @@ pub fn build_kernel_profile(release: bool) -> PathBuf {
         .status()
         .expect("failed to run cargo build for the kernel");
     assert!(status.success(), "kernel build failed");
-    workspace_root()
-        .join("target")
+    target_dir()
         .join(KERNEL_TARGET)
         .join(if release { "release" } else { "debug" })
         .join("kernel")
@@ -109,4 +115,28 @@ pub fn boot_kernel(cmdline: &str, env: &[(&str, &str)]) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// A QEMU command that boots `kernel` exactly as `scripts/qemu-runner.sh`
+/// would (the one place that defines the machine: q35, memory, CPUs, the
+/// exit device), for tools that drive QEMU themselves. `env` is passed to
+/// the runner (e.g. `HELIX_CMDLINE`, `HELIX_SMP`, `HELIX_NO_EXIT_DEVICE`);
+/// the caller adds `-serial ...` and its standard streams.
+pub fn qemu_command(kernel: &Path, env: &[(&str, &str)]) -> Command {
+    let out = Command::new(workspace_root().join("scripts/qemu-runner.sh"))
+        .arg(kernel)
+        .env("HELIX_PRINT_ARGS", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("failed to run the QEMU runner");
+    assert!(
+        out.status.success(),
+        "the QEMU runner did not print its arguments: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut words = text.lines();
+    let mut cmd = Command::new(words.next().expect("the QEMU binary"));
+    cmd.args(words);
+    cmd
 }

@@ -92,22 +92,13 @@ fn powers_off_through_acpi_without_the_qemu_exit_device() {
     // ACPI S5, which makes QEMU exit on its own (status 0), long before
     // the deadline.
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
     let kernel = harness::build_kernel();
-    let mut child = Command::new("qemu-system-x86_64")
-        .arg("-kernel")
-        .arg(&kernel)
-        .args([
-            "-append",
-            "helix.poweroff",
-            "-m",
-            "128M",
-            "-nodefaults",
-            "-no-reboot",
-            "-display",
-            "none",
-        ])
+    let mut child = harness::qemu_command(
+        &kernel,
+        &[("HELIX_CMDLINE", "helix.poweroff"), ("HELIX_NO_EXIT_DEVICE", "1")],
+    )
         .args(["-serial", "stdio"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

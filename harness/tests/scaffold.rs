@@ -1,12 +1,18 @@
 //! `scripts/new-module` and its templates, end to end, so that neither can
 //! rot: in a scratch copy of the repository (the working tree without
 //! `target/` and `.git/`), the script generates one module from each
-//! template; then the generated code must be rustfmt-clean, clippy-clean
-//! (host and kernel target), pass its host tests, and pass its in-QEMU
-//! test kernel, the scheduler's also when it schedules the kernel
-//! (`module_blacklist=round_robin`). A second copy checks that bad input
-//! is refused with a clear message and changes nothing, even when the
-//! script fails after its edits.
+//! template, among them a second scheduler and a new driver; the generated
+//! code must be rustfmt-clean and clippy-clean (host and kernel target),
+//! and then the **whole suite** (every host test, every test kernel, the
+//! boot and console end-to-end tests) must pass in that copy, the generated
+//! modules' own tests included: a newcomer's modules must not break anything.
+//! Then `new-module --remove` takes all three out again and the tree must be
+//! byte for byte what it was. A second copy checks that bad input to either
+//! direction is refused with a clear message and changes nothing, even when
+//! the script fails after its edits.
+//!
+//! The nested suite runs with `HELIX_SCAFFOLD_NESTED=1`, which makes the
+//! tests in this file return at once there (they would recurse).
 //!
 //! Speed: the copy lives at a fixed path under `target/tmp/scaffold/` and
 //! builds into its own target directory there, so later runs reuse what
@@ -132,10 +138,43 @@ fn cargo(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     (out.status.success(), text(&out))
 }
 
+/// True inside the nested suite this file starts: do nothing there.
+fn nested() -> bool {
+    std::env::var_os("HELIX_SCAFFOLD_NESTED").is_some()
+}
+
+/// Every file under `repo` except build output, with its contents.
+fn tree(repo: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for e in fs::read_dir(repo).unwrap() {
+        let path = e.unwrap().path();
+        if path.file_name().is_some_and(|n| n == "target") {
+            continue;
+        }
+        if path.is_dir() {
+            files_under(&path, &mut files);
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let bytes = fs::read(&p).unwrap();
+            (p.strip_prefix(repo).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
+}
+
 #[test]
 fn every_template_builds_lints_and_passes_its_tests() {
+    if nested() {
+        return;
+    }
     let repo = scratch_root().join("repo");
     copy_repo(&repo);
+    let pristine = tree(&repo);
     for (template, name, _) in GENERATED {
         let out = new_module(&repo, &["--template", template, name], &[]);
         assert!(out.status.success(), "{template} {name}:\n{}", text(&out));
@@ -230,43 +269,72 @@ fn every_template_builds_lints_and_passes_its_tests() {
         ok,
         "clippy (kernel target) on the generated test kernels:\n{out}"
     );
-    let (ok, out) = cargo(&repo, &[&["test", "-q"], &crates[..]].concat(), &[]);
-    assert!(ok, "host tests of the generated crates:\n{out}");
-    // hello, post_card and fifo_sched: their integration tests ran.
+    // The whole suite in the copy, with the three modules in it: host tests
+    // (the generated crates' included), every test kernel (the generated
+    // ones included: fifo_sched's runs as the kernel's scheduler through
+    // its qemu_cmdline! marker), the boot and console end-to-end tests.
+    let (ok, out) = cargo(&repo, &["test"], &[("HELIX_SCAFFOLD_NESTED", "1")]);
+    let tail: String = out
+        .lines()
+        .rev()
+        .take(80)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        ok,
+        "the whole suite with the generated modules failed:\n{tail}"
+    );
+    // The generated crates' host tests and test kernels ran and passed.
     for passed in ["3 passed", "5 passed", "6 passed"] {
         assert!(out.contains(&format!("test result: ok. {passed}")), "{out}");
     }
+    for test in [
+        "counts_real_ticks",
+        "this_module_schedules_the_kernel_and_others_wait_in_standby",
+    ] {
+        assert!(
+            out.contains(&format!("test {test} ... ok")),
+            "{test}:\n{out}"
+        );
+    }
+    assert!(!out.contains("FAILED"), "{out}");
 
-    // In QEMU: the test kernels as generated, with round_robin scheduling.
-    let (ok, out) = cargo(&repo, &[&["test", "-q"], &kernel_tests[..]].concat(), &[]);
-    assert!(ok, "generated in-QEMU tests:\n{out}");
-    assert_eq!(out.matches("test result: ok. 3 passed").count(), 3, "{out}");
+    // And out again: the tree is byte for byte what it was.
+    for (_, name, _) in GENERATED {
+        let out = new_module(&repo, &["--remove", name], &[]);
+        assert!(out.status.success(), "--remove {name}:\n{}", text(&out));
+        assert!(
+            text(&out).contains("removed modules_impl/"),
+            "{}",
+            text(&out)
+        );
+    }
+    let after = tree(&repo);
+    let changed: Vec<_> = pristine
+        .iter()
+        .filter(|f| !after.contains(f))
+        .map(|(p, _)| p.display().to_string())
+        .chain(
+            after
+                .iter()
+                .filter(|f| !pristine.contains(f))
+                .map(|(p, _)| p.display().to_string()),
+        )
+        .collect();
     assert!(
-        out.contains("`fifo_sched` cannot run: `round_robin` already holds role"),
-        "{out}"
+        changed.is_empty(),
+        "--remove left the tree changed: {changed:?}"
     );
-    // And the generated scheduler scheduling the kernel itself.
-    let (ok, out) = cargo(
-        &repo,
-        &[
-            "test",
-            "-q",
-            "-p",
-            "kernel",
-            "--target",
-            harness::KERNEL_TARGET,
-            "--test",
-            "fifo_sched",
-        ],
-        &[("HELIX_CMDLINE", "module_blacklist=round_robin")],
-    );
-    assert!(ok, "fifo_sched as the kernel's scheduler:\n{out}");
-    assert!(out.contains("test result: ok. 3 passed"), "{out}");
-    assert!(!out.contains("already holds role"), "{out}");
 }
 
 #[test]
 fn bad_input_is_refused_and_changes_nothing() {
+    if nested() {
+        return;
+    }
     let repo = scratch_root().join("refuse");
     copy_repo(&repo);
     let before = snapshot(&repo);
@@ -331,4 +399,50 @@ fn bad_input_is_refused_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("already"), "{}", text(&out));
     assert_eq!(snapshot(&repo), after_first);
+
+    // Removal refuses what it must not touch, and changes nothing then.
+    let removals: [(&[&str], &str); 5] = [
+        (
+            &["--remove", "cmos_rtc"],
+            "cmos_rtc was not created by new-module (it ships with Helix)",
+        ),
+        (&["--remove", "round_robin"], "not created by new-module"),
+        (
+            &["--remove", "nosuch"],
+            "no module crate modules_impl/*/nosuch",
+        ),
+        (&["--remove", "Bad-Name"], "bad name 'Bad-Name'"),
+        (
+            &["--remove", "--template", "driver", "twice"],
+            "--remove takes a NAME only",
+        ),
+    ];
+    for (args, message) in removals {
+        let out = new_module(&repo, args, &[]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{said}");
+        assert!(
+            said.contains(message),
+            "{args:?}: expected {message:?} in:\n{said}"
+        );
+        assert_eq!(snapshot(&repo), after_first, "{args:?} changed the tree");
+    }
+    // A removal that fails after every edit puts everything back.
+    let out = new_module(
+        &repo,
+        &["--remove", "twice"],
+        &[("HELIX_NEW_MODULE_FAIL", "1")],
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("nothing was changed"), "{said}");
+    assert_eq!(
+        snapshot(&repo),
+        after_first,
+        "a failed removal left changes"
+    );
+    // And a real one restores the tree as it was before `twice`.
+    let out = new_module(&repo, &["--remove", "twice"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(snapshot(&repo), before);
 }

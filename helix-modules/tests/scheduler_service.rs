@@ -15,7 +15,7 @@ use helix_modules::services::scheduler::{
     CpuId, Priority, SchedError, SchedStats, Scheduler, ThreadId,
 };
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
-use helix_modules::{Caller, ModuleError, ModuleFlags, Registry};
+use helix_modules::{Caller, ModuleError, ModuleFlags, ModuleState, Registry};
 
 /// One CPU, one FIFO queue.
 #[derive(Default)]
@@ -227,4 +227,84 @@ fn reloading_the_scheduler_swaps_the_policy() {
     // Plain probes never become the scheduler.
     r.register_v2(Probe::named("plain", &j)).unwrap();
     assert_eq!(r.scheduler().unwrap().name(), "fifo");
+}
+
+/// A plain module with no flags, to sit between schedulers in the order.
+struct Plain(&'static str, &'static [&'static str]);
+
+impl ModuleTrait for Plain {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo::new(self.0).dependencies(self.1)
+    }
+    fn init(&mut self, _: &Context) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn start(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+}
+
+fn scheduler_module(name: &'static str) -> FifoModule {
+    FifoModule {
+        info: ModuleInfo::new(name)
+            .flags(ModuleFlags::SCHEDULER)
+            .provides(&["scheduler"]),
+        policy: Some(Arc::default()),
+        gate: None,
+    }
+}
+
+#[test]
+fn a_second_scheduler_waits_in_standby_and_the_start_is_still_clean() {
+    let r = Registry::new();
+    r.register_v2(scheduler_module("first")).unwrap();
+    r.register_v2(Plain("app", &[])).unwrap();
+    r.register_v2(scheduler_module("second")).unwrap();
+    let report = r.start_all(Caller::Kernel);
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.started, ["first", "app"]);
+    assert_eq!(
+        report.standby,
+        [(String::from("second"), String::from("first"))]
+    );
+    let second = r.status("second").unwrap();
+    assert_eq!(second.state, ModuleState::Initialized);
+    assert_eq!(second.standby_for.as_deref(), Some("first"));
+    assert_eq!(r.status("first").unwrap().standby_for, None);
+    assert_eq!(r.status("app").unwrap().standby_for, None);
+
+    // Once the first stops, the second can take over, and the first is
+    // then the one in standby.
+    r.stop(Caller::Kernel, "first").unwrap();
+    assert_eq!(r.status("second").unwrap().standby_for, None);
+    r.start(Caller::Kernel, "second").unwrap();
+    assert_eq!(r.scheduler().unwrap().name(), "fifo");
+    assert_eq!(
+        r.status("first").unwrap().standby_for.as_deref(),
+        Some("second")
+    );
+}
+
+#[test]
+fn at_shutdown_the_running_scheduler_stops_last_wherever_it_was_registered() {
+    let r = Registry::new();
+    r.register_v2(Plain("base", &[])).unwrap();
+    r.register_v2(Plain("user", &["base"])).unwrap();
+    r.register_v2(scheduler_module("late_sched")).unwrap();
+    r.register_v2(Plain("tail", &[])).unwrap();
+    assert!(r.start_all(Caller::Kernel).is_clean());
+    let plan = r.stop_plan();
+    assert_eq!(
+        plan.last().map(String::as_str),
+        Some("late_sched"),
+        "{plan:?}"
+    );
+    let user = plan.iter().position(|n| n == "user").unwrap();
+    let base = plan.iter().position(|n| n == "base").unwrap();
+    assert!(user < base, "dependents stop first: {plan:?}");
+    let stopped: Vec<String> = r.shutdown().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(stopped, plan);
 }

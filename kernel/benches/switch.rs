@@ -52,8 +52,8 @@ fn bench_main() -> ! {
     let registry = kernel::modules::bring_up().expect("scheduler module");
     let slice = Request::new("bench", "set_time_slice", b"1000".to_vec());
     let resp = registry
-        .request(Caller::Kernel, "round_robin", slice)
-        .expect("round_robin answers");
+        .request(Caller::Kernel, "scheduler", slice)
+        .expect("the scheduler answers");
     assert!(resp.is_ok());
     let best = (0..ROUNDS).map(|_| one_round()).min().unwrap_or(0);
     kprintln!(

@@ -1,11 +1,15 @@
 //! Loading modules at boot: the one place that lists them.
 //!
-//! [`load`] builds the kernel's single [`Registry`] with the kernel command
-//! line (for `module.key=value` parameters) and the TSC as the clock for
-//! handler timings, registers every module in [`register_all`] and starts
-//! them in dependency order; [`print_table`] shows the lsmod-style table. A module that fails
-//! is shown Failed with its reason; its dependents are skipped with theirs;
-//! everything else runs.
+//! [`load`] builds the kernel's single [`Registry`] (the kernel command line
+//! for `module.key=value` parameters, the TSC as the clock for handler
+//! timings, the hardware service) and registers every module in
+//! [`MODULES`]; it starts nothing. [`bring_up`] then starts them: the
+//! kernel's scheduler first (`scheduler=NAME` picks it when several
+//! SCHEDULER modules are loaded; the others wait in standby), then the
+//! thread subsystem on its policy, then every other module in dependency
+//! order. [`format_table`] is the lsmod-style table: a module that failed is
+//! shown Failed with its reason, its dependents skipped with theirs, a
+//! waiting scheduler as standby; everything else runs.
 
 use crate::arch::x86_64::cpu;
 use crate::kprintln;
@@ -56,7 +60,9 @@ pub fn factory(name: &str) -> Option<Factory> {
 }
 
 /// Registers every module in [`MODULES`] except those named in
-/// `module_blacklist=a,b` on the command line.
+/// `module_blacklist=a,b` on the command line. An entry matches a module's
+/// name or any capability it provides (`module_blacklist=scheduler` leaves
+/// out every scheduler, `module_blacklist=clock` the clock driver).
 fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
     let blacklist = crate::startup::cmdline()
         .get("module_blacklist")
@@ -67,10 +73,20 @@ fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
         if testing && INTERACTIVE.contains(&name) {
             continue;
         }
-        if blacklist.split(',').any(|b| b == name) {
-            log::warn!("not loading module {name}: blacklisted on the command line");
-        } else {
-            results.push((name, r.register(make()).map(|_| ())));
+        let module = make();
+        let meta = module.metadata();
+        let matched = blacklist
+            .split(',')
+            .filter(|b| !b.is_empty())
+            .find(|b| *b == name || meta.provides.iter().any(|p| p == b));
+        match matched {
+            Some(entry) if entry == name => {
+                log::warn!("not loading module {name}: blacklisted on the command line");
+            }
+            Some(entry) => log::warn!(
+                "not loading module {name}: it provides `{entry}`, blacklisted on the command line"
+            ),
+            None => results.push((name, r.register(module).map(|_| ()))),
         }
     }
     results
@@ -120,30 +136,57 @@ pub fn load() -> &'static Registry {
     r
 }
 
-/// Starts the registered SCHEDULER modules. They come first because every
-/// other module may start threads; a scheduler module therefore must not
-/// depend on other modules.
-fn start_schedulers(r: &Registry) {
-    for m in r
+/// Starts the kernel's scheduler: the SCHEDULER module named by
+/// `scheduler=NAME` on the command line, else the first one registered
+/// (the order of [`MODULES`]). If it cannot start, the next one is tried.
+/// Schedulers come before every other module because any module may start
+/// threads; a scheduler module therefore must not depend on other modules.
+/// The SCHEDULER modules that do not run wait in standby (see
+/// [`start_others`]); that is a normal state, not a failure.
+fn start_scheduler(r: &Registry) {
+    let schedulers: Vec<String> = r
         .list()
-        .iter()
+        .into_iter()
         .filter(|m| m.flags.contains(ModuleFlags::SCHEDULER))
-    {
-        if let Err(e) = r
-            .init(Caller::Kernel, &m.name)
-            .and_then(|()| r.start(Caller::Kernel, &m.name))
+        .map(|m| m.name)
+        .collect();
+    let wanted = crate::startup::cmdline().get("scheduler");
+    let mut order: Vec<&String> = Vec::new();
+    match wanted {
+        Some(w) if schedulers.iter().any(|s| s == w) => {
+            order.extend(schedulers.iter().filter(|s| *s == w));
+        }
+        Some(w) => log::warn!(
+            "scheduler={w}: no SCHEDULER module of that name is loaded (have: {}); using the default",
+            if schedulers.is_empty() {
+                String::from("none")
+            } else {
+                schedulers.join(", ")
+            }
+        ),
+        None => {}
+    }
+    order.extend(schedulers.iter().filter(|s| Some(s.as_str()) != wanted));
+    for name in order {
+        match r
+            .init(Caller::Kernel, name)
+            .and_then(|()| r.start(Caller::Kernel, name))
         {
-            log::error!("scheduler module {} did not start: {e}", m.name);
+            Ok(()) => return,
+            Err(e) => log::error!("scheduler module {name} did not start: {e}"),
         }
     }
 }
 
 /// Starts every other module in dependency order and records why any was
-/// skipped.
-fn start_rest(r: &Registry) {
+/// skipped. A second SCHEDULER module is reported in standby, at INFO.
+fn start_others(r: &Registry) {
     let report = r.start_all(Caller::Kernel);
     for (name, e) in &report.failed {
         log::error!("module {name} failed: {e}");
+    }
+    for (name, holder) in &report.standby {
+        log::info!("module {name} is in standby: {holder} holds its role");
     }
     let mut skipped = SKIPPED.lock();
     for (name, e) in &report.skipped {
@@ -187,16 +230,16 @@ pub fn bring_up() -> Result<&'static Registry, StartError> {
     if crate::thread::is_running() {
         return Ok(r);
     }
-    start_schedulers(r);
+    start_scheduler(r);
     let Some(sched) = r.scheduler() else {
         // Start the rest anyway, so the module table shows their state.
-        start_rest(r);
+        start_others(r);
         return Err(StartError::NoScheduler);
     };
     let name = sched.name();
     crate::thread::start(sched).map_err(StartError::Threads)?;
     log::info!("threads scheduled by module {name}");
-    start_rest(r);
+    start_others(r);
     // After every module started, so each of them hears of every CPU.
     crate::smp::announce_online_cpus(r);
     crate::events::start(r).map_err(StartError::Threads)?;
@@ -252,7 +295,11 @@ pub fn format_table(r: &Registry) -> String {
 
 fn format_row(out: &mut String, m: &ModuleStatus) {
     let version = alloc::format!("{}", m.version);
-    let state = alloc::format!("{}{}", m.state, if m.held { " (held)" } else { "" });
+    let state = if m.standby_for.is_some() {
+        String::from("standby")
+    } else {
+        alloc::format!("{}{}", m.state, if m.held { " (held)" } else { "" })
+    };
     let _ = core::fmt::write(
         out,
         format_args!(
@@ -270,6 +317,21 @@ fn format_row(out: &mut String, m: &ModuleStatus) {
         && let Some(e) = &m.last_error
     {
         let _ = core::fmt::write(out, format_args!("\n    reason: {e}"));
+    }
+    if let Some(holder) = &m.standby_for {
+        let _ = core::fmt::write(
+            out,
+            format_args!(
+                "\n    standby: {holder} holds the {} role",
+                m.flags
+                    .intersection(ModuleFlags::EXCLUSIVE)
+                    .iter_names()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        );
+        return;
     }
     if matches!(
         m.state,

@@ -18,13 +18,13 @@ use spin::Mutex;
 kernel::test_kernel!();
 
 fn up() -> &'static Registry {
-    kernel::modules::bring_up().expect("the round-robin module schedules threads")
+    kernel::modules::bring_up().expect("a scheduler module schedules threads")
 }
 
 fn set_slice(r: &Registry, ms: u64) {
     let answer = kernel::testing::ask(
         r,
-        "round_robin",
+        "scheduler",
         "set_time_slice",
         alloc::format!("{ms}").as_bytes(),
     );

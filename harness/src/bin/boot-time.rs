@@ -9,7 +9,8 @@
 //! which is what a developer waits for.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// The line the kernel prints when boot is complete.
@@ -25,15 +26,8 @@ struct Boot {
 
 fn boot_once(kernel: &str, cpus: &str) -> Result<Boot, String> {
     let start = Instant::now();
-    let mut child = Command::new("qemu-system-x86_64")
-        .args(["-kernel", kernel, "-append", "", "-smp", cpus, "-m", "128M"])
-        .args(["-nodefaults", "-no-reboot", "-display", "none"])
-        .args([
-            "-device",
-            "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-serial",
-            "stdio",
-        ])
+    let mut child = harness::qemu_command(Path::new(kernel), &[("HELIX_SMP", cpus)])
+        .args(["-serial", "stdio"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -82,10 +82,15 @@ pub struct StartReport {
     /// Modules not attempted, with the reason (a dependency that is not
     /// running, a cycle, a role conflict, a Failed state).
     pub skipped: Vec<(String, ModuleError)>,
+    /// Modules ready to run but waiting because another running module
+    /// holds the same exclusive role (a second scheduler while the first
+    /// schedules), with that module's name. Standby is a normal state, so
+    /// it does not make a report unclean.
+    pub standby: Vec<(String, String)>,
 }
 
 impl StartReport {
-    /// True when nothing failed or was skipped.
+    /// True when nothing failed or was skipped (standby modules are fine).
     pub fn is_clean(&self) -> bool {
         self.failed.is_empty() && self.skipped.is_empty()
     }
@@ -253,6 +258,7 @@ impl Registry {
             match result {
                 Ok(()) => report.started.push(name),
                 Err(e @ ModuleError::StepFailed { .. }) => report.failed.push((name, e)),
+                Err(ModuleError::Conflict { holder, .. }) => report.standby.push((name, holder)),
                 Err(e) => report.skipped.push((name, e)),
             }
         }
@@ -264,14 +270,8 @@ impl Registry {
     /// included, in reverse dependency order. Returns each stop's outcome.
     pub fn shutdown(&self) -> Vec<(String, Result<(), ModuleError>)> {
         self.dispatch(&Event::Shutdown);
-        let plan = {
-            let t = self.inner.table.lock();
-            deps::plan(&t)
-        };
-        let mut order: Vec<ModuleId> = plan.blocked.iter().map(|(id, _)| *id).collect();
-        order.extend(plan.order.iter().rev());
         let mut out = Vec::new();
-        for id in order {
+        for id in self.stop_order() {
             if self.state_of(id) != Some(ModuleState::Running) {
                 continue;
             }
@@ -281,6 +281,34 @@ impl Registry {
             out.push((name, result));
         }
         out
+    }
+
+    /// The order [`Registry::shutdown`] stops modules in, by name: reverse
+    /// dependency order (dependents before what they depend on), except
+    /// that SCHEDULER modules come last wherever they were registered,
+    /// because every other module's threads need the scheduler until they
+    /// are stopped. Lists every registered module, running or not.
+    pub fn stop_plan(&self) -> Vec<String> {
+        self.stop_order()
+            .into_iter()
+            .filter_map(|id| self.name_of(id).ok())
+            .collect()
+    }
+
+    fn stop_order(&self) -> Vec<ModuleId> {
+        let t = self.inner.table.lock();
+        let plan = deps::plan(&t);
+        let mut order: Vec<ModuleId> = plan.blocked.iter().map(|(id, _)| *id).collect();
+        order.extend(plan.order.iter().rev());
+        let is_scheduler = |id: &ModuleId| {
+            t.slot(*id)
+                .is_some_and(|s| s.meta.flags.contains(ModuleFlags::SCHEDULER))
+        };
+        // A stable partition: everything else in order, then the schedulers.
+        let (mut rest, schedulers): (Vec<ModuleId>, Vec<ModuleId>) =
+            order.into_iter().partition(|id| !is_scheduler(id));
+        rest.extend(schedulers);
+        rest
     }
 
     pub(crate) fn caller_chain(&self, caller: Caller) -> Chain {

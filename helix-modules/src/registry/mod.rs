@@ -240,15 +240,21 @@ impl Registry {
 
     fn status_locked(&self, t: &Table, id: ModuleId) -> Result<ModuleStatus, ModuleError> {
         t.slot(id)
-            .map(|s| s.status(&self.inner.policy))
+            .map(|s| self.status_of_slot(t, s))
             .ok_or_else(|| call::unknown_id(id))
+    }
+
+    fn status_of_slot(&self, t: &Table, s: &Slot) -> ModuleStatus {
+        let mut status = s.status(&self.inner.policy);
+        status.standby_for = standby_holder(t, s);
+        status
     }
 
     /// Every module, in registration order, with state, flags, version,
     /// capabilities, dependencies and health.
     pub fn list(&self) -> Vec<ModuleStatus> {
         let t = self.inner.table.lock();
-        t.live().map(|s| s.status(&self.inner.policy)).collect()
+        t.live().map(|s| self.status_of_slot(&t, s)).collect()
     }
 
     /// The counters of the module called `name`.
@@ -303,4 +309,19 @@ impl Registry {
     pub fn audit_dropped(&self) -> u64 {
         self.inner.audit.lock().dropped()
     }
+}
+
+/// The running module that holds an exclusive role `s` also carries, when
+/// `s` is ready to run but waiting for that role (standby).
+fn standby_holder(t: &Table, s: &Slot) -> Option<String> {
+    if !matches!(s.state, ModuleState::Initialized | ModuleState::Stopped) {
+        return None;
+    }
+    let roles = s.meta.flags.intersection(ModuleFlags::EXCLUSIVE);
+    if roles.is_empty() {
+        return None;
+    }
+    t.live()
+        .find(|o| o.id != s.id && o.state == ModuleState::Running && o.meta.flags.intersects(roles))
+        .map(|o| o.meta.name.clone())
 }

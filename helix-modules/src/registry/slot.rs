@@ -136,11 +136,15 @@ impl Slot {
             held: self.supervision.held,
             busy: self.busy.is_some(),
             last_error: self.last_error.clone(),
+            standby_for: None,
+            description: self.meta.description.clone(),
+            author: self.meta.author.clone(),
+            license: self.meta.license.clone(),
         }
     }
 }
 
-/// A snapshot of one module for listings (`lsmod`).
+/// A snapshot of one module for listings (`lsmod`, `modinfo`).
 ///
 /// ```
 /// use helix_modules::{Health, ModuleState, Registry};
@@ -190,13 +194,25 @@ pub struct ModuleStatus {
     /// API generation: 1 for a module implementing [`Module`] directly, 2
     /// for a v2 module (through [`crate::v2::ModuleAdapter`]).
     pub api: u8,
+    /// For a module that is ready to run (Initialized or Stopped) but holds
+    /// an exclusive role ([`ModuleFlags::EXCLUSIVE`]) that another running
+    /// module has: that module's name. Such a module is in standby, a
+    /// normal state (a second scheduler waits while the first schedules),
+    /// not a failure.
+    pub standby_for: Option<String>,
+    /// What the module does, from its info.
+    pub description: String,
+    /// Who wrote it, from its info.
+    pub author: String,
+    /// Its licence, from its info.
+    pub license: String,
 }
 
 impl fmt::Display for ModuleStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} {}{} {} flags={:?} provides=[{}] deps=[{}]",
+            "{} {} {}{} {} flags={} provides=[{}] deps=[{}]",
             self.name,
             self.version,
             self.state,
@@ -211,16 +227,14 @@ impl fmt::Display for ModuleStatus {
 
 struct FlagNames(ModuleFlags);
 
-impl fmt::Debug for FlagNames {
+/// `[ESSENTIAL | SCHEDULER]`, `[]` for none.
+impl fmt::Display for FlagNames {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[")?;
-        for (i, (name, _)) in self.0.iter_names().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            f.write_str(name)?;
+        if self.0.is_empty() {
+            f.write_str("[]")
+        } else {
+            write!(f, "[{}]", self.0)
         }
-        f.write_str("]")
     }
 }
 

@@ -128,6 +128,49 @@ macro_rules! qemu_mem {
     };
 }
 
+/// Gives this test kernel its own kernel command line (e.g.
+/// `kernel::qemu_cmdline!("scheduler=fifo")` to run a second scheduler
+/// module as the kernel's scheduler), through the marker
+/// `HELIX_QEMU_CMDLINE=...;`. `scripts/qemu-runner.sh` puts it first on the
+/// command line; `HELIX_CMDLINE` and test filters follow. The text may not
+/// contain `;`, which ends the marker.
+///
+/// ```ignore
+/// kernel::test_kernel!();
+/// kernel::qemu_cmdline!("module_blacklist=event_log log=debug");
+/// ```
+#[macro_export]
+macro_rules! qemu_cmdline {
+    ($line:literal) => {
+        const _: () = assert!(
+            !$crate::testing::contains_semicolon($line),
+            "qemu_cmdline!: the command line may not contain ';'"
+        );
+        #[used]
+        #[unsafe(link_section = ".helix_qemu")]
+        static HELIX_QEMU_CMDLINE: [u8; concat!("HELIX_QEMU_CMDLINE=", $line, ";").len()] =
+            *concat!("HELIX_QEMU_CMDLINE=", $line, ";")
+                .as_bytes()
+                .first_chunk()
+                .expect("marker length");
+    };
+}
+
+/// Whether `text` contains `;` (checked at compile time by
+/// [`qemu_cmdline!`]).
+#[doc(hidden)]
+pub const fn contains_semicolon(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b';' {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Declares an in-kernel test.
 ///
 /// ```ignore

@@ -1,9 +1,9 @@
-//! `__name__` in the running kernel. Only one SCHEDULER module runs: when
-//! `round_robin` is loaded it schedules the kernel, and `__name__` stays
-//! Initialized, refused with a conflict that `lsmod` shows; booted with
-//! `module_blacklist=round_robin`, `__name__` schedules the kernel's
-//! threads itself. Either way the kernel runs threads, and the policy is
-//! exercised here, on the real CPU, through a fresh instance of the module.
+//! `__name__` in the running kernel, as the kernel's scheduler. Only one
+//! SCHEDULER module schedules at a time; this test kernel asks for
+//! `__name__` with `scheduler=__name__` on its command line
+//! (`kernel::qemu_cmdline!`), so `round_robin`, if loaded, waits in standby.
+//! The tests check that `__name__` runs the kernel's threads, and exercise
+//! the policy on the real CPU through a fresh instance of the module.
 #![no_std]
 #![no_main]
 
@@ -13,34 +13,35 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::scheduler::{Priority, ThreadId};
 use helix_modules::v2::ModuleTrait;
-use helix_modules::{Caller, ModuleError, ModuleState, Registry};
+use helix_modules::{Caller, ModuleError, ModuleFlags, ModuleState, Registry};
 use kernel::{ktest, thread};
 
 kernel::test_kernel!();
+kernel::qemu_cmdline!("scheduler=__name__");
 
 fn up() -> &'static Registry {
     kernel::modules::bring_up().expect("modules and threads")
 }
 
 ktest!(
-    fn one_scheduler_runs_and_lsmod_says_which() {
+    fn this_module_schedules_the_kernel_and_others_wait_in_standby() {
         let r = up();
         let running = r
             .scheduler()
             .expect("the kernel runs on a scheduler module");
         let table = kernel::modules::format_table(r);
-        let state = r.status("__name__").unwrap().state;
-        if running.name() == "__name__" {
-            assert_eq!(state, ModuleState::Running, "{table}");
-        } else {
-            assert_eq!(running.name(), "round_robin");
-            assert_eq!(state, ModuleState::Initialized, "{table}");
-            let err = r.start(Caller::Kernel, "__name__").unwrap_err();
+        assert_eq!(running.name(), "__name__", "{table}");
+        assert_eq!(r.status("__name__").unwrap().state, ModuleState::Running);
+        // Every other scheduler module waits for the role, as a normal state.
+        for other in r.list().into_iter().filter(|m| {
+            m.name != "__name__" && m.flags.contains(ModuleFlags::SCHEDULER)
+        }) {
+            assert_eq!(other.standby_for.as_deref(), Some("__name__"), "{table}");
+            let err = r.start(Caller::Kernel, &other.name).unwrap_err();
             assert!(
-                matches!(&err, ModuleError::Conflict { holder, .. } if holder == "round_robin"),
+                matches!(&err, ModuleError::Conflict { holder, .. } if holder == "__name__"),
                 "{err:?}"
             );
-            assert!(table.contains("skipped: "), "{table}");
         }
     }
 );

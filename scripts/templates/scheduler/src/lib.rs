@@ -8,12 +8,12 @@
 //! `"scheduler"` capability, with a `time_slice_ms` parameter, a `stats`
 //! request and CpuHotplug handling.
 //!
-//! Only one SCHEDULER module runs at a time: the kernel starts the
-//! scheduler modules in the order of its module table, and the registry
-//! refuses to start a second one (`ModuleError::Conflict`). While
-//! `round_robin` is loaded, this module therefore stays Initialized and
-//! `lsmod` says why; boot with `module_blacklist=round_robin` to schedule
-//! the kernel with it.
+//! Only one SCHEDULER module runs at a time: the kernel starts the one
+//! named by `scheduler=NAME` on its command line, else the first in its
+//! module table, and the registry refuses to start a second one
+//! (`ModuleError::Conflict`). The others wait in standby, a normal state
+//! that `lsmod` shows. Boot with `scheduler=__name__` (its test kernel
+//! does) to schedule the kernel with this module.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -143,8 +143,7 @@ fn only_one_scheduler_runs() {
         matches!(&err, ModuleError::Conflict { holder, .. } if holder == "other"),
         "{err:?}"
     );
-    assert_eq!(
-        r.status("__name__").unwrap().state,
-        ModuleState::Initialized
-    );
+    let status = r.status("__name__").unwrap();
+    assert_eq!(status.state, ModuleState::Initialized);
+    assert_eq!(status.standby_for.as_deref(), Some("other"));
 }
