@@ -149,3 +149,34 @@ ktest!(
         );
     }
 );
+
+ktest!(
+    fn run_time_is_charged_on_every_tick_not_only_at_switch_out() {
+        up();
+        let idle = || -> Vec<thread::ThreadInfo> {
+            thread::list().into_iter().filter(|t| t.idle).collect()
+        };
+        let before = idle();
+        thread::sleep_ms(200);
+        let after = idle();
+        // An idle thread that kept its CPU the whole window (no switch in
+        // between) was never switched out, so only per-tick charging can
+        // have given it time.
+        let mut kept = 0;
+        for a in &after {
+            let Some(b) = before.iter().find(|b| b.id == a.id) else {
+                continue;
+            };
+            if a.switches == b.switches && a.state == thread::ThreadState::Running {
+                kept += 1;
+                assert!(
+                    a.run_ns >= b.run_ns + 100_000_000,
+                    "{} kept its CPU for 200 ms but was charged {} ns",
+                    a.name,
+                    a.run_ns - b.run_ns
+                );
+            }
+        }
+        assert!(kept > 0, "no idle thread kept its CPU: {after:?}");
+    }
+);

@@ -32,6 +32,23 @@
 //! CPU, possibly from several CPUs at once; implementations synchronise
 //! internally and never block or allocate on the `tick`/`pick_next` path
 //! beyond what their run queues need.
+//!
+//! # Picking a thread queued on another CPU (work stealing)
+//!
+//! `pick_next(cpu)` may return any runnable thread, including one the
+//! policy had queued for another CPU: per-CPU queues are the policy's
+//! bookkeeping, not a rule of the kernel. The policy must then forget the
+//! thread in that other queue (as it would after picking it locally), so
+//! that no two CPUs are handed the same thread by two `pick_next` calls.
+//! What the kernel guarantees whatever the policy does: a thread never runs
+//! on two CPUs at once. A thread that was just switched away from on
+//! another CPU is still on that CPU's stack until its switch finishes; a
+//! CPU that picks it waits for that hand-off (the thread's `on_cpu` mark)
+//! before switching to it, which takes at most the few instructions of the
+//! other CPU's switch. Returning a thread that is *running* elsewhere (not
+//! merely queued there) is a policy bug: the picking CPU would wait until
+//! that thread is switched out on its own CPU. Pinning (a thread that must
+//! stay on one CPU) is the policy's to enforce; the kernel does not.
 
 use alloc::vec::Vec;
 use core::fmt;

@@ -27,12 +27,12 @@ const HELP: &str = "\
 commands:
   help                          this list
   lsmod                         modules: version, state, flags, provides, dependencies
-  modinfo NAME                  one module in detail: health, parameters, counters
+  modinfo NAME                  one module in detail: description, health, parameters, counters
   start NAME | stop NAME        start or stop a module
   reload NAME                   replace a HOT_RELOADABLE module by a fresh instance
   request NAME TYPE [PAYLOAD]   send an IPC request and print the answer
   params NAME                   a module's parameters (sensitive ones hidden)
-  set NAME.KEY=VALUE            change a parameter at run time
+  set NAME.KEY=VALUE            change a parameter at run time (not a boot-only one)
   threads                       kernel threads
   cpus                          CPUs and their run queues
   cpu offline N | cpu online N  take a CPU out of service or bring it back
@@ -91,11 +91,33 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
     )
 }
 
+/// `text`, or `-` when empty.
+fn or_dash(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
+}
+
+/// `key=value`, with ` (boot only)` for a parameter set on the kernel
+/// command line only.
+fn param_line(p: &helix_modules::ParamValue) -> String {
+    if p.is_boot_only() {
+        format!("{p} (boot only)")
+    } else {
+        p.to_string()
+    }
+}
+
+/// One module in detail. Everything but the parameters comes from the
+/// module's status, so a Failed module still shows its info, version and
+/// flags; parameters that cannot be resolved (the value that made `init`
+/// fail) are shown as that error.
 fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
     let s = r.status(name).map_err(|e| e.to_string())?;
     let m = r.metrics(name).map_err(|e| e.to_string())?;
     let mut out = String::new();
     let _ = writeln!(out, "name:        {}", s.name);
+    let _ = writeln!(out, "description: {}", or_dash(&s.description));
+    let _ = writeln!(out, "author:      {}", or_dash(&s.author));
+    let _ = writeln!(out, "license:     {}", or_dash(&s.license));
     let _ = writeln!(out, "version:     {}", s.version);
     let _ = writeln!(out, "api:         v{}", s.api);
     let _ = writeln!(
@@ -109,7 +131,7 @@ fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
         }
     );
     let _ = writeln!(out, "health:      {}", s.health);
-    let _ = writeln!(out, "flags:       {}", crate::modules::flag_list(s.flags));
+    let _ = writeln!(out, "flags:       {}", s.flags);
     let _ = writeln!(
         out,
         "provides:    {}",
@@ -132,8 +154,15 @@ fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
     if let Some(e) = &s.last_error {
         let _ = writeln!(out, "last error:  {e}");
     }
-    for p in r.params(name).map_err(|e| e.to_string())? {
-        let _ = writeln!(out, "param:       {p}");
+    match r.params(name) {
+        Ok(list) => {
+            for p in list {
+                let _ = writeln!(out, "param:       {}", param_line(&p));
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "params:      error: {e}");
+        }
     }
     let _ = writeln!(
         out,
@@ -184,7 +213,7 @@ fn params(r: &Registry, name: &str) -> Result<String, String> {
     }
     Ok(list
         .iter()
-        .map(|p| format!("{name}.{p}"))
+        .map(|p| format!("{name}.{}", param_line(p)))
         .collect::<Vec<_>>()
         .join("\n"))
 }
@@ -206,14 +235,23 @@ fn set(r: &Registry, caller: Caller, arg: &str) -> Result<String, String> {
 }
 
 fn threads() -> String {
+    let list = thread::list();
+    // Columns as wide as their longest entry, so long names keep them aligned.
+    let name_w = list.iter().map(|t| t.name.len()).max().unwrap_or(0).max(4);
+    let owner_w = list
+        .iter()
+        .map(|t| t.owner.as_deref().map_or(1, str::len))
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let mut out = format!(
-        "{:>4} {:<18} {:<9} {:<16} {:>10} {:>9}\n",
+        "{:>4} {:<name_w$} {:<9} {:<owner_w$} {:>10} {:>9}\n",
         "ID", "NAME", "STATE", "OWNER", "RUN_MS", "SWITCHES"
     );
-    for t in thread::list() {
+    for t in list {
         let _ = writeln!(
             out,
-            "{:>4} {:<18} {:<9} {:<16} {:>10} {:>9}",
+            "{:>4} {:<name_w$} {:<9} {:<owner_w$} {:>10} {:>9}",
             t.id,
             t.name,
             format!("{:?}", t.state).to_lowercase(),

@@ -310,6 +310,12 @@ fn on_timer_tick(frame: &mut InterruptFrame) -> *mut InterruptFrame {
     let now = time::now_ns();
     sleep::wake_due(now);
     let Some(cur) = current() else { return frame };
+    // Charge run time on every tick, not only at switch-out: a thread that
+    // keeps its CPU (an idle thread on a quiet CPU, a long computation)
+    // shows its time as it runs. `finish_switch` charges the rest.
+    let since = slot.switched_at.swap(now, Ordering::Relaxed);
+    cur.run_ns
+        .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
     let next = if cur.kill.load(Ordering::Acquire) && !cur.idle {
         super::exit::mark_exited(sched.as_ref(), &cur, ExitStatus::Killed);
         sched.pick_next(cpu_id)
