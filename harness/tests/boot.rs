@@ -45,6 +45,29 @@ fn without_a_scheduler_the_kernel_says_so_and_stops() {
 }
 
 #[test]
+fn the_blacklist_matches_capabilities_and_a_missing_scheduler_name_falls_back() {
+    // `scheduler` is round_robin's capability, not its name.
+    let (ok, out) = boot_kernel("helix.poweroff module_blacklist=scheduler", &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("not loading module round_robin: it provides `scheduler`, blacklisted"),
+        "{out}"
+    );
+    // A scheduler name nobody has: a warning, and the default schedules.
+    let (ok, out) = boot_kernel("helix.poweroff scheduler=nosuch", &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("scheduler=nosuch: no SCHEDULER module of that name is loaded (have: round_robin); using the default"),
+        "{out}"
+    );
+    assert!(
+        out.contains("threads scheduled by module round_robin"),
+        "{out}"
+    );
+    assert!(!out.contains("ERROR"), "{out}");
+}
+
+#[test]
 fn bad_command_line_values_are_reported_and_ignored() {
     let (ok, out) = boot_kernel(
         "helix.poweroff timer.hz=5 log=loud motd=\"unterminated",
@@ -97,13 +120,16 @@ fn powers_off_through_acpi_without_the_qemu_exit_device() {
     let kernel = harness::build_kernel();
     let mut child = harness::qemu_command(
         &kernel,
-        &[("HELIX_CMDLINE", "helix.poweroff"), ("HELIX_NO_EXIT_DEVICE", "1")],
+        &[
+            ("HELIX_CMDLINE", "helix.poweroff"),
+            ("HELIX_NO_EXIT_DEVICE", "1"),
+        ],
     )
-        .args(["-serial", "stdio"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("qemu");
+    .args(["-serial", "stdio"])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("qemu");
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("qemu status") {
