@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full check, as CI runs it: set-up, formatting, clippy with -D warnings
-# for the host crates and for the kernel target, then `cargo test` (host
-# unit tests, and every in-QEMU kernel test through the harness crate).
+# for the host crates and for the kernel target, warning-free docs for the
+# kernel and the framework, then `cargo test` (host unit tests, and every
+# in-QEMU kernel test through the harness crate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,10 @@ cargo clippy --all-targets -q -- -D warnings
 step "clippy (kernel target)"
 cargo kclippy -q -- -D warnings
 cargo clippy -q -p boot -p helix-modules --target x86_64-unknown-none --lib -- -D warnings
+
+step "cargo doc (kernel and framework, warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p kernel --target x86_64-unknown-none
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p helix-modules --all-features
 
 step "cargo test"
 cargo test

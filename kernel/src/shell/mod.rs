@@ -3,26 +3,39 @@
 //! It depends on the `"console"` capability (the serial console driver)
 //! for input and prints through the kernel's serial output. When started
 //! it runs a kernel thread, owned by the module, that reads input through
-//! IPC, edits lines ([`line`]) and runs commands ([`commands`]); between
+//! IPC, edits lines ([`mod@line`]) and runs commands ([`commands`]); between
 //! bursts of input it sleeps until an interrupt arrives, so an idle
-//! console costs nothing. Stopping the module ends the thread.
+//! console costs nothing. Stopping the module ends the thread. Like every
+//! shipped module it answers the `stats` request (`commands=N errors=N`:
+//! lines run, and how many of them were answered with an error).
 
 pub mod commands;
 pub mod line;
 
 use crate::{hw, kprint, thread};
+use alloc::format;
+use alloc::sync::Arc;
 use commands::After;
-use helix_modules::v2::{Context, EventKinds, ModuleInfo, ModuleTrait, Request};
+use core::sync::atomic::{AtomicU64, Ordering};
+use helix_modules::v2::{Context, EventKinds, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{Caller, ModuleError, ModuleHandle, Permissions};
 use line::{Input, LineEditor};
 
 /// The prompt printed before every command.
 pub const PROMPT: &str = "helix> ";
 
+/// What the console thread counts, for the `stats` request.
+#[derive(Default)]
+struct Counters {
+    commands: AtomicU64,
+    errors: AtomicU64,
+}
+
 /// The console module.
 #[derive(Default)]
 pub struct Shell {
     handle: Option<(ModuleHandle, Caller)>,
+    counters: Arc<Counters>,
 }
 
 impl Shell {
@@ -57,10 +70,11 @@ impl ModuleTrait for Shell {
             .handle
             .clone()
             .ok_or(ModuleError::Failed("not initialised"))?;
+        let counters = self.counters.clone();
         thread::Builder::new("shell")
             .owner("shell")
             .stack_pages(16)
-            .spawn(move || run(handle, caller))
+            .spawn(move || run(handle, caller, &counters))
             .map_err(|_| ModuleError::Failed("cannot start the console thread"))?;
         Ok(())
     }
@@ -68,9 +82,26 @@ impl ModuleTrait for Shell {
     fn stop(&mut self) -> Result<(), ModuleError> {
         Ok(())
     }
+
+    fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {
+        match request.request_type.as_str() {
+            "stats" => Ok(Response::ok(
+                format!(
+                    "commands={} errors={}",
+                    self.counters.commands.load(Ordering::Relaxed),
+                    self.counters.errors.load(Ordering::Relaxed)
+                )
+                .into_bytes(),
+            )),
+            other => Ok(Response::err(format!(
+                "unknown request '{}' (try stats)",
+                other.escape_debug()
+            ))),
+        }
+    }
 }
 
-fn run(handle: ModuleHandle, caller: Caller) {
+fn run(handle: ModuleHandle, caller: Caller, counters: &Counters) {
     let Some(registry) = crate::modules::registry() else {
         return;
     };
@@ -103,6 +134,12 @@ fn run(handle: ModuleHandle, caller: Caller) {
                 Input::Line(text) => {
                     kprint!("\n");
                     let (out, after) = commands::execute(&text, registry, caller, &handle);
+                    if !text.trim().is_empty() {
+                        counters.commands.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if out.starts_with("error: ") {
+                        counters.errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     if !out.is_empty() {
                         kprint!("{out}\n");
                     }

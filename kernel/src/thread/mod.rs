@@ -8,7 +8,7 @@
 //! service installed with [`start`]; the kernel never decides on its own.
 //!
 //! Switches happen in two places, both producing the same saved frame:
-//! the timer interrupt ([`sched::on_timer_tick`]) when the policy asks to
+//! the timer interrupt (`sched::on_timer_tick`) when the policy asks to
 //! preempt, and [`context_switch`](crate::arch::x86_64::switch) when a
 //! thread yields, blocks, sleeps or exits. A thread that panics (including
 //! a CPU fault such as a stack overflow) is reported and ends; the other

@@ -123,7 +123,7 @@ pub(crate) fn create_idle(cpu_id: CpuId) -> Result<u64, ThreadError> {
     Ok(top)
 }
 
-/// Makes the calling context (an AP, running on the stack [`create_idle`]
+/// Makes the calling context (an AP, running on the stack `create_idle`
 /// returned) its CPU's idle thread, and idles forever.
 pub fn run_idle(cpu_id: CpuId) -> ! {
     let slot = &CPUS[cpu_id as usize];

@@ -2,7 +2,7 @@
 //!
 //! Helix uses the xAPIC MMIO interface at the address in `IA32_APIC_BASE`
 //! (identity-mapped, uncached, by the boot page tables). The timer runs in
-//! periodic mode on [`TIMER_VECTOR`](super::idt::TIMER_VECTOR); its input
+//! periodic mode on [`super::idt::TIMER_VECTOR`]; its input
 //! clock is unknown until [`calibrate`] measures it against the PIT.
 
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};

@@ -2,7 +2,7 @@
 //!
 //! Every vector enters through one 16-byte stub in [`interrupt_stubs`]. The
 //! stub pushes a zero error code when the CPU does not push one, then the
-//! vector number, and jumps to [`interrupt_common`], which saves every
+//! vector number, and jumps to `interrupt_common`, which saves every
 //! general-purpose register so the stack holds a complete
 //! [`InterruptFrame`]. The Rust dispatcher receives a pointer to that frame
 //! and returns the frame to resume: normally the same one, or another
