@@ -8,6 +8,32 @@
 //! `__helix_tests_start`/`__helix_tests_end`, so the runner finds all tests
 //! without a hand-kept list. [`runner`] runs them and prints libtest-style
 //! results; the host-side QEMU runner turns the exit status into cargo's.
+//!
+//! A test kernel, whole:
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! use kernel::ktest;
+//!
+//! kernel::test_kernel!();              // the entry point and the runner
+//! kernel::qemu_smp!(2);                // boot it with 2 CPUs
+//! kernel::qemu_mem!("64M");            // and 64 MiB of memory
+//! kernel::qemu_cmdline!("log=debug");  // and this kernel command line
+//!
+//! ktest!(
+//!     fn the_scheduler_runs() {
+//!         let r = kernel::modules::bring_up().expect("modules and threads");
+//!         assert!(r.scheduler().is_some());
+//!     }
+//! );
+//! ```
+//!
+//! It is listed in `kernel/Cargo.toml` as a `[[test]]` with
+//! `harness = false`, and `cargo ktest --test NAME` (or the whole `cargo
+//! test`) boots it. The `qemu_*` markers are strings embedded in the image
+//! that `scripts/qemu-runner.sh` reads before booting it. Panics and CPU
+//! exceptions inside a test fail that test only; the others still run.
 
 pub mod runner;
 

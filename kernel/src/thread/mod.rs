@@ -64,7 +64,27 @@ impl fmt::Display for ThreadError {
     }
 }
 
-/// Configures a new thread.
+/// Configures a new kernel thread: name, owning module, stack size and
+/// priority. Module code (a driver's worker, a service's background task)
+/// starts its threads this way, with `owner` set to the module's name so
+/// that the kernel kills them when the module stops, fails or is replaced.
+///
+/// ```ignore
+/// use kernel::thread::{self, Builder, Priority};
+/// let worker = Builder::new("rx_worker")
+///     .owner("serial_console")
+///     .stack_pages(8)
+///     .priority(Priority::NORMAL)
+///     .spawn(|| {
+///         // ... runs until the module stops; `thread::exit(0)` ends it early
+///     })?;
+/// assert_eq!(worker.join(), Ok(thread::ExitStatus::Exited(0)));
+/// # Ok::<(), thread::ThreadError>(())
+/// ```
+///
+/// Spawning needs a running scheduler module ([`ThreadError::NoScheduler`]
+/// before `kernel::modules::bring_up`); a thread that panics or faults ends
+/// alone, with [`ExitStatus::Panicked`] for its joiner.
 pub struct Builder {
     name: String,
     owner: Option<String>,
