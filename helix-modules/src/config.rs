@@ -4,7 +4,9 @@
 //!
 //! Precedence is run-time override > command line > module default. A value
 //! that fails validation is an error at `init` (the module goes Failed) or
-//! at run-time `set_param` (the old value stays).
+//! at run-time `set_param` (the old value stays). A boot-only parameter
+//! ([`ParamSpec::boot_only`]) takes its value from the command line only:
+//! `set_param` refuses it with [`crate::ModuleError::BootOnlyParam`].
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -38,6 +40,8 @@ pub enum ParamKind {
 /// assert!(SLICE.validate("0").is_err());
 /// const KEY: ParamSpec = ParamSpec::new("api_key", "").sensitive();
 /// assert!(KEY.sensitive);
+/// const PORT: ParamSpec = ParamSpec::new("port", "1016").range(0, 0xfff8).boot_only();
+/// assert!(PORT.boot_only);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParamSpec {
@@ -49,6 +53,9 @@ pub struct ParamSpec {
     pub kind: ParamKind,
     /// Never printed: listings, `Debug` and the audit ring show `***`.
     pub sensitive: bool,
+    /// Read only when the module initialises: set on the kernel command
+    /// line, refused at run time ([`crate::ModuleError::BootOnlyParam`]).
+    pub boot_only: bool,
     /// One line for the console.
     pub description: &'static str,
 }
@@ -61,6 +68,7 @@ impl ParamSpec {
             default,
             kind: ParamKind::Text,
             sensitive: false,
+            boot_only: false,
             description: "",
         }
     }
@@ -86,6 +94,16 @@ impl ParamSpec {
     /// Marks the value as secret.
     pub const fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+
+    /// Marks the parameter as read only at boot: the module reads it in
+    /// `init` (or `start`) and never again, so changing it at run time
+    /// would only make the listing lie. [`crate::Registry::set_param`]
+    /// refuses it with [`crate::ModuleError::BootOnlyParam`]; the kernel
+    /// command line sets it as usual.
+    pub const fn boot_only(mut self) -> Self {
+        self.boot_only = true;
         self
     }
 
@@ -155,10 +173,11 @@ pub struct ParamValue {
     key: String,
     shown: String,
     sensitive: bool,
+    boot_only: bool,
 }
 
 impl ParamValue {
-    pub(crate) fn new(key: &str, value: &str, sensitive: bool) -> Self {
+    pub(crate) fn new(key: &str, value: &str, sensitive: bool, boot_only: bool) -> Self {
         ParamValue {
             key: key.to_string(),
             shown: if sensitive {
@@ -167,6 +186,7 @@ impl ParamValue {
                 value.to_string()
             },
             sensitive,
+            boot_only,
         }
     }
 
@@ -183,6 +203,12 @@ impl ParamValue {
     /// Whether the parameter is sensitive.
     pub fn is_sensitive(&self) -> bool {
         self.sensitive
+    }
+
+    /// Whether the parameter is read only at boot
+    /// ([`ParamSpec::boot_only`]): it cannot be changed at run time.
+    pub fn is_boot_only(&self) -> bool {
+        self.boot_only
     }
 
     /// Parses a boolean the way [`ParamKind::Bool`] accepts it.

@@ -189,6 +189,15 @@ pub enum ModuleError {
         /// The unknown key.
         key: String,
     },
+    /// The parameter is read only when the module initialises at boot
+    /// ([`crate::ParamSpec::boot_only`]): it is set on the kernel command
+    /// line, and changing it at run time is refused.
+    BootOnlyParam {
+        /// The module.
+        module: String,
+        /// The parameter.
+        key: String,
+    },
     /// Reload was asked of a module without [`ModuleFlags::HOT_RELOADABLE`].
     NotHotReloadable {
         /// The module.
@@ -308,7 +317,7 @@ impl fmt::Display for ModuleError {
                 missing,
             } => write!(
                 f,
-                "{caller} may not {op} `{target}`: missing permission {missing:?}"
+                "{caller} may not {op} `{target}`: missing permission {missing}"
             ),
             SourceMismatch { claimed, actual } => write!(
                 f,
@@ -322,6 +331,10 @@ impl fmt::Display for ModuleError {
             UnknownParam { module, key } => {
                 write!(f, "module `{module}` has no parameter `{key}`")
             }
+            BootOnlyParam { module, key } => write!(
+                f,
+                "parameter `{module}.{key}` is read only at boot: set it on the kernel command line"
+            ),
             NotHotReloadable { module } => {
                 write!(f, "module `{module}` is not hot-reloadable")
             }
@@ -340,10 +353,10 @@ impl fmt::Display for ModuleError {
                 flag,
             } => write!(
                 f,
-                "module `{module}` cannot run: `{holder}` already holds role {flag:?}"
+                "module `{module}` cannot run: `{holder}` already holds role {flag}"
             ),
             Unsupported { module, flag } => {
-                write!(f, "module `{module}`: flag {flag:?} is not supported")
+                write!(f, "module `{module}`: flag {flag} is not supported")
             }
             StepFailed { module, op, reason } => {
                 write!(f, "module `{module}` failed to {op}: {reason}")

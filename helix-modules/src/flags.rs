@@ -2,8 +2,11 @@
 //! apply to it.
 //!
 //! The flags are not advisory: the registry enforces them (see each flag).
+//! Wherever flags are printed (errors, `lsmod`, `modinfo`) they read
+//! `ESSENTIAL | SCHEDULER`, through [`ModuleFlags`]'s `Display`.
 
 use bitflags::bitflags;
+use core::fmt;
 
 bitflags! {
     /// Module properties that the registry enforces.
@@ -48,5 +51,24 @@ impl ModuleFlags {
     /// Whether this set contains a role that only one running module may hold.
     pub const fn is_exclusive(self) -> bool {
         self.intersects(Self::EXCLUSIVE)
+    }
+}
+
+/// The flag names joined by ` | ` (`ESSENTIAL | SCHEDULER`), in declaration
+/// order; bits that name no flag follow as one hex number; `-` for none.
+///
+/// ```
+/// use helix_modules::ModuleFlags;
+/// assert_eq!((ModuleFlags::SCHEDULER | ModuleFlags::ESSENTIAL).to_string(), "ESSENTIAL | SCHEDULER");
+/// assert_eq!(ModuleFlags::DRIVER.to_string(), "DRIVER");
+/// assert_eq!(ModuleFlags::empty().to_string(), "-");
+/// ```
+impl fmt::Display for ModuleFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            f.write_str("-")
+        } else {
+            bitflags::parser::to_writer(self, f)
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 use alloc::string::String;
 use bitflags::bitflags;
+use core::fmt;
 
 use crate::registry::ModuleId;
 
@@ -37,6 +38,24 @@ bitflags! {
         const MEMORY = 1 << 6;
         /// Talk to scheduling services that demand it.
         const SCHEDULING = 1 << 7;
+    }
+}
+
+/// The permission names joined by ` | ` (`MANAGE | CONFIGURE`), as
+/// [`crate::ModuleFlags`] print; `-` for none.
+///
+/// ```
+/// use helix_modules::Permissions;
+/// assert_eq!(Permissions::AUDIT.to_string(), "AUDIT");
+/// assert_eq!((Permissions::MANAGE | Permissions::CONFIGURE).to_string(), "MANAGE | CONFIGURE");
+/// ```
+impl fmt::Display for Permissions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            f.write_str("-")
+        } else {
+            bitflags::parser::to_writer(self, f)
+        }
     }
 }
 

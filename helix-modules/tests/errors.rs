@@ -84,7 +84,7 @@ fn every_error_has_a_message() {
                 target: s("audit"),
                 missing: Permissions::AUDIT,
             },
-            "m may not read-audit `audit`: missing permission Permissions(AUDIT)",
+            "m may not read-audit `audit`: missing permission AUDIT",
         ),
         (
             SourceMismatch {
@@ -109,6 +109,13 @@ fn every_error_has_a_message() {
             "module `m` has no parameter `k`",
         ),
         (
+            BootOnlyParam {
+                module: s("m"),
+                key: s("k"),
+            },
+            "parameter `m.k` is read only at boot: set it on the kernel command line",
+        ),
+        (
             NotHotReloadable { module: s("m") },
             "module `m` is not hot-reloadable",
         ),
@@ -129,14 +136,14 @@ fn every_error_has_a_message() {
                 holder: s("b"),
                 flag: ModuleFlags::ALLOCATOR,
             },
-            "module `a` cannot run: `b` already holds role ModuleFlags(ALLOCATOR)",
+            "module `a` cannot run: `b` already holds role ALLOCATOR",
         ),
         (
             Unsupported {
                 module: s("m"),
                 flag: ModuleFlags::USERSPACE,
             },
-            "module `m`: flag ModuleFlags(USERSPACE) is not supported",
+            "module `m`: flag USERSPACE is not supported",
         ),
         (
             StepFailed {

@@ -248,17 +248,8 @@ pub fn bring_up() -> Result<&'static Registry, StartError> {
 
 /// Flag names joined by commas, `-` for none.
 pub fn flag_list(flags: ModuleFlags) -> String {
-    let mut out = String::new();
-    for (name, _) in flags.iter_names() {
-        if !out.is_empty() {
-            out.push(',');
-        }
-        out.push_str(name);
-    }
-    if out.is_empty() {
-        out.push('-');
-    }
-    out
+    // `ESSENTIAL | SCHEDULER`, `-` for none: the flags' own Display.
+    alloc::format!("{flags}")
 }
 
 fn or_dash(list: &[String]) -> String {

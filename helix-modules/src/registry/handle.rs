@@ -1,5 +1,5 @@
-//! [`ModuleHandle`]: what a module keeps to make requests and publish events
-//! from its handlers after `init`.
+//! [`ModuleHandle`]: what a module keeps to make requests, publish events
+//! and report its own parameter changes from its handlers after `init`.
 //!
 //! The handle holds a weak reference to the registry (a module stored in
 //! the registry must not keep it alive) and the module's id, which is its
@@ -70,6 +70,50 @@ impl ModuleHandle {
     /// (see [`Registry::request`]).
     pub fn request(&self, target: &str, request: Request) -> Result<Response, ModuleError> {
         self.registry()?.request(self.caller(), target, request)
+    }
+
+    /// Tells the registry that the owning module changed its parameter
+    /// `key` to `value` itself, e.g. in a request handler, so that
+    /// [`Registry::params`] (the console's `params`) shows the value in use.
+    ///
+    /// The value is validated like [`Registry::set_param`]
+    /// ([`ModuleError::UnknownParam`], [`ModuleError::InvalidParam`]) and
+    /// kept like a run-time setting (a restart or reload gets it), but the
+    /// module is not called back through `on_param_change`, so this is safe
+    /// from any handler. Needs no permission: a module only reports its own
+    /// parameters.
+    ///
+    /// ```
+    /// use helix_modules::v2::{Context, ModuleHandle, ModuleInfo, ModuleTrait, Request, Response};
+    /// use helix_modules::{Caller, ModuleError, ParamSpec, Registry};
+    ///
+    /// const P: [ParamSpec; 1] = [ParamSpec::new("level", "1").range(0, 3)];
+    /// struct M { level: u8, handle: Option<ModuleHandle> }
+    /// impl ModuleTrait for M {
+    ///     fn info(&self) -> ModuleInfo { ModuleInfo::new("m").params(&P) }
+    ///     fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
+    ///         self.handle = Some(ctx.handle());
+    ///         Ok(())
+    ///     }
+    ///     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    ///     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    ///     fn handle_request(&mut self, r: &Request) -> Result<Response, ModuleError> {
+    ///         self.level = 3;
+    ///         let handle = self.handle.as_ref().ok_or(ModuleError::Failed("not initialised"))?;
+    ///         handle.report_param("level", "3")?;
+    ///         Ok(Response::ok(b"max".to_vec()))
+    ///     }
+    /// }
+    ///
+    /// let r = Registry::new();
+    /// r.register_v2(M { level: 1, handle: None })?;
+    /// r.start_all(Caller::Kernel);
+    /// r.request(Caller::Kernel, "m", Request::new("kernel", "max", vec![]))?;
+    /// assert_eq!(r.params("m")?[0].shown(), "3");
+    /// # Ok::<(), ModuleError>(())
+    /// ```
+    pub fn report_param(&self, key: &str, value: &str) -> Result<(), ModuleError> {
+        self.registry()?.report_param(self.id, key, value)
     }
 
     /// Publishes [`Event::Custom`] to the modules subscribed to custom

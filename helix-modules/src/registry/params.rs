@@ -1,6 +1,8 @@
 //! Module parameters at run time: resolving a module's values for `init`
 //! (declared default < command line < run-time override), changing one
-//! with [`Registry::set_param`], and the masked listing.
+//! with [`Registry::set_param`] (boot-only ones refused), recording a value
+//! a module changed itself ([`Registry::report_param`], reached through
+//! [`crate::ModuleHandle::report_param`]), and the masked listing.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -8,7 +10,7 @@ use alloc::vec::Vec;
 use super::call::unknown_id;
 use super::slot::{Slot, Table};
 use super::{ModuleId, ModuleState, Registry};
-use crate::config::ParamValue;
+use crate::config::{ParamSpec, ParamValue};
 use crate::error::{ModuleError, Operation};
 use crate::permissions::{Caller, Permissions};
 use crate::v1::{Message, Reply};
@@ -72,6 +74,41 @@ pub(crate) fn resolve(t: &Table, id: ModuleId) -> Result<Vec<ConfigEntry>, Modul
     Ok(out)
 }
 
+/// The declared spec of `key` in `slot`'s module.
+fn spec_of(slot: &Slot, key: &str) -> Result<ParamSpec, ModuleError> {
+    slot.meta
+        .params
+        .iter()
+        .find(|s| s.name == key)
+        .copied()
+        .ok_or_else(|| ModuleError::UnknownParam {
+            module: slot.meta.name.clone(),
+            key: String::from(key),
+        })
+}
+
+/// Checks `value` against `spec`, naming `module` in the error.
+fn check(spec: &ParamSpec, module: &str, value: &str) -> Result<(), ModuleError> {
+    spec.validate(value)
+        .map_err(|reason| ModuleError::InvalidParam {
+            module: String::from(module),
+            key: String::from(spec.name),
+            reason,
+        })
+}
+
+/// Records the values a module got at `init` (`config`, resolved before
+/// the call) as its current parameters, with whatever it reported during
+/// the call ([`Registry::report_param`] keeps those as overrides) on top.
+pub(crate) fn settle(slot: &mut Slot, config: Vec<ConfigEntry>) {
+    slot.params = config;
+    for (key, value) in &slot.overrides {
+        if let Some(e) = slot.params.iter_mut().find(|e| &e.key == key) {
+            e.value.clone_from(value);
+        }
+    }
+}
+
 fn commit(slot: &mut Slot, key: &str, value: &str, sensitive: bool) {
     slot.overrides.retain(|(k, _)| k != key);
     slot.overrides
@@ -90,7 +127,9 @@ impl Registry {
     /// Changes a declared parameter at run time.
     ///
     /// The caller needs [`Permissions::CONFIGURE`]; the key must be declared
-    /// ([`ModuleError::UnknownParam`]) and the value valid
+    /// ([`ModuleError::UnknownParam`]), not boot-only
+    /// ([`ModuleError::BootOnlyParam`]: those come from the kernel command
+    /// line only, whatever the module's state) and the value valid
     /// ([`ModuleError::InvalidParam`]). An initialised module is told
     /// through `on_param_change` and may reject the change (its error is
     /// returned and the old value stays); a module not yet initialised, or
@@ -114,6 +153,28 @@ impl Registry {
     /// r.set_param(Caller::Kernel, "m", "level", "2")?;
     /// assert!(matches!(r.set_param(Caller::Kernel, "m", "level", "9"), Err(ModuleError::InvalidParam { .. })));
     /// assert_eq!(r.params("m")?[0].shown(), "2");
+    /// # Ok::<(), ModuleError>(())
+    /// ```
+    ///
+    /// A boot-only parameter is refused:
+    ///
+    /// ```
+    /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
+    /// # use helix_modules::{Caller, ModuleError, ParamSpec, Registry};
+    /// # const P: [ParamSpec; 1] = [ParamSpec::new("irq", "4").range(0, 15).boot_only()];
+    /// # struct M;
+    /// # impl ModuleTrait for M {
+    /// #     fn info(&self) -> ModuleInfo { ModuleInfo::new("m").params(&P) }
+    /// #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// # }
+    /// let r = Registry::builder().cmdline("m.irq=3").build();
+    /// r.register_v2(M)?;
+    /// r.start_all(Caller::Kernel);
+    /// let refused = r.set_param(Caller::Kernel, "m", "irq", "5").unwrap_err();
+    /// assert_eq!(refused, ModuleError::BootOnlyParam { module: "m".into(), key: "irq".into() });
+    /// assert_eq!(r.params("m")?[0].shown(), "3");
     /// # Ok::<(), ModuleError>(())
     /// ```
     pub fn set_param(
@@ -140,21 +201,14 @@ impl Registry {
         let (sensitive, state) = {
             let t = self.inner.table.lock();
             let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
-            let spec = slot
-                .meta
-                .params
-                .iter()
-                .find(|s| s.name == key)
-                .ok_or_else(|| ModuleError::UnknownParam {
+            let spec = spec_of(slot, key)?;
+            if spec.boot_only {
+                return Err(ModuleError::BootOnlyParam {
                     module: String::from(module),
                     key: String::from(key),
-                })?;
-            spec.validate(value)
-                .map_err(|reason| ModuleError::InvalidParam {
-                    module: String::from(module),
-                    key: String::from(key),
-                    reason,
-                })?;
+                });
+            }
+            check(&spec, module, value)?;
             (spec.sensitive, slot.state)
         };
         if matches!(state, ModuleState::Registered | ModuleState::Failed) {
@@ -179,21 +233,50 @@ impl Registry {
         .unwrap_or_else(|| Err(unknown_id(id)))
     }
 
+    /// Records that module `id` changed its own parameter `key` to `value`
+    /// (see [`crate::ModuleHandle::report_param`]): validated like
+    /// [`Registry::set_param`] (declared, valid value), kept as a run-time
+    /// override, and shown by [`Registry::params`]. The module is not
+    /// called back (`on_param_change`) and no permission is needed: it
+    /// reports a change it already made. Boot-only parameters may be
+    /// reported too (the module is the one that knows).
+    pub(crate) fn report_param(
+        &self,
+        id: ModuleId,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ModuleError> {
+        let mut t = self.inner.table.lock();
+        let slot = t.slot_mut(id).ok_or_else(|| unknown_id(id))?;
+        let spec = spec_of(slot, key)?;
+        check(&spec, &slot.meta.name, value)?;
+        commit(slot, key, value, spec.sensitive);
+        Ok(())
+    }
+
     /// A module's parameters as they may be printed (sensitive values are
-    /// `***`): the values in use since its last `init`, or, before that,
-    /// the values it would get.
+    /// `***`): the values in use since its last `init` (with run-time
+    /// changes), or, for a module not initialised yet or Failed, the values
+    /// its next `init` gets. The error is why those cannot be resolved (an
+    /// invalid or unknown command-line value: what makes `init` fail).
     pub fn params(&self, module: &str) -> Result<Vec<ParamValue>, ModuleError> {
         let t = self.inner.table.lock();
         let id = t.id_of(module)?;
         let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
-        let entries = if slot.state == ModuleState::Registered {
+        let entries = if matches!(slot.state, ModuleState::Registered | ModuleState::Failed) {
             resolve(&t, id)?
         } else {
             slot.params.clone()
         };
+        let boot_only = |key: &str| {
+            slot.meta
+                .params
+                .iter()
+                .any(|s| s.name == key && s.boot_only)
+        };
         Ok(entries
             .iter()
-            .map(|e| ParamValue::new(&e.key, &e.value, e.sensitive))
+            .map(|e| ParamValue::new(&e.key, &e.value, e.sensitive, boot_only(&e.key)))
             .collect())
     }
 }

@@ -134,7 +134,7 @@ impl Registry {
                     t.index_capabilities(id, &slot.meta.provides, true);
                     let node = deps::node_for(t, &slot.meta);
                     t.set_node(id, Some(node));
-                    slot.params = config;
+                    params::settle(slot, config);
                     slot.scheduler = service;
                     slot.consecutive_errors = 0;
                     slot.polled_healthy = true;

@@ -78,7 +78,7 @@ impl Registry {
         self.put_back(id, module, |s, _| match &result {
             Ok(()) => {
                 s.state = ModuleState::Initialized;
-                s.params = config;
+                params::settle(s, config);
             }
             Err(e) => s.fail(e.clone()),
         });

@@ -1,5 +1,5 @@
 //! [`Context`], what a module receives in `init`: its id, its parameters and
-//! a [`ModuleHandle`] for IPC.
+//! a [`ModuleHandle`] for IPC and for reporting its own parameter changes.
 //!
 //! The context lives for the duration of `init`; a module that needs IPC
 //! later keeps `ctx.handle()`, which carries the module's identity.
@@ -110,6 +110,13 @@ impl Context {
     /// (see [`crate::Registry::request`]).
     pub fn request(&self, target: &str, request: Request) -> Result<Response, ModuleError> {
         self.handle.request(target, request)
+    }
+
+    /// Reports that the module set its own parameter `key` to `value` (see
+    /// [`ModuleHandle::report_param`]); during `init`, e.g. after clamping
+    /// a value, the listing then shows the value in use.
+    pub fn report_param(&self, key: &str, value: &str) -> Result<(), ModuleError> {
+        self.handle.report_param(key, value)
     }
 
     /// Publishes a [`crate::v2::Event::Custom`] to subscribed modules.

@@ -1,4 +1,7 @@
-//! [`CmosRtc`]: the clock as a Helix driver module.
+//! [`CmosRtc`]: the clock as a Helix driver module. Requests: `get_time`
+//! (ISO 8601 UTC), `get_unix` (seconds since 1970), `stats` (`reads=N
+//! failures=N healthy=BOOL`: clock reads made for requests and how many
+//! failed).
 
 use crate::cmos::read_time;
 use alloc::format;
@@ -15,6 +18,8 @@ pub struct CmosRtc {
     hw: Option<HardwareAccess>,
     ports: Option<PortRange>,
     healthy: bool,
+    reads: u64,
+    failures: u64,
 }
 
 impl CmosRtc {
@@ -76,11 +81,19 @@ impl ModuleTrait for CmosRtc {
             return Ok(Response::err("the RTC is not initialised"));
         };
         let kind = request.request_type.as_str();
+        if kind == "stats" {
+            let text = format!(
+                "reads={} failures={} healthy={}",
+                self.reads, self.failures, self.healthy
+            );
+            return Ok(Response::ok(text.into_bytes()));
+        }
         if kind != "get_time" && kind != "get_unix" {
             return Ok(Response::err(format!(
-                "unknown request '{kind}' (try get_time, get_unix)"
+                "unknown request '{kind}' (try get_time, get_unix, stats)"
             )));
         }
+        self.reads += 1;
         match read_time(ports) {
             Ok(t) => {
                 self.healthy = true;
@@ -93,6 +106,7 @@ impl ModuleTrait for CmosRtc {
             }
             Err(e) => {
                 self.healthy = false;
+                self.failures += 1;
                 Ok(Response::err(format!("{e}")))
             }
         }

@@ -3,7 +3,8 @@
 //!
 //! A v2 module flagged DRIVER that provides `"console"`. It claims the
 //! UART's eight ports and its IRQ line through the kernel's hardware
-//! service (COM1: 0x3f8, IRQ 4 by default; parameters `port` and `irq`),
+//! service (COM1: 0x3f8, IRQ 4 by default; boot-only parameters `port` and
+//! `irq`, set on the kernel command line),
 //! enables the received-data interrupt, and on each interrupt moves every
 //! waiting byte into a bounded buffer. The kernel keeps writing its own
 //! output to the same UART's transmit register; this driver touches only

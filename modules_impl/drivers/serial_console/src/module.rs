@@ -18,12 +18,16 @@ const SELF_TEST_PATTERN: &[u8] = b"helix";
 /// Polls of the buffer while the self-test waits for its bytes.
 const SELF_TEST_POLLS: u32 = 5_000_000;
 
+/// Both are read in `init` only (the claims follow them), so they are
+/// boot-only: `serial_console.irq=3` on the kernel command line.
 const PARAMS: [ParamSpec; 2] = [
     ParamSpec::new("port", "1016")
         .range(0, 0xfff8)
+        .boot_only()
         .describe("I/O base of the UART (1016 = 0x3f8, COM1)"),
     ParamSpec::new("irq", "4")
         .range(0, 15)
+        .boot_only()
         .describe("ISA interrupt line of the UART"),
 ];
 

@@ -6,7 +6,7 @@
 //! [`Scheduler`](helix_modules::services::scheduler::Scheduler) service,
 //! which the kernel calls for every decision. [`RoundRobinModule`] wraps it
 //! as a v2 module (flags SCHEDULER and ESSENTIAL, provides `"scheduler"`)
-//! with a `time_slice_ms` parameter, IPC (`get_stats`, `set_time_slice`)
+//! with a `time_slice_ms` parameter, IPC (`stats`, `set_time_slice`)
 //! and event handling (Tick, CpuHotplug, Shutdown).
 //!
 //! Pure policy, no hardware: everything here is tested on the host.

@@ -5,9 +5,11 @@
 //!   it cannot be stopped or unloaded).
 //! - Parameter `time_slice_ms`: default 10, range 1..=1000, set on the
 //!   command line as `round_robin.time_slice_ms=5` or at run time.
-//! - Requests: `get_stats` answers `key=value` lines with the policy's live
-//!   counters; `set_time_slice` with a decimal payload in milliseconds
-//!   changes the slice; anything else is answered with an error response.
+//! - Requests: `stats` (alias `get_stats`) answers `key=value` lines with
+//!   the policy's live counters; `set_time_slice` with a decimal payload in
+//!   milliseconds changes the slice and reports the new `time_slice_ms` to
+//!   the registry, so `params round_robin` shows it; anything else is
+//!   answered with an error response.
 //! - Events: Tick rebalances run queues across CPUs; CpuHotplug moves a
 //!   departing CPU's threads away and gives an arriving one work; Shutdown
 //!   logs final counters and stops rebalancing.
@@ -20,7 +22,8 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use helix_modules::services::scheduler::Scheduler;
 use helix_modules::v2::{
-    Context, Event, EventKinds, EventResponse, ModuleInfo, ModuleTrait, Request, Response,
+    Context, Event, EventKinds, EventResponse, ModuleHandle, ModuleInfo, ModuleTrait, Request,
+    Response,
 };
 use helix_modules::{ModuleError, ModuleFlags, ParamSpec};
 
@@ -39,6 +42,8 @@ const PARAMS: [ParamSpec; 1] = [ParamSpec::new("time_slice_ms", "10")
 pub struct RoundRobinModule {
     policy: Arc<RoundRobin>,
     shutting_down: bool,
+    /// Kept from `init` to report parameter changes made over IPC.
+    handle: Option<ModuleHandle>,
 }
 
 impl Default for RoundRobinModule {
@@ -53,6 +58,7 @@ impl RoundRobinModule {
         Self {
             policy: Arc::new(RoundRobin::new(MAX_CPUS)),
             shutting_down: false,
+            handle: None,
         }
     }
 
@@ -99,6 +105,7 @@ impl ModuleTrait for RoundRobinModule {
     }
 
     fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
+        self.handle = Some(ctx.handle());
         // The registry validated the value against PARAMS already.
         let ms = ctx
             .config_usize("time_slice_ms")
@@ -149,7 +156,7 @@ impl ModuleTrait for RoundRobinModule {
 
     fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {
         match request.request_type.as_str() {
-            "get_stats" => Ok(Response::ok(self.stats_text().into_bytes())),
+            "stats" | "get_stats" => Ok(Response::ok(self.stats_text().into_bytes())),
             "set_time_slice" => {
                 let ms = core::str::from_utf8(&request.payload)
                     .ok()
@@ -159,13 +166,18 @@ impl ModuleTrait for RoundRobinModule {
                         "set_time_slice needs a decimal number of milliseconds",
                     ));
                 };
-                match self.policy.set_time_slice_ms(ms) {
-                    Ok(()) => Ok(Response::ok(format!("time_slice_ms={ms}").into_bytes())),
-                    Err(e) => Ok(Response::err(format!("{e}"))),
+                if let Err(e) = self.policy.set_time_slice_ms(ms) {
+                    return Ok(Response::err(format!("{e}")));
                 }
+                // The same range as PARAMS, so the registry accepts it;
+                // `params round_robin` then shows the slice in use.
+                if let Some(handle) = &self.handle {
+                    handle.report_param("time_slice_ms", &format!("{ms}"))?;
+                }
+                Ok(Response::ok(format!("time_slice_ms={ms}").into_bytes()))
             }
             other => Ok(Response::err(format!(
-                "unknown request '{other}' (try get_stats, set_time_slice)"
+                "unknown request '{other}' (try stats, set_time_slice)"
             ))),
         }
     }

@@ -61,15 +61,17 @@ fn out_of_range_time_slice_fails_init() {
 }
 
 #[test]
-fn get_stats_reports_live_numbers() {
+fn stats_reports_live_numbers() {
     let (r, policy) = registry("");
     policy.add(ThreadId(1), Priority::NORMAL).unwrap();
     policy.add(ThreadId(2), Priority::NORMAL).unwrap();
     policy.tick(0, 1);
     policy.pick_next(0);
     policy.pick_next(0);
-    let (ok, text) = ask(&r, "get_stats", b"");
+    let (ok, text) = ask(&r, "stats", b"");
     assert!(ok);
+    // `get_stats` is kept as an alias.
+    assert_eq!(ask(&r, "get_stats", b""), (true, text.clone()));
     assert!(text.contains("threads=2"), "{text}");
     assert!(text.contains("switches=2"), "{text}");
     assert!(text.contains("ticks=1"), "{text}");
@@ -93,6 +95,31 @@ fn set_time_slice_changes_the_policy() {
     let (ok, _) = ask(&r, "set_time_slice", b"soon");
     assert!(!ok);
     assert_eq!(policy.time_slice_ms(), 3);
+}
+
+fn shown_slice(r: &Registry) -> String {
+    r.params("round_robin").unwrap()[0].to_string()
+}
+
+#[test]
+fn params_show_the_slice_set_over_ipc() {
+    let (r, policy) = registry("round_robin.time_slice_ms=20");
+    assert_eq!(shown_slice(&r), "time_slice_ms=20");
+    assert!(ask(&r, "set_time_slice", b"3").0);
+    assert_eq!(shown_slice(&r), "time_slice_ms=3");
+    // A refused request changes neither.
+    assert!(!ask(&r, "set_time_slice", b"0").0);
+    assert_eq!(shown_slice(&r), "time_slice_ms=3");
+    assert_eq!(policy.time_slice_ms(), 3);
+    // A run-time set and an IPC change after it agree too.
+    r.set_param(Caller::Kernel, "round_robin", "time_slice_ms", "8")
+        .unwrap();
+    assert_eq!(shown_slice(&r), "time_slice_ms=8");
+    assert!(ask(&r, "set_time_slice", b"12").0);
+    assert_eq!(
+        (shown_slice(&r), policy.time_slice_ms()),
+        ("time_slice_ms=12".to_string(), 12)
+    );
 }
 
 #[test]

@@ -8,7 +8,12 @@
 //! - `counts`: one `key=value` line (`ticks=… cpu_online=… cpu_offline=…
 //!   pressure_low=… pressure_medium=… pressure_critical=… custom=…
 //!   shutdown=…`);
-//! - `recent`: the ring, oldest first, one event per line.
+//! - `recent`: the ring, oldest first, one event per line;
+//! - `stats`: the `counts` line followed by `recent=… capacity=…` (how many
+//!   events the ring holds, and how many it keeps).
+//!
+//! Parameter `capacity` (1..=1024, default 32) is read at `init` only, so it
+//! is boot-only: `event_log.capacity=64` on the kernel command line.
 //!
 //! It is HOT_RELOADABLE: a replacement instance takes over the counters
 //! and the time of the last tick (`save_state` / `restore_state`), so
@@ -31,6 +36,7 @@ use helix_modules::{ModuleError, ModuleFlags, ParamSpec};
 
 const PARAMS: [ParamSpec; 1] = [ParamSpec::new("capacity", "32")
     .range(1, 1024)
+    .boot_only()
     .describe("how many recent events the log keeps")];
 
 /// Per-kind event counters.
@@ -199,16 +205,38 @@ impl ModuleTrait for EventLog {
 
     fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {
         let c = &self.counts;
+        let counts = format!(
+            "ticks={} cpu_online={} cpu_offline={} pressure_low={} pressure_medium={} pressure_critical={} custom={} shutdown={}",
+            c.ticks,
+            c.cpu_online,
+            c.cpu_offline,
+            c.pressure[0],
+            c.pressure[1],
+            c.pressure[2],
+            c.custom,
+            c.shutdown
+        );
         match request.request_type.as_str() {
-            "counts" => Ok(Response::ok(
+            "counts" => Ok(Response::ok(counts.into_bytes())),
+            "stats" => Ok(Response::ok(
                 format!(
-                    "ticks={} cpu_online={} cpu_offline={} pressure_low={} pressure_medium={} pressure_critical={} custom={} shutdown={}",
-                    c.ticks, c.cpu_online, c.cpu_offline, c.pressure[0], c.pressure[1], c.pressure[2], c.custom, c.shutdown
+                    "{counts} recent={} capacity={}",
+                    self.recent.len(),
+                    self.capacity
                 )
                 .into_bytes(),
             )),
-            "recent" => Ok(Response::ok(self.recent.iter().cloned().collect::<Vec<_>>().join("\n").into_bytes())),
-            other => Ok(Response::err(format!("unknown request '{other}' (try counts, recent)"))),
+            "recent" => Ok(Response::ok(
+                self.recent
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .into_bytes(),
+            )),
+            other => Ok(Response::err(format!(
+                "unknown request '{other}' (try counts, recent, stats)"
+            ))),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use event_log::EventLog;
 use helix_modules::v2::{Event, PressureLevel, Request};
-use helix_modules::{Caller, Registry};
+use helix_modules::{Caller, ModuleError, Registry};
 
 fn ask(r: &Registry, kind: &str) -> Result<String, String> {
     let resp = r
@@ -50,7 +50,27 @@ fn counts_and_recent_events() {
         ask(&r, "recent").unwrap(),
         "[1.500] memory pressure Medium\n[1.500] custom x (2 bytes)"
     );
+    assert_eq!(
+        ask(&r, "stats").unwrap(),
+        "ticks=1 cpu_online=1 cpu_offline=1 pressure_low=0 pressure_medium=1 pressure_critical=0 custom=1 shutdown=0 recent=2 capacity=2"
+    );
     assert!(ask(&r, "clear").unwrap_err().contains("unknown request"));
+}
+
+#[test]
+fn capacity_is_boot_only() {
+    let r = Registry::builder().cmdline("event_log.capacity=4").build();
+    r.register_v2(EventLog::new()).unwrap();
+    assert!(r.start_all(Caller::Kernel).is_clean());
+    assert_eq!(
+        r.set_param(Caller::Kernel, "event_log", "capacity", "8"),
+        Err(ModuleError::BootOnlyParam {
+            module: "event_log".into(),
+            key: "capacity".into()
+        })
+    );
+    assert!(ask(&r, "stats").unwrap().ends_with(" capacity=4"));
+    assert_eq!(r.params("event_log").unwrap()[0].to_string(), "capacity=4");
 }
 
 #[test]
