@@ -14,7 +14,7 @@ if ! command -v rustup >/dev/null 2>&1; then
 fi
 
 # RUSTUP_AUTO_INSTALL=0 makes rustup skip the targets in rust-toolchain.toml
-# silently, so add the kernel target explicitly (DESIGN §3).
+# silently, so add the kernel target explicitly (docs/architecture.md §3).
 if ! rustup target list --installed | grep -qx x86_64-unknown-none; then
     say "adding the x86_64-unknown-none target"
     rustup target add x86_64-unknown-none

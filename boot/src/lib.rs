@@ -2,11 +2,11 @@
 //! 32-bit protected mode to Rust in long mode.
 //!
 //! QEMU loads the kernel ELF at its physical addresses when it finds a Xen
-//! `PHYS32_ENTRY` note (DESIGN §3). [`pvh`] holds that note and the entry
-//! code: it builds identity-mapped early page tables for the first 4 GiB,
-//! enables long mode, switches to the boot stack and calls the kernel's
-//! `helix_kernel_entry(start_info_paddr)`. [`start_info`] then turns the
-//! `hvm_start_info` structure the loader left in memory into a
+//! `PHYS32_ENTRY` note (docs/architecture.md §4). [`pvh`] holds that note
+//! and the entry code: it builds identity-mapped early page tables for the
+//! first 4 GiB, enables long mode, switches to the boot stack and calls the
+//! kernel's `helix_kernel_entry(start_info_paddr)`. [`start_info`] then
+//! turns the `hvm_start_info` structure the loader left in memory into a
 //! [`StartInfo`] with owned copies of the command line and memory map,
 //! checking every pointer and length on the way. The linker script that
 //! lays out every Helix kernel image is `boot/linker.ld`.

@@ -3,8 +3,9 @@
 //! `cargo test` at the workspace root builds only host crates; this crate's
 //! tests reach the kernel by running a nested `cargo test -p kernel
 //! --target x86_64-unknown-none`, which boots each test kernel through
-//! `scripts/qemu-runner.sh` (DESIGN §4). Nested cargo runs share the build
-//! directory lock, so [`kernel_cargo`] serialises them within one process.
+//! `scripts/qemu-runner.sh` (docs/architecture.md §12). Nested cargo runs
+//! share the build directory lock, so [`kernel_cargo`] serialises them
+//! within one process.
 
 pub mod console;
 

@@ -1,11 +1,28 @@
-//! The Helix kernel: the mechanisms under the module framework.
+//! The Helix kernel: the mechanisms under the module framework, and the
+//! wiring that loads and runs the modules (docs/architecture.md §2).
 //!
 //! This library is linked into the kernel binary (`src/main.rs`) and into
 //! every in-QEMU test kernel (`tests/*.rs`); each of them names its `main`
 //! with [`entry_point!`] or [`test_kernel!`] and shares everything else:
-//! bring-up ([`boot`]), serial console and logging, CPU and interrupt setup
-//! ([`arch`]), the clock and timer ([`time`]), memory ([`mm`]), the panic
-//! handler and the test runner ([`testing`]). It builds only for
+//!
+//! - [`startup`]: bring-up from the boot stub to `main`, start info and
+//!   command line;
+//! - [`arch`]: CPU tables, interrupt entry, exceptions, APICs, PIT, paging,
+//!   ACPI, AP start-up, the context switch;
+//! - [`serial`] and [`logger`]: COM1 output and the `log` backend (the
+//!   panic handler is the private `panic` module);
+//! - [`mm`] (frames, heap, guarded stacks, memory pressure) and [`time`]
+//!   (the timer interrupt and the TSC clock);
+//! - [`thread`]: kernel threads, the switch, wait queues and sleep, driven
+//!   by the scheduler module's policy;
+//! - [`smp`]: application processors and CPU hotplug;
+//! - [`modules`]: the module table and boot-time bring-up; [`hw`]: the
+//!   hardware service for DRIVER modules; [`events`]: the events thread;
+//!   [`supervisor`]: supervisor limits from the command line; [`shell`]:
+//!   the console module;
+//! - [`testing`]: in-kernel test registration and the test runner;
+//!
+//! and [`shutdown`] and [`power_off`]. It builds only for
 //! `x86_64-unknown-none`.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
