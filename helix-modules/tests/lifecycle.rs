@@ -400,8 +400,12 @@ fn exclusive_roles_conflict() {
         holder: "rr".into(),
         flag: ModuleFlags::ALLOCATOR,
     };
-    assert_eq!(report.skipped, vec![("cfs".to_string(), conflict.clone())]);
+    // Waiting for a held role is standby, not a skip: the report is clean.
+    assert!(report.skipped.is_empty(), "{report:?}");
+    assert!(report.is_clean());
+    assert_eq!(report.standby, vec![("cfs".to_string(), "rr".to_string())]);
     assert_eq!(state_of(&r, "cfs"), ModuleState::Initialized);
+    assert_eq!(r.status("cfs").unwrap().standby_for.as_deref(), Some("rr"));
     assert_eq!(r.start(Caller::Kernel, "cfs"), Err(conflict));
     r.stop(Caller::Kernel, "rr").unwrap();
     r.start(Caller::Kernel, "cfs").unwrap();

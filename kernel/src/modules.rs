@@ -246,7 +246,7 @@ pub fn bring_up() -> Result<&'static Registry, StartError> {
     Ok(r)
 }
 
-/// Flag names joined by commas, `-` for none.
+/// Flag names as the lsmod column shows them (`ESSENTIAL | SCHEDULER`, `-` for none).
 pub fn flag_list(flags: ModuleFlags) -> String {
     // `ESSENTIAL | SCHEDULER`, `-` for none: the flags' own Display.
     alloc::format!("{flags}")
