@@ -3,7 +3,8 @@
 //!
 //! The registry applies it in [`crate::Registry::supervise`], which the
 //! kernel calls periodically with the current time. All times are in the
-//! units of the clock the kernel gave the registry.
+//! units of that `now` argument (the kernel uses nanoseconds since boot),
+//! not those of the registry's handler-timing clock (TSC cycles).
 
 use alloc::collections::VecDeque;
 

@@ -92,13 +92,23 @@ fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
     results
 }
 
-/// Kills the threads a module started once it stops running.
-fn reap_threads(module: &str) {
+/// Gives back what a module held once it stops running (stopped, failed
+/// or replaced): kills the threads it started and releases its hardware
+/// claims, whatever its own `stop` did or did not do.
+fn reclaim(module: &str) {
     let n = crate::thread::kill_owned_by(module);
     if n > 0 {
         log::info!(
             "stopped {n} thread{} owned by module {module}",
             if n == 1 { "" } else { "s" }
+        );
+    }
+    let claims =
+        helix_modules::services::hw::Hardware::release_all(&*crate::hw::hardware(), module);
+    if claims > 0 {
+        log::info!(
+            "released {claims} hardware claim{} of module {module}",
+            if claims == 1 { "" } else { "s" }
         );
     }
 }
@@ -124,7 +134,7 @@ pub fn load() -> &'static Registry {
             .policy(policy)
             .cmdline(crate::startup::cmdline().as_str())
             .clock(cpu::rdtsc)
-            .on_stopped(reap_threads)
+            .on_stopped(reclaim)
             .hardware(crate::hw::hardware())
             .build()
     });

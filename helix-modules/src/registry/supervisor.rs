@@ -34,8 +34,10 @@ impl Registry {
     /// then restarts failed or unhealthy non-essential modules according
     /// to the [`crate::SupervisorPolicy`]: after a back-off that doubles
     /// per consecutive restart, and at most `max_restarts` per `window`,
-    /// after which the module is held. `now` is in the registry clock's
-    /// units. Restarts are audited as the kernel's.
+    /// after which the module is held. `now` is in the units of the
+    /// policy's times (the kernel passes nanoseconds since boot and sets
+    /// the policy in nanoseconds); it is independent of the registry's
+    /// handler-timing clock. Restarts are audited as the kernel's.
     ///
     /// ```
     /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
