@@ -4,7 +4,9 @@
 //! Every failure the registry can report is a variant here, so callers match
 //! on the exact case instead of parsing text. Modules report their own
 //! failures with [`ModuleError::Failed`] (a static reason) or
-//! [`ModuleError::Message`] (a formatted one).
+//! [`ModuleError::Message`] (a formatted one); a refused hardware request
+//! becomes [`ModuleError::Hardware`] with `?`, keeping its cause (who holds
+//! the ports, which IRQ) for `lsmod` to show.
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -14,6 +16,7 @@ use core::fmt;
 use crate::flags::ModuleFlags;
 use crate::permissions::Permissions;
 use crate::registry::ModuleState;
+use crate::services::hw::HwError;
 
 /// A registry operation, as named in errors and in the audit ring.
 ///
@@ -252,6 +255,17 @@ pub enum ModuleError {
     Failed(&'static str),
     /// A module-reported failure with a formatted reason.
     Message(String),
+    /// The kernel's hardware service refused a driver's request (ports or
+    /// an IRQ line held by another owner, a bad range, no hardware); made
+    /// from the [`HwError`] by `?`.
+    ///
+    /// ```
+    /// use helix_modules::ModuleError;
+    /// use helix_modules::services::hw::HwError;
+    /// let e: ModuleError = HwError::PortsInUse { base: 0x70, count: 2, owner: "cmos_rtc".into() }.into();
+    /// assert_eq!(e.to_string(), "ports 0x70..0x72 are claimed by cmos_rtc");
+    /// ```
+    Hardware(HwError),
 }
 
 impl fmt::Display for ModuleError {
@@ -367,8 +381,15 @@ impl fmt::Display for ModuleError {
             RegistryGone => f.write_str("the registry no longer exists"),
             Failed(reason) => f.write_str(reason),
             Message(reason) => f.write_str(reason),
+            Hardware(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl core::error::Error for ModuleError {}
+
+impl From<HwError> for ModuleError {
+    fn from(e: HwError) -> Self {
+        ModuleError::Hardware(e)
+    }
+}

@@ -64,6 +64,8 @@ mod registry;
 pub mod services;
 mod supervisor;
 pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod v1;
 pub mod v2;
 

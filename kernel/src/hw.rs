@@ -25,20 +25,47 @@ pub const IRQ_VECTOR_BASE: u8 = 0x30;
 /// ISA interrupt lines drivers may claim.
 pub const ISA_IRQS: usize = 16;
 
-/// Real port I/O.
+/// Real port I/O, 8, 16 and 32 bits wide (`in`/`out` with `al`, `ax`,
+/// `eax`).
 #[derive(Debug)]
 struct KernelPorts;
 
 impl PortIo for KernelPorts {
     fn read_u8(&self, port: u16) -> u8 {
-        // SAFETY: only reachable through a `PortRange` that `claim_ports`
-        // handed to the single driver owning these ports.
+        // SAFETY: `KernelPorts` is only reachable through a `PortRange`
+        // made by `claim_ports`, which bounds-checks every access, so `port`
+        // lies in a range this service granted exclusively to a driver for
+        // its device. Port I/O reads and writes no memory the compiler
+        // knows of; its effect on the device is that driver's to manage.
         unsafe { Port::<u8>::new(port).read() }
     }
 
     fn write_u8(&self, port: u16, value: u8) {
-        // SAFETY: as in `read_u8`.
+        // SAFETY: as in `read_u8`: `port` is inside a granted claim, and the
+        // write touches no memory the compiler knows of.
         unsafe { Port::<u8>::new(port).write(value) }
+    }
+
+    fn read_u16(&self, port: u16) -> u16 {
+        // SAFETY: as in `read_u8`; `PortRange::read16` checked that both
+        // ports the access spans (`port`, `port + 1`) are inside the claim.
+        unsafe { Port::<u16>::new(port).read() }
+    }
+
+    fn write_u16(&self, port: u16, value: u16) {
+        // SAFETY: as in `read_u16`: both ports are inside the claim.
+        unsafe { Port::<u16>::new(port).write(value) }
+    }
+
+    fn read_u32(&self, port: u16) -> u32 {
+        // SAFETY: as in `read_u8`; `PortRange::read32` checked that all four
+        // ports the access spans (`port..port + 4`) are inside the claim.
+        unsafe { Port::<u32>::new(port).read() }
+    }
+
+    fn write_u32(&self, port: u16, value: u32) {
+        // SAFETY: as in `read_u32`: all four ports are inside the claim.
+        unsafe { Port::<u32>::new(port).write(value) }
     }
 }
 

@@ -1,15 +1,19 @@
 //! The driver modules on real (emulated) hardware: the CMOS clock answers
 //! with a plausible, advancing time, and the serial console's receive
-//! interrupt delivers bytes (through the UART's loopback mode).
+//! interrupt delivers bytes (through the UART's loopback mode). Also the
+//! hardware service itself: 16- and 32-bit port access (PCI configuration
+//! space through 0xCF8/0xCFC), bounds-checked against the claim, and a
+//! refused claim whose holder `lsmod` names.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+use alloc::format;
 use alloc::string::String;
 use helix_modules::services::hw::{Hardware, HwError};
-use helix_modules::{Caller, Registry};
-use kernel::{ktest, thread};
+use helix_modules::{Caller, ModuleError, ModuleState, ModuleStatus, Registry};
+use kernel::{kprint, ktest, thread};
 
 kernel::test_kernel!();
 
@@ -83,6 +87,139 @@ ktest!(
         assert_eq!(hw.release_all("intruder"), 1);
         r.start(Caller::Kernel, "cmos_rtc")
             .expect("a stopped driver starts again");
+        assert!(ask(r, "cmos_rtc", "get_time").is_ok());
+    }
+);
+
+/// PCI configuration mechanism #1: the address port and the data port.
+const PCI_CONFIG: u16 = 0xcf8;
+
+ktest!(
+    fn wide_accesses_past_the_claim_are_refused() {
+        up();
+        let hw = kernel::hw::hardware();
+        let ports = hw
+            .claim_ports("wide_test", PCI_CONFIG, 8)
+            .expect("0xcf8 is free");
+        let past = |offset, bits| HwError::WideOutOfRange {
+            offset,
+            bits,
+            count: 8,
+        };
+        assert_eq!(ports.read32(5), Err(past(5, 32)));
+        assert_eq!(ports.write32(8, 0x8000_0000), Err(past(8, 32)));
+        assert_eq!(ports.read16(7), Err(past(7, 16)));
+        assert_eq!(ports.write16(u16::MAX, 0), Err(past(u16::MAX, 16)));
+        assert_eq!(
+            ports.read(8),
+            Err(HwError::OutOfRange {
+                offset: 8,
+                count: 8
+            })
+        );
+        // The last whole dword and word are inside.
+        assert!(ports.read32(4).is_ok() && ports.read16(6).is_ok());
+        drop(ports);
+        assert_eq!(hw.release_all("wide_test"), 1);
+    }
+);
+
+ktest!(
+    fn wide_ports_read_the_pci_host_bridge() {
+        up();
+        let hw = kernel::hw::hardware();
+        let ports = hw
+            .claim_ports("pci_test", PCI_CONFIG, 8)
+            .expect("0xcf8 is free");
+        // Enable bit, bus 0, device 0, function 0, register 0: vendor and
+        // device id of the host bridge.
+        ports.write32(0, 0x8000_0000).unwrap();
+        let id = ports.read32(4).unwrap();
+        let (vendor, device) = (id & 0xffff, id >> 16);
+        // The same register, 16 bits at a time (0xcfc and 0xcfe).
+        let halves = (ports.read16(4).unwrap(), ports.read16(6).unwrap());
+        drop(ports);
+        assert_eq!(hw.release_all("pci_test"), 1);
+        kprint!("(00:00.0 is {vendor:04x}:{device:04x}) ");
+        assert_eq!(vendor, 0x8086, "{id:#010x}");
+        // q35 (MCH) or the older i440FX machine.
+        assert!(matches!(device, 0x29c0 | 0x1237), "{id:#010x}");
+        assert_eq!((u32::from(halves.0), u32::from(halves.1)), (vendor, device));
+    }
+);
+
+/// Waits (up to 5 s) until `cmos_rtc` is Failed and out of any call (the
+/// supervisor may be retrying it), and returns its status.
+fn failed_rtc(r: &Registry) -> ModuleStatus {
+    for _ in 0..500 {
+        let status = r.status("cmos_rtc").unwrap();
+        if status.state == ModuleState::Failed && !status.busy {
+            return status;
+        }
+        thread::sleep_ms(10);
+    }
+    panic!(
+        "cmos_rtc never settled as Failed: {:?}",
+        r.status("cmos_rtc")
+    );
+}
+
+ktest!(
+    fn a_refused_claim_names_its_holder_in_lsmod() {
+        let r = up();
+        let hw = kernel::hw::hardware();
+        r.stop(Caller::Kernel, "cmos_rtc").unwrap();
+        let held = hw
+            .claim_ports("squatter", 0x70, 2)
+            .expect("released when the driver stopped");
+        let err = r.start(Caller::Kernel, "cmos_rtc").unwrap_err();
+        assert!(format!("{err}").ends_with("claimed by squatter"), "{err}");
+
+        let status = failed_rtc(r);
+        let Some(ModuleError::StepFailed { reason, .. }) = &status.last_error else {
+            panic!("{:?}", status.last_error);
+        };
+        assert!(
+            matches!(&**reason, ModuleError::Hardware(HwError::PortsInUse { owner, .. }) if owner == "squatter"),
+            "{reason:?}"
+        );
+        // The table shows the reason while the driver is Failed (the
+        // supervisor may be between two retries: look again then).
+        let mut table = String::new();
+        for _ in 0..100 {
+            failed_rtc(r);
+            table = kernel::modules::format_table(r);
+            if table.contains("claimed by squatter") {
+                break;
+            }
+        }
+        let mut lines = table.lines().skip_while(|l| !l.starts_with("cmos_rtc "));
+        assert!(
+            lines.next().is_some_and(|l| l.contains(" failed")),
+            "{table}"
+        );
+        assert!(
+            lines
+                .next()
+                .is_some_and(|l| l.trim_start().starts_with("reason:")
+                    && l.ends_with("ports 0x70..0x72 are claimed by squatter")),
+            "{table}"
+        );
+
+        drop(held);
+        assert_eq!(hw.release_all("squatter"), 1);
+        // The supervisor may be between the init and start of a retry
+        // (Initialized, which cannot be restarted): try again then.
+        let mut restarted = r.restart(Caller::Kernel, "cmos_rtc");
+        for _ in 0..100 {
+            if !matches!(restarted, Err(ModuleError::InvalidState { .. })) {
+                break;
+            }
+            thread::sleep_ms(10);
+            restarted = r.restart(Caller::Kernel, "cmos_rtc");
+        }
+        restarted.expect("the driver starts once its ports are free");
+        assert_eq!(r.status("cmos_rtc").unwrap().state, ModuleState::Running);
         assert!(ask(r, "cmos_rtc", "get_time").is_ok());
     }
 );

@@ -11,19 +11,58 @@
 //! forgets to clean up cannot keep a device.
 //!
 //! Ports are reached only through the [`PortRange`] a claim returns, which
-//! checks every offset against the claimed size, so a driver (which stays
+//! checks every access against the claimed size (a 16- or 32-bit access
+//! must lie wholly inside it), so a driver (which stays
 //! `#![forbid(unsafe_code)]`) cannot touch another device's registers.
+//!
+//! On the host, `helix_modules::testing::FakeHardware` (cargo feature
+//! `testing`) stands in for the kernel: claims, port models, an access log
+//! and interrupts raised on demand.
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
 
 /// Raw port I/O, implemented by the kernel.
+///
+/// The 16- and 32-bit accesses have default implementations that split
+/// them into byte accesses at consecutive ports, lowest byte first: what
+/// the bus does when a wide access reaches an 8-bit device. The kernel
+/// (and any model of a device with wide registers) overrides them with
+/// real wide accesses.
 pub trait PortIo: Send + Sync {
     /// Reads the byte at `port`.
     fn read_u8(&self, port: u16) -> u8;
     /// Writes `value` to `port`.
     fn write_u8(&self, port: u16, value: u8);
+
+    /// Reads 16 bits at `port` (by default, bytes at `port` and `port + 1`).
+    fn read_u16(&self, port: u16) -> u16 {
+        u16::from_le_bytes([self.read_u8(port), self.read_u8(port.wrapping_add(1))])
+    }
+
+    /// Writes 16 bits to `port` (by default, bytes to `port` and `port + 1`).
+    fn write_u16(&self, port: u16, value: u16) {
+        let [lo, hi] = value.to_le_bytes();
+        self.write_u8(port, lo);
+        self.write_u8(port.wrapping_add(1), hi);
+    }
+
+    /// Reads 32 bits at `port` (by default, bytes at `port..port + 4`).
+    fn read_u32(&self, port: u16) -> u32 {
+        let mut bytes = [0; 4];
+        for (i, b) in (0u16..).zip(bytes.iter_mut()) {
+            *b = self.read_u8(port.wrapping_add(i));
+        }
+        u32::from_le_bytes(bytes)
+    }
+
+    /// Writes 32 bits to `port` (by default, bytes to `port..port + 4`).
+    fn write_u32(&self, port: u16, value: u32) {
+        for (i, b) in (0u16..).zip(value.to_le_bytes()) {
+            self.write_u8(port.wrapping_add(i), b);
+        }
+    }
 }
 
 /// A driver's interrupt handler. Runs in interrupt context on the CPU that
@@ -85,6 +124,16 @@ pub enum HwError {
         /// Size of the claimed range.
         count: u16,
     },
+    /// A 16- or 32-bit access that does not lie wholly inside the claimed
+    /// range (its last byte, or all of it, is past the end).
+    WideOutOfRange {
+        /// The offset of the access's first byte.
+        offset: u16,
+        /// The access's width in bits: 16 or 32.
+        bits: u8,
+        /// Size of the claimed range.
+        count: u16,
+    },
 }
 
 impl fmt::Display for HwError {
@@ -111,9 +160,19 @@ impl fmt::Display for HwError {
                     "port offset {offset} is outside the claimed {count} ports"
                 )
             }
+            Self::WideOutOfRange {
+                offset,
+                bits,
+                count,
+            } => write!(
+                f,
+                "a {bits}-bit access at port offset {offset} runs past the claimed {count} ports"
+            ),
         }
     }
 }
+
+impl core::error::Error for HwError {}
 
 /// A claimed, bounds-checked range of I/O ports.
 #[derive(Clone)]
@@ -147,13 +206,27 @@ impl PortRange {
     }
 
     fn port(&self, offset: u16) -> Result<u16, HwError> {
-        if offset < self.count {
-            Ok(self.base + offset)
-        } else {
-            Err(HwError::OutOfRange {
+        match self.base.checked_add(offset) {
+            Some(port) if offset < self.count => Ok(port),
+            _ => Err(HwError::OutOfRange {
                 offset,
                 count: self.count,
-            })
+            }),
+        }
+    }
+
+    /// The port of a `bits`-wide access at `offset`, if the whole access
+    /// (`offset..offset + bits / 8`) lies inside the range.
+    fn wide_port(&self, offset: u16, bits: u8) -> Result<u16, HwError> {
+        let end = u32::from(offset) + u32::from(bits / 8);
+        let last_port = u32::from(self.base) + end - 1;
+        match u16::try_from(u32::from(self.base) + u32::from(offset)) {
+            Ok(port) if end <= u32::from(self.count) && last_port <= 0xffff => Ok(port),
+            _ => Err(HwError::WideOutOfRange {
+                offset,
+                bits,
+                count: self.count,
+            }),
         }
     }
 
@@ -165,6 +238,32 @@ impl PortRange {
     /// Writes the port at `offset` within the range.
     pub fn write(&self, offset: u16, value: u8) -> Result<(), HwError> {
         self.io.write_u8(self.port(offset)?, value);
+        Ok(())
+    }
+
+    /// Reads 16 bits at `offset`; both bytes (`offset`, `offset + 1`) must
+    /// be inside the range, or the access is refused with
+    /// [`HwError::WideOutOfRange`].
+    pub fn read16(&self, offset: u16) -> Result<u16, HwError> {
+        Ok(self.io.read_u16(self.wide_port(offset, 16)?))
+    }
+
+    /// Writes 16 bits at `offset`, bounds-checked as [`PortRange::read16`].
+    pub fn write16(&self, offset: u16, value: u16) -> Result<(), HwError> {
+        self.io.write_u16(self.wide_port(offset, 16)?, value);
+        Ok(())
+    }
+
+    /// Reads 32 bits at `offset`; all four bytes (`offset..offset + 4`)
+    /// must be inside the range, or the access is refused with
+    /// [`HwError::WideOutOfRange`].
+    pub fn read32(&self, offset: u16) -> Result<u32, HwError> {
+        Ok(self.io.read_u32(self.wide_port(offset, 32)?))
+    }
+
+    /// Writes 32 bits at `offset`, bounds-checked as [`PortRange::read32`].
+    pub fn write32(&self, offset: u16, value: u32) -> Result<(), HwError> {
+        self.io.write_u32(self.wide_port(offset, 32)?, value);
         Ok(())
     }
 }

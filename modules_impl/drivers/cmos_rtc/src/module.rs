@@ -41,27 +41,28 @@ impl ModuleTrait for CmosRtc {
             .events(EventKinds::empty())
     }
 
+    /// Takes the hardware handle; a refusal ([`HwError`](helix_modules::services::hw::HwError))
+    /// is the error, as is.
     fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
-        let hw = ctx
-            .hardware()
-            .map_err(|_| ModuleError::Failed("the RTC driver needs hardware access"))?;
-        self.hw = Some(hw);
+        self.hw = Some(ctx.hardware()?);
         Ok(())
     }
 
     /// Claims the device (a stopped driver holds nothing, so it can be
-    /// started again) and proves it answers sensibly.
+    /// started again) and proves it answers sensibly. A refused claim is
+    /// the error as the hardware service gave it, naming who holds the
+    /// ports.
     fn start(&mut self) -> Result<(), ModuleError> {
         let hw = self
             .hw
             .as_ref()
             .ok_or(ModuleError::Failed("not initialised"))?;
-        let ports = hw
-            .claim_ports(CMOS_PORT, 2)
-            .map_err(|_| ModuleError::Failed("CMOS ports 0x70-0x71 are taken"))?;
-        if read_time(&ports).is_err() {
+        let ports = hw.claim_ports(CMOS_PORT, 2)?;
+        if let Err(e) = read_time(&ports) {
             hw.release_all();
-            return Err(ModuleError::Failed("the RTC does not hold a valid time"));
+            return Err(ModuleError::Message(format!(
+                "the RTC does not hold a valid time: {e}"
+            )));
         }
         self.ports = Some(ports);
         self.healthy = true;

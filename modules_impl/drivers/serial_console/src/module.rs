@@ -58,18 +58,15 @@ impl SerialConsole {
     fn self_test(&self) -> Result<Response, ModuleError> {
         let rx = self.rx()?;
         let ports = rx.ports();
-        let io = |r: Result<(), _>| r.map_err(|_| ModuleError::Failed("UART port access failed"));
-        let mcr = ports
-            .read(MCR)
-            .map_err(|_| ModuleError::Failed("UART port access failed"))?;
+        let mcr = ports.read(MCR)?;
         let before = rx.counters();
-        io(ports.write(MCR, mcr | MCR_LOOPBACK))?;
+        ports.write(MCR, mcr | MCR_LOOPBACK)?;
         for &b in SELF_TEST_PATTERN {
             let mut polls = 0;
             while ports.read(LSR).is_ok_and(|l| l & LSR_THR_EMPTY == 0) && polls < SELF_TEST_POLLS {
                 polls += 1;
             }
-            io(ports.write(THR, b))?;
+            ports.write(THR, b)?;
         }
         let mut polls = 0;
         while rx.counters().0 < before.0 + SELF_TEST_PATTERN.len() as u64 && polls < SELF_TEST_POLLS
@@ -77,7 +74,7 @@ impl SerialConsole {
             polls += 1;
             core::hint::spin_loop();
         }
-        io(ports.write(MCR, mcr))?;
+        ports.write(MCR, mcr)?;
         let after = rx.counters();
         let got = rx.take(READ_CHUNK);
         let echoed = got
@@ -102,6 +99,19 @@ impl SerialConsole {
     }
 }
 
+/// Gates the UART's interrupt onto the bus and enables the receive
+/// interrupt, then takes bytes that arrived before (they raise none).
+fn enable(rx: &Receiver) -> Result<(), HwError> {
+    let ports = rx.ports();
+    let mcr = ports.read(MCR)?;
+    ports.write(MCR, mcr | MCR_OUT2)?;
+    ports.write(IER, IER_RX_AVAILABLE)?;
+    if ports.read(LSR)? & LSR_DATA_READY != 0 {
+        rx.drain_uart();
+    }
+    Ok(())
+}
+
 impl ModuleTrait for SerialConsole {
     fn info(&self) -> ModuleInfo {
         ModuleInfo::new("serial_console")
@@ -119,39 +129,27 @@ impl ModuleTrait for SerialConsole {
         // The registry validated both against PARAMS.
         self.base = ctx.config_usize("port").unwrap_or(0x3f8) as u16;
         self.irq = ctx.config_usize("irq").unwrap_or(4) as u8;
-        self.hw = Some(
-            ctx.hardware()
-                .map_err(|_| ModuleError::Failed("the serial driver needs hardware access"))?,
-        );
+        self.hw = Some(ctx.hardware()?);
         Ok(())
     }
 
     /// Claims the UART and its IRQ (a stopped driver holds nothing, so it
-    /// can be started again) and enables the receive interrupt.
+    /// can be started again) and enables the receive interrupt. A refused
+    /// claim is the error as the hardware service gave it, naming who holds
+    /// the ports or the line; whatever was claimed before it is given back.
     fn start(&mut self) -> Result<(), ModuleError> {
         let hw = self
             .hw
             .as_ref()
             .ok_or(ModuleError::Failed("not initialised"))?;
-        let ports = hw
-            .claim_ports(self.base, 8)
-            .map_err(|_| ModuleError::Failed("the UART's ports are taken"))?;
+        let ports = hw.claim_ports(self.base, 8)?;
         let rx = Arc::new(Receiver::new(ports));
-        if let Err(e) = hw.claim_irq(self.irq, rx.clone()) {
+        if let Err(e) = hw
+            .claim_irq(self.irq, rx.clone())
+            .and_then(|()| enable(&rx))
+        {
             hw.release_all();
-            return Err(match e {
-                HwError::IrqInUse { .. } => ModuleError::Failed("the UART's IRQ is taken"),
-                _ => ModuleError::Failed("the UART's IRQ cannot be routed"),
-            });
-        }
-        let port_error = |_| ModuleError::Failed("UART port access failed");
-        let ports = rx.ports();
-        let mcr = ports.read(MCR).map_err(port_error)?;
-        ports.write(MCR, mcr | MCR_OUT2).map_err(port_error)?;
-        ports.write(IER, IER_RX_AVAILABLE).map_err(port_error)?;
-        // Bytes that arrived before the interrupt was enabled raise none.
-        if ports.read(LSR).is_ok_and(|l| l & LSR_DATA_READY != 0) {
-            rx.drain_uart();
+            return Err(e.into());
         }
         self.rx = Some(rx);
         Ok(())

@@ -124,10 +124,8 @@ impl ModuleTrait for __Type__ {
     }
 
     fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
-        let hw = ctx
-            .hardware()
-            .map_err(|_| ModuleError::Failed("the driver needs hardware access"))?;
-        self.hw = Some(hw);
+        // `?` keeps the hardware service's reason (`ModuleError::Hardware`).
+        self.hw = Some(ctx.hardware()?);
         Ok(())
     }
 
@@ -136,9 +134,8 @@ impl ModuleTrait for __Type__ {
             .hw
             .as_ref()
             .ok_or(ModuleError::Failed("not initialised"))?;
-        let port = hw
-            .claim_ports(POST_PORT, 1)
-            .map_err(|_| ModuleError::Failed("port 0x80 is claimed by another driver"))?;
+        // A refused claim names the holder; `lsmod` shows it as the reason.
+        let port = hw.claim_ports(POST_PORT, 1)?;
         self.port = Some(port);
         Ok(())
     }

@@ -1,61 +1,20 @@
-//! `__name__` against a test double of the bus: it claims port 0x80 only while
-//! running, writes the codes it is asked to post, refuses bad codes, and a
-//! second claim of its port is refused while it holds it.
+//! `__name__` on a fake machine (`helix_modules::testing::FakeHardware`):
+//! it claims port 0x80 only while running, writes the codes it is asked to
+//! post (and nothing else: the fake logs every port access), refuses bad
+//! codes, and a claim refused because another driver holds its port fails
+//! `start` with that driver's name.
+//!
+//! The fake can also model a device and deliver interrupts: preset what a
+//! port reads (`set_port`), queue values (`queue_reads`), answer with a
+//! closure (`on_read`, `on_write`), and `raise_irq(n)` calls the handler
+//! your driver claimed with `claim_irq`.
 
-use helix_modules::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
+use __name__::{__Type__, CodeError, POST_PORT, parse_code};
+use helix_modules::services::hw::{Hardware, HwError};
+use helix_modules::testing::{Access, FakeHardware, Width};
 use helix_modules::v2::Request;
 use helix_modules::{Caller, ModuleState, Registry};
-use std::sync::{Arc, Mutex};
-use __name__::{CodeError, POST_PORT, __Type__, parse_code};
-
-/// A bus with exclusive port claims that records every byte written.
-#[derive(Debug, Default)]
-struct FakeBus {
-    claims: Mutex<Vec<(String, u16, u16)>>,
-    written: Arc<Mutex<Vec<(u16, u8)>>>,
-}
-
-struct Recorder(Arc<Mutex<Vec<(u16, u8)>>>);
-
-impl PortIo for Recorder {
-    fn read_u8(&self, _port: u16) -> u8 {
-        0xff
-    }
-    fn write_u8(&self, port: u16, value: u8) {
-        self.0.lock().unwrap().push((port, value));
-    }
-}
-
-impl Hardware for FakeBus {
-    fn claim_ports(&self, owner: &str, base: u16, count: u16) -> Result<PortRange, HwError> {
-        let mut claims = self.claims.lock().unwrap();
-        if let Some((holder, _, _)) = claims
-            .iter()
-            .find(|(_, b, n)| base < b + n && *b < base + count)
-        {
-            return Err(HwError::PortsInUse {
-                base,
-                count,
-                owner: holder.clone(),
-            });
-        }
-        claims.push((owner.to_string(), base, count));
-        Ok(PortRange::new(
-            base,
-            count,
-            Arc::new(Recorder(self.written.clone())),
-        ))
-    }
-    fn claim_irq(&self, _owner: &str, irq: u8, _h: Arc<dyn IrqHandler>) -> Result<(), HwError> {
-        Err(HwError::NoSuchIrq(irq))
-    }
-    fn release_all(&self, owner: &str) -> usize {
-        let mut claims = self.claims.lock().unwrap();
-        let before = claims.len();
-        claims.retain(|(o, _, _)| o != owner);
-        before - claims.len()
-    }
-}
+use std::sync::Arc;
 
 fn ask(r: &Registry, kind: &str, payload: &[u8]) -> Result<String, String> {
     let resp = r
@@ -71,45 +30,74 @@ fn ask(r: &Registry, kind: &str, payload: &[u8]) -> Result<String, String> {
     }
 }
 
-fn running() -> (Registry, Arc<FakeBus>) {
-    let bus = Arc::new(FakeBus::default());
-    let r = Registry::builder().hardware(bus.clone()).build();
+fn registry(hw: &FakeHardware) -> Registry {
+    let r = Registry::builder().hardware(Arc::new(hw.clone())).build();
     r.register_v2(__Type__::new()).unwrap();
+    r
+}
+
+fn running() -> (Registry, FakeHardware) {
+    let hw = FakeHardware::new();
+    let r = registry(&hw);
     assert!(r.start_all(Caller::Kernel).is_clean());
     assert_eq!(r.status("__name__").unwrap().state, ModuleState::Running);
-    (r, bus)
+    (r, hw)
 }
 
 #[test]
 fn posts_codes_to_port_0x80() {
-    let (r, bus) = running();
+    let (r, hw) = running();
     assert_eq!(ask(&r, "stats", b"").unwrap(), "writes=0 last=-");
     assert_eq!(ask(&r, "post", b"42").unwrap(), "posted 0x2a");
     assert_eq!(ask(&r, "post", b"0xff").unwrap(), "posted 0xff");
     assert_eq!(
-        *bus.written.lock().unwrap(),
-        [(POST_PORT, 42), (POST_PORT, 0xff)]
+        hw.accesses(),
+        [
+            Access::write(POST_PORT, Width::U8, 42),
+            Access::write(POST_PORT, Width::U8, 0xff),
+        ],
+        "one byte write per code, and no other port traffic"
     );
     assert_eq!(ask(&r, "stats", b"").unwrap(), "writes=2 last=0xff");
 }
 
 #[test]
 fn holds_the_port_only_while_running() {
-    let (r, bus) = running();
+    let (r, hw) = running();
+    assert_eq!(hw.port_owner(POST_PORT).as_deref(), Some("__name__"));
     assert!(matches!(
-        bus.claim_ports("intruder", POST_PORT, 1),
+        hw.claim_ports("intruder", POST_PORT, 1),
         Err(HwError::PortsInUse { owner, .. }) if owner == "__name__"
     ));
     r.stop(Caller::Kernel, "__name__").unwrap();
-    assert!(bus.claims.lock().unwrap().is_empty());
+    assert_eq!(hw.port_owner(POST_PORT), None);
     assert!(ask(&r, "post", b"1").is_err());
     r.start(Caller::Kernel, "__name__").unwrap();
     assert_eq!(ask(&r, "post", b"1").unwrap(), "posted 0x01");
+    assert_eq!(hw.writes_to(POST_PORT), [1]);
+}
+
+#[test]
+fn a_refused_claim_names_the_holder() {
+    let hw = FakeHardware::new();
+    let held = hw.claim_ports("squatter", POST_PORT, 1).unwrap();
+    let r = registry(&hw);
+    let report = r.start_all(Caller::Kernel);
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let status = r.status("__name__").unwrap();
+    assert_eq!(status.state, ModuleState::Failed);
+    let reason = status.last_error.unwrap().to_string();
+    assert!(reason.contains("claimed by squatter"), "{reason}");
+
+    drop(held);
+    assert_eq!(hw.release_all("squatter"), 1);
+    r.restart(Caller::Kernel, "__name__").unwrap();
+    assert_eq!(ask(&r, "post", b"7").unwrap(), "posted 0x07");
 }
 
 #[test]
 fn refuses_bad_codes_and_unknown_requests() {
-    let (r, bus) = running();
+    let (r, hw) = running();
     assert!(
         ask(&r, "post", b"256")
             .unwrap_err()
@@ -126,7 +114,7 @@ fn refuses_bad_codes_and_unknown_requests() {
             .unwrap_err()
             .contains("unknown request")
     );
-    assert!(bus.written.lock().unwrap().is_empty());
+    assert!(hw.accesses().is_empty(), "nothing reached the port");
 }
 
 #[test]
@@ -139,10 +127,13 @@ fn parses_codes() {
 }
 
 #[test]
-fn without_hardware_init_fails() {
+fn without_hardware_init_fails_with_the_reason() {
     let r = Registry::new();
     r.register_v2(__Type__::new()).unwrap();
     let report = r.start_all(Caller::Kernel);
     assert_eq!(report.failed.len(), 1, "{report:?}");
-    assert_eq!(r.status("__name__").unwrap().state, ModuleState::Failed);
+    let status = r.status("__name__").unwrap();
+    assert_eq!(status.state, ModuleState::Failed);
+    let reason = status.last_error.unwrap().to_string();
+    assert!(reason.contains("no hardware access"), "{reason}");
 }
