@@ -2,12 +2,14 @@
 //!
 //! Ports are claimed as exclusive ranges and reached through bounds-checked
 //! [`PortRange`]s backed by real port I/O. ISA interrupt lines are routed
-//! through the I/O APIC to vectors [`IRQ_VECTOR_BASE`]`+irq` on the boot
-//! CPU; the vector's handler calls the driver's [`IrqHandler`], then counts
+//! through the I/O APIC to vectors [`IRQ_VECTOR_BASE`]`+irq` on the CPU
+//! that made the claim; the vector's handler calls the driver's [`IrqHandler`], then counts
 //! the interrupt and wakes kernel threads waiting on that line
 //! ([`wait_for_irq`]), so a thread can sleep until a device has news
 //! without polling. Everything a module claimed is released when it stops
-//! (see `crate::modules`).
+//! or fails, by the driver's own `stop` and, whatever the module did, by
+//! the kernel's stop hook (`crate::modules`), so a faulty driver cannot
+//! keep its ports and lines.
 
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::arch::x86_64::{acpi, apic, cpu, interrupts, ioapic};
