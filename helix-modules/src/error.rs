@@ -13,6 +13,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::contain::{CallKind, Fault};
 use crate::flags::ModuleFlags;
 use crate::permissions::Permissions;
 use crate::registry::ModuleState;
@@ -266,6 +267,34 @@ pub enum ModuleError {
     /// assert_eq!(e.to_string(), "ports 0x70..0x72 are claimed by cmos_rtc");
     /// ```
     Hardware(HwError),
+    /// A call into the module's code ended in a fault (a panic, a CPU
+    /// exception, its time budget, its memory limit): the module is Failed
+    /// and everything it held was given back. See [`crate::contain`].
+    ///
+    /// ```
+    /// use helix_modules::ModuleError;
+    /// use helix_modules::contain::{CallKind, Fault, FaultKind};
+    /// let e = ModuleError::Faulted {
+    ///     module: "crashy".into(),
+    ///     during: CallKind::Request,
+    ///     fault: Fault::new(FaultKind::Panic, "boom at src/lib.rs:7"),
+    /// };
+    /// assert_eq!(e.to_string(), "module `crashy` faulted in handle_request: panic: boom at src/lib.rs:7");
+    /// ```
+    Faulted {
+        /// The module.
+        module: String,
+        /// The entry point the fault happened in.
+        during: CallKind,
+        /// What happened.
+        fault: Fault,
+    },
+    /// A module that others are waiting for stayed busy past every call's
+    /// time budget: the wait was given up.
+    Timeout {
+        /// The busy module.
+        module: String,
+    },
 }
 
 impl fmt::Display for ModuleError {
@@ -382,6 +411,15 @@ impl fmt::Display for ModuleError {
             Failed(reason) => f.write_str(reason),
             Message(reason) => f.write_str(reason),
             Hardware(e) => write!(f, "{e}"),
+            Faulted {
+                module,
+                during,
+                fault,
+            } => write!(f, "module `{module}` faulted in {during}: {fault}"),
+            Timeout { module } => write!(
+                f,
+                "module `{module}` stayed busy past every time budget: gave up waiting"
+            ),
         }
     }
 }

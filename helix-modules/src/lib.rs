@@ -55,6 +55,7 @@ extern crate alloc;
 
 mod audit;
 mod config;
+pub mod contain;
 mod error;
 mod flags;
 pub mod guide;

@@ -27,6 +27,9 @@ pub struct ModuleMetrics {
     pub handler_time: u64,
     /// Restarts made by the supervisor or on request.
     pub restarts: u64,
+    /// Calls into the module that ended in a fault (panic, CPU exception,
+    /// time budget, memory limit); see [`crate::contain`].
+    pub faults: u64,
 }
 
 /// One module's line of the metrics exposition.
@@ -98,6 +101,14 @@ pub(crate) fn render(out: &mut String, rows: &[MetricsRow<'_>]) -> fmt::Result {
         "Restarts of the module.",
         rows,
         |r| [("", r.metrics.restarts)],
+    )?;
+    family(
+        out,
+        "helix_module_faults_total",
+        "counter",
+        "Calls into the module that ended in a fault.",
+        rows,
+        |r| [("", r.metrics.faults)],
     )
 }
 

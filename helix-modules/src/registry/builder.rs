@@ -11,6 +11,7 @@ use super::slot::Table;
 use super::{Inner, Registry};
 use crate::audit::AuditRing;
 use crate::config::parse_params;
+use crate::contain::{Budgets, Containment};
 use crate::services::hw::Hardware;
 use crate::supervisor::SupervisorPolicy;
 
@@ -55,6 +56,8 @@ pub struct RegistryBuilder {
     hardware: Option<Arc<dyn Hardware>>,
     limits: RegistryLimits,
     policy: SupervisorPolicy,
+    containment: Option<Arc<dyn Containment>>,
+    budgets: Budgets,
 }
 
 impl RegistryBuilder {
@@ -67,7 +70,23 @@ impl RegistryBuilder {
             hardware: None,
             limits: RegistryLimits::default(),
             policy: SupervisorPolicy::default(),
+            containment: None,
+            budgets: Budgets::default(),
         }
+    }
+
+    /// Guards every call into module code (see [`crate::contain`]): a
+    /// fault in a module's call ends that call and fails the module, never
+    /// the caller. Without one, module code runs unguarded.
+    pub fn containment(mut self, containment: Arc<dyn Containment>) -> Self {
+        self.containment = Some(containment);
+        self
+    }
+
+    /// The time budgets of contained calls (default [`Budgets::default`]).
+    pub fn budgets(mut self, budgets: Budgets) -> Self {
+        self.budgets = budgets;
+        self
     }
 
     /// The kernel command line to take `module.key=value` parameters from.
@@ -131,6 +150,8 @@ impl RegistryBuilder {
                 limits: self.limits,
                 policy: self.policy,
                 next_chain: AtomicU64::new(1),
+                containment: self.containment,
+                budgets: self.budgets,
             }),
         }
     }

@@ -86,12 +86,14 @@ impl Registry {
         chain: Chain,
         mut check: impl FnMut(&mut Table) -> Result<T, ModuleError>,
     ) -> Result<(Box<dyn Module>, T), ModuleError> {
+        let mut waiting = None;
         loop {
             let mut t = self.inner.table.lock();
             let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
             if !slot_is_free(slot, chain)? {
+                let name = slot.meta.name.clone();
                 drop(t);
-                core::hint::spin_loop();
+                self.wait_turn(&mut waiting, || name)?;
                 continue;
             }
             let extra = check(&mut t)?;

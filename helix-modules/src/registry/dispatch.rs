@@ -19,11 +19,13 @@
 //! cold path instead of being carried in it.
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::sync::Arc;
 
 use super::call::Chain;
 use super::slot::Table;
 use super::{ChainId, ModuleId, ModuleState, Registry};
+use crate::contain::CallKind;
 use crate::error::ModuleError;
 use crate::v1::{Message, Module, Reply};
 use crate::v2::{Event, EventKinds, EventResponse};
@@ -60,6 +62,9 @@ enum Outcome {
     Ignored,
     /// Already counted in the module's metrics by `record_failure`.
     Failed,
+    /// The handler faulted (see [`crate::contain`]); recorded by
+    /// `record_fault`, and the module fails when it is put back.
+    Faulted,
 }
 
 /// The chunk being delivered, in dispatch order: the first `len` entries
@@ -153,7 +158,8 @@ impl Registry {
         // chain, as a kernel request does. A nested dispatch never waits
         // (that could deadlock), and a subscriber on this very chain is
         // re-entrant and skipped either way.
-        let must_reach = chain.is_none() && event.kind() != EventKinds::TICK;
+        let mut must_reach = chain.is_none() && event.kind() != EventKinds::TICK;
+        let mut waiting = None;
         let chain = loop {
             let mut guard = self.inner.table.lock();
             let t = &mut *guard;
@@ -173,8 +179,14 @@ impl Registry {
                 })
             {
                 // Nothing is claimed yet: let go of the lock and look again.
+                // A subscriber busy past every budget is skipped instead.
                 drop(guard);
-                core::hint::spin_loop();
+                if self
+                    .wait_turn(&mut waiting, || String::from("a subscriber"))
+                    .is_err()
+                {
+                    must_reach = false;
+                }
                 continue;
             }
             for (position, &id) in subscribers.iter().enumerate() {
@@ -230,7 +242,18 @@ impl Registry {
             let Some(module) = batch.modules[i].as_mut() else {
                 continue;
             };
-            batch.outcomes[i] = match module.handle_message(Message::Event(event)) {
+            let reply = if self.inner.containment.is_some() {
+                match self.handle_event_contained(batch.ids[i], module, event) {
+                    Some(reply) => reply,
+                    None => {
+                        batch.outcomes[i] = Outcome::Faulted;
+                        continue;
+                    }
+                }
+            } else {
+                module.handle_message(Message::Event(event))
+            };
+            batch.outcomes[i] = match reply {
                 Ok(Reply::Event(EventResponse::Handled)) => Outcome::Handled,
                 Ok(Reply::Event(EventResponse::Ignored)) => Outcome::Ignored,
                 Ok(Reply::Event(EventResponse::Error(e))) | Err(e) => {
@@ -252,6 +275,32 @@ impl Registry {
 }
 
 impl Registry {
+    /// One handler call through the containment; `None` when it faulted
+    /// (already recorded). Kept out of the loop so an unguarded dispatch
+    /// pays nothing for it.
+    #[inline(never)]
+    fn handle_event_contained(
+        &self,
+        id: ModuleId,
+        module: &mut Box<dyn Module>,
+        event: &Event,
+    ) -> Option<Result<Reply, ModuleError>> {
+        let name = {
+            let t = self.inner.table.lock();
+            t.slot(id).map(|s| s.meta.name.clone()).unwrap_or_default()
+        };
+        match self.contained(id, &name, CallKind::Event, || {
+            module.handle_message(Message::Event(event))
+        }) {
+            Ok(reply) => Some(reply),
+            Err(fault) => {
+                let error = Self::fault_error(&name, CallKind::Event, fault);
+                self.record_fault(id, &error);
+                None
+            }
+        }
+    }
+
     /// Counts a handler's error (`None`: a v1 reply other than
     /// [`Reply::Event`]) in its module's metrics and health, at once and
     /// under its own lock acquisition: errors are rare, and carrying them
@@ -322,6 +371,16 @@ fn put_back(t: &mut Table, batch: &mut Batch, mut summary: DispatchSummary) -> D
                 summary.ignored += 1;
             }
             Outcome::Failed => summary.failed += 1,
+            Outcome::Faulted => {
+                slot.metrics.events_failed += 1;
+                let error = slot
+                    .pending_fault
+                    .take()
+                    .unwrap_or(ModuleError::Failed("a handler faulted"));
+                slot.fail(error);
+                t.subscribers_dirty = true;
+                summary.failed += 1;
+            }
         }
     }
     batch.len = 0;

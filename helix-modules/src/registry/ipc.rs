@@ -6,6 +6,7 @@ use alloc::string::String;
 use super::call::{slot_is_free, unknown_id};
 use super::slot::Table;
 use super::{ModuleId, ModuleState, Registry};
+use crate::contain::CallKind;
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::Caller;
@@ -75,7 +76,8 @@ impl Registry {
             });
         }
         let mut chain = None;
-        let (id, mut module, audited) = loop {
+        let mut waiting = None;
+        let (id, module, audited) = loop {
             let mut t = self.inner.table.lock();
             if let Caller::Module(from) = caller {
                 let sender = t.slot(from).ok_or_else(|| unknown_id(from))?;
@@ -119,8 +121,9 @@ impl Registry {
                 return Err(unknown_id(id));
             };
             if !slot_is_free(slot, chain)? {
+                let name = slot.meta.name.clone();
                 drop(t);
-                core::hint::spin_loop();
+                self.wait_turn(&mut waiting, || name)?;
                 continue;
             }
             if slot.state != ModuleState::Running {
@@ -139,17 +142,41 @@ impl Registry {
         };
 
         let t0 = self.now();
-        let reply = module.handle_message(Message::Request(&request));
+        let mut module = module;
+        let reply = if self.inner.containment.is_some() {
+            let name = self.name_of(id).unwrap_or_default();
+            self.contained(id, &name, CallKind::Request, || {
+                module.handle_message(Message::Request(&request))
+            })
+            .map_err(|fault| Self::fault_error(&name, CallKind::Request, fault))
+        } else {
+            Ok(module.handle_message(Message::Request(&request)))
+        };
         let elapsed = self.now().saturating_sub(t0);
+        let faulted = reply.is_err();
+        if let Err(error) = &reply {
+            self.record_fault(id, error);
+        }
 
         let (result, name) = {
             let mut t = self.inner.table.lock();
+            // A faulted module is Failed: no more events for it.
+            t.subscribers_dirty |= faulted;
             let Some(slot) = t.slot_mut(id) else {
                 return Err(unknown_id(id));
             };
             slot.module = Some(module);
             slot.busy = None;
             slot.metrics.handler_time = slot.metrics.handler_time.saturating_add(elapsed);
+            let reply = match reply {
+                Ok(reply) => reply,
+                Err(error) => {
+                    // The module is Failed; the caller gets the fault.
+                    slot.pending_fault = None;
+                    slot.fail(error.clone());
+                    Err(error)
+                }
+            };
             let result = match reply {
                 Ok(Reply::Response(r)) if r.payload.len() > limit => {
                     Err(ModuleError::PayloadTooLarge {
@@ -168,6 +195,7 @@ impl Registry {
             } else {
                 slot.metrics.requests_failed += 1;
             }
+
             let name = if audited {
                 slot.meta.name.clone()
             } else {

@@ -181,8 +181,9 @@ impl Registry {
                         t.subscribers_dirty = true;
                     }
                 }
-                // Dropping runs module code (its Drop), so not under the lock.
-                drop(module);
+                // Dropping runs module code (its Drop): not under the lock,
+                // and contained.
+                self.drop_contained(id, name, module);
                 Ok(())
             });
         self.audit(caller, Operation::Unload, name, None, &result);

@@ -18,6 +18,7 @@ mod builder;
 mod call;
 mod deps;
 mod dispatch;
+mod guard;
 mod handle;
 mod ipc;
 mod lifecycle;
@@ -37,6 +38,7 @@ use core::sync::atomic::AtomicU64;
 use spin::Mutex;
 
 use crate::audit::{AuditEntry, AuditRing};
+use crate::contain::{Budgets, Containment};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::metrics::{self, MetricsRow, ModuleMetrics};
@@ -96,6 +98,10 @@ pub(crate) struct Inner {
     pub(crate) limits: RegistryLimits,
     pub(crate) policy: SupervisorPolicy,
     pub(crate) next_chain: AtomicU64,
+    /// How calls into module code are guarded; `None`: they just run.
+    pub(crate) containment: Option<Arc<dyn Containment>>,
+    /// Time budgets of contained calls.
+    pub(crate) budgets: Budgets,
 }
 
 /// The module registry. Clone it freely: clones share one table.

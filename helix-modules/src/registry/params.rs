@@ -11,6 +11,7 @@ use super::call::unknown_id;
 use super::slot::{Slot, Table};
 use super::{ModuleId, ModuleState, Registry};
 use crate::config::{ParamSpec, ParamValue};
+use crate::contain::CallKind;
 use crate::error::{ModuleError, Operation};
 use crate::permissions::{Caller, Permissions};
 use crate::v1::{Message, Reply};
@@ -219,7 +220,20 @@ impl Registry {
         }
         let chain = self.caller_chain(caller);
         let (mut m, ()) = self.take(id, chain, |_| Ok(()))?;
-        let reply = m.handle_message(Message::ParamChanged { key, value });
+        let reply = match self.contained(id, module, CallKind::ParamChange, || {
+            m.handle_message(Message::ParamChanged { key, value })
+        }) {
+            Ok(reply) => reply,
+            Err(fault) => {
+                let error = Self::fault_error(module, CallKind::ParamChange, fault);
+                self.record_fault(id, &error);
+                self.put_back(id, m, |slot, t| {
+                    slot.fail(error.clone());
+                    t.subscribers_dirty = true;
+                });
+                return Err(error);
+            }
+        };
         self.put_back(id, m, |slot, _| match reply {
             Ok(Reply::Ack) => {
                 commit(slot, key, value, sensitive);

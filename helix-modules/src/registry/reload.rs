@@ -12,6 +12,7 @@ use alloc::string::String;
 use super::call::unknown_id;
 use super::deps::{self, validate_metadata};
 use super::{ModuleState, Registry, params};
+use crate::contain::{CallKind, Fault};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::{Caller, Permissions};
@@ -91,32 +92,62 @@ impl Registry {
             params::resolve(t, id)
         })?;
 
-        let saved = old.save_state();
+        let saved = match self.contained(id, name, CallKind::SaveState, || old.save_state()) {
+            Ok(saved) => saved,
+            Err(fault) => {
+                // The old instance faulted: it is Failed, and there is no
+                // state to hand over.
+                let error = Self::fault_error(name, CallKind::SaveState, fault);
+                self.record_fault(id, &error);
+                self.put_back(id, old, |slot, t| {
+                    slot.fail(error.clone());
+                    t.subscribers_dirty = true;
+                });
+                self.drop_contained(id, name, new);
+                return Err(reload_failed(name, error));
+            }
+        };
         let ctx = self.context_for(id, name, config.clone());
-        let prepared = new
-            .init(&ctx)
-            .and_then(|()| match &saved {
-                Some(state) => new.restore_state(state),
-                None => Ok(()),
-            })
-            .and_then(|()| {
-                let needs = new_meta.flags.contains(ModuleFlags::SCHEDULER);
-                if needs && new.scheduler().is_none() {
-                    Err(ModuleError::Failed(
-                        "a SCHEDULER module must return its policy from `scheduler()`",
-                    ))
-                } else {
-                    Ok(())
-                }
-            });
+        // The new instance's faults fail the reload, never the old one.
+        let on_new = |kind, r: Result<Result<(), ModuleError>, Fault>| match r {
+            Ok(result) => result,
+            Err(fault) => Err(Self::fault_error(name, kind, fault)),
+        };
+        let prepared = on_new(
+            CallKind::Init,
+            self.contained(id, name, CallKind::Init, || new.init(&ctx)),
+        )
+        .and_then(|()| match &saved {
+            Some(state) => on_new(
+                CallKind::RestoreState,
+                self.contained(id, name, CallKind::RestoreState, || {
+                    new.restore_state(state)
+                }),
+            ),
+            None => Ok(()),
+        })
+        .and_then(|()| {
+            let needs = new_meta.flags.contains(ModuleFlags::SCHEDULER);
+            if needs && new.scheduler().is_none() {
+                Err(ModuleError::Failed(
+                    "a SCHEDULER module must return its policy from `scheduler()`",
+                ))
+            } else {
+                Ok(())
+            }
+        });
         drop(ctx);
         if let Err(e) = prepared {
             self.put_back(id, old, |_, _| ());
+            self.drop_contained(id, name, new);
             return Err(reload_failed(name, e));
         }
         // The old instance is being discarded: a failing stop is reported
         // through the new instance's start, which is what matters.
-        let old_stop = old.stop();
+        let old_stop = on_new(
+            CallKind::Stop,
+            self.contained(id, name, CallKind::Stop, || old.stop()),
+        );
         // Whatever the old instance started ends with it, before the new
         // instance starts its own.
         self.notify_stopped(name);
@@ -125,9 +156,13 @@ impl Registry {
         } else {
             None
         };
-        match new.start() {
+        let started = on_new(
+            CallKind::Start,
+            self.contained(id, name, CallKind::Start, || new.start()),
+        );
+        match started {
             Ok(()) => {
-                drop(old);
+                self.drop_contained(id, name, old);
                 self.put_back(id, new, |slot, t| {
                     t.index_capabilities(id, &slot.meta.provides, false);
                     slot.meta = new_meta;
@@ -144,7 +179,13 @@ impl Registry {
                 Ok(())
             }
             Err(e) => {
-                let restarted = old_stop.and_then(|()| old.start());
+                let restarted = old_stop.and_then(|()| {
+                    on_new(
+                        CallKind::Start,
+                        self.contained(id, name, CallKind::Start, || old.start()),
+                    )
+                });
+                self.drop_contained(id, name, new);
                 self.put_back(id, old, |slot, t| {
                     if let Err(again) = restarted {
                         slot.fail(reload_failed(name, again));
@@ -154,5 +195,14 @@ impl Registry {
                 Err(reload_failed(name, e))
             }
         }
+    }
+}
+
+impl Registry {
+    /// Drops an instance of module `id` that is out of the registry (a
+    /// replaced or rejected instance): its `Drop` is module code too, so it
+    /// runs contained; a fault there loses nothing more than the instance.
+    pub(crate) fn drop_contained(&self, id: super::ModuleId, name: &str, module: Box<dyn Module>) {
+        let _ = self.contained(id, name, CallKind::Drop, move || drop(module));
     }
 }

@@ -79,6 +79,10 @@ pub(crate) struct Slot {
     /// The scheduling policy of a running SCHEDULER module, taken when it
     /// starts so the kernel can reach it even while the module is in a call.
     pub(crate) scheduler: Option<Arc<dyn Scheduler>>,
+    /// The fault that ended a call the module is still out of its slot
+    /// for (an event dispatch records it as it happens and fails the module
+    /// when it puts the instance back).
+    pub(crate) pending_fault: Option<ModuleError>,
 }
 
 impl Slot {
@@ -98,6 +102,7 @@ impl Slot {
             metrics: ModuleMetrics::default(),
             supervision: Supervision::default(),
             scheduler: None,
+            pending_fault: None,
         }
     }
 
@@ -118,6 +123,7 @@ impl Slot {
     pub(crate) fn fail(&mut self, error: ModuleError) {
         self.state = ModuleState::Failed;
         self.scheduler = None;
+        self.pending_fault = None;
         self.last_error = Some(error);
     }
 

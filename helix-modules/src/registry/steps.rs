@@ -9,6 +9,7 @@ use super::handle::ModuleHandle;
 use super::lifecycle::{ModuleState, invalid, step_failed, transition};
 use super::params;
 use super::{ModuleId, Registry};
+use crate::contain::CallKind;
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::services::hw::{HardwareAccess, HwError};
@@ -19,6 +20,31 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 impl Registry {
+    /// Runs one lifecycle entry point as a contained call. A returned error
+    /// and a fault both become [`ModuleError::StepFailed`] for that step, so
+    /// the module goes Failed either way; a fault is also counted.
+    fn lifecycle_call(
+        &self,
+        id: ModuleId,
+        name: &str,
+        kind: CallKind,
+        call: impl FnOnce() -> Result<(), ModuleError>,
+    ) -> Result<(), ModuleError> {
+        let op = match kind {
+            CallKind::Init => Operation::Init,
+            CallKind::Start => Operation::Start,
+            _ => Operation::Stop,
+        };
+        match self.contained(id, name, kind, call) {
+            Ok(result) => result.map_err(|e| step_failed(name, op, e)),
+            Err(fault) => {
+                let error = Self::fault_error(name, kind, fault);
+                self.record_fault(id, &error);
+                Err(step_failed(name, op, error))
+            }
+        }
+    }
+
     pub(crate) fn context_for(
         &self,
         id: ModuleId,
@@ -71,9 +97,7 @@ impl Registry {
             }
         })?;
         let ctx = self.context_for(id, &name, config.clone());
-        let result = module
-            .init(&ctx)
-            .map_err(|e| step_failed(&name, Operation::Init, e));
+        let result = self.lifecycle_call(id, &name, CallKind::Init, || module.init(&ctx));
         drop(ctx);
         self.put_back(id, module, |s, _| match &result {
             Ok(()) => {
@@ -134,9 +158,7 @@ impl Registry {
         } else {
             None
         };
-        let result = module
-            .start()
-            .map_err(|e| step_failed(&name, Operation::Start, e));
+        let result = self.lifecycle_call(id, &name, CallKind::Start, || module.start());
         self.put_back(id, module, |s, t| {
             match &result {
                 Ok(()) => {
@@ -163,9 +185,7 @@ impl Registry {
             }
             Ok(s.meta.name.clone())
         })?;
-        let result = module
-            .stop()
-            .map_err(|e| step_failed(&name, Operation::Stop, e));
+        let result = self.lifecycle_call(id, &name, CallKind::Stop, || module.stop());
         self.put_back(id, module, |s, t| {
             s.scheduler = None;
             match &result {

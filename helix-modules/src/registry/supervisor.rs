@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::slot::Health;
 use super::{ModuleId, ModuleState, Registry};
+use crate::contain::CallKind;
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::Caller;
@@ -111,8 +112,20 @@ impl Registry {
             }) else {
                 continue;
             };
-            let healthy = module.is_healthy();
-            self.put_back(id, module, |slot, _| slot.polled_healthy = healthy);
+            let name = self.name_of(id).unwrap_or_default();
+            match self.contained(id, &name, CallKind::Health, || module.is_healthy()) {
+                Ok(healthy) => {
+                    self.put_back(id, module, |slot, _| slot.polled_healthy = healthy);
+                }
+                Err(fault) => {
+                    let error = Self::fault_error(&name, CallKind::Health, fault);
+                    self.record_fault(id, &error);
+                    self.put_back(id, module, |slot, t| {
+                        slot.fail(error);
+                        t.subscribers_dirty = true;
+                    });
+                }
+            }
             polled += 1;
         }
         polled

@@ -1,0 +1,97 @@
+//! The module boundary: every call into module code goes through
+//! [`Registry::contained`], and a fault that ends one is turned into the
+//! module's failure by [`Registry::record_fault`]. See [`crate::contain`].
+
+use alloc::string::String;
+
+use super::{ModuleId, Registry};
+use crate::contain::{CallInfo, CallKind, Fault, FaultKind};
+use crate::error::ModuleError;
+
+impl Registry {
+    /// Runs `call` (module code of module `id`, called `name`) as a
+    /// contained call of `kind`: its result, or the fault that ended it.
+    /// Without a containment the call simply runs.
+    #[inline]
+    pub(crate) fn contained<R>(
+        &self,
+        id: ModuleId,
+        name: &str,
+        kind: CallKind,
+        call: impl FnOnce() -> R,
+    ) -> Result<R, Fault> {
+        let Some(containment) = &self.inner.containment else {
+            return Ok(call());
+        };
+        let info = CallInfo {
+            module: name,
+            module_index: id.get(),
+            kind,
+            budget_ns: self.inner.budgets.for_call(kind),
+        };
+        let mut call = Some(call);
+        let mut out = None;
+        containment.run(&info, &mut || {
+            if let Some(call) = call.take() {
+                out = Some(call());
+            }
+        })?;
+        // `run` must call the closure once; if it claims success without
+        // having done so, that is a fault of the containment, reported as one.
+        out.ok_or_else(|| Fault::new(FaultKind::Panic, "the call did not run"))
+    }
+
+    /// The error a fault in module `name` during `kind` becomes.
+    pub(crate) fn fault_error(name: &str, kind: CallKind, fault: Fault) -> ModuleError {
+        ModuleError::Faulted {
+            module: String::from(name),
+            during: kind,
+            fault,
+        }
+    }
+
+    /// Records a fault of module `id` (whose instance is out of its slot,
+    /// in the call that faulted): counted in its metrics and kept as the
+    /// error that fails it when the instance is put back (see
+    /// [`super::slot::Slot::fail`]). Then tells the kernel the module stopped
+    /// running, so its threads and hardware claims are given back at once.
+    /// Rare, so it takes its own lock acquisition.
+    #[cold]
+    pub(crate) fn record_fault(&self, id: ModuleId, error: &ModuleError) {
+        let name = {
+            let mut t = self.inner.table.lock();
+            let Some(slot) = t.slot_mut(id) else { return };
+            slot.metrics.faults += 1;
+            slot.pending_fault = Some(error.clone());
+            slot.meta.name.clone()
+        };
+        self.notify_stopped(&name);
+    }
+
+    /// Called each time a caller that may wait finds the module it needs
+    /// busy in another call: pauses (the kernel puts the thread to sleep
+    /// briefly rather than spinning) and gives up with
+    /// [`ModuleError::Timeout`] once the wait has outlasted every time
+    /// budget, by which point the call in the module must have been
+    /// stopped. `since` holds when this caller started waiting.
+    pub(crate) fn wait_turn(
+        &self,
+        since: &mut Option<u64>,
+        module: impl FnOnce() -> String,
+    ) -> Result<(), ModuleError> {
+        let Some(containment) = &self.inner.containment else {
+            core::hint::spin_loop();
+            return Ok(());
+        };
+        let now = containment.now_ns();
+        let started = *since.get_or_insert(now);
+        // A stopped call is given back within a timer tick; a second of
+        // grace covers that and a loaded machine.
+        let limit = self.inner.budgets.longest().saturating_add(1_000_000_000);
+        if now.saturating_sub(started) > limit {
+            return Err(ModuleError::Timeout { module: module() });
+        }
+        containment.pause();
+        Ok(())
+    }
+}
