@@ -228,4 +228,16 @@ pub trait Containment: Send + Sync + fmt::Debug {
     fn now_ns(&self) -> u64 {
         0
     }
+
+    /// Module code called into the registry (a request, a publish): until
+    /// the matching [`Containment::leave_section`] the calling thread is in
+    /// the framework's code, which must not be abandoned half way (it may
+    /// hold other modules out of their slots), so a budget that runs out
+    /// meanwhile is enforced only when the section ends. Sections nest.
+    fn enter_section(&self) {}
+
+    /// Ends a section begun with [`Containment::enter_section`]. May end the
+    /// enclosing contained call (never returning) if its budget ran out
+    /// while the section was open.
+    fn leave_section(&self) {}
 }

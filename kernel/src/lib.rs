@@ -30,6 +30,7 @@
 extern crate alloc;
 
 pub mod arch;
+pub mod contain;
 pub mod events;
 pub mod hw;
 pub mod logger;

@@ -129,6 +129,10 @@ pub fn load() -> &'static Registry {
     for e in refused {
         log::warn!("{e}; keeping the default");
     }
+    let (budgets, refused) = crate::contain::budgets(&crate::startup::cmdline());
+    for e in refused {
+        log::warn!("{e}; keeping the default");
+    }
     let r = REGISTRY.call_once(|| {
         Registry::builder()
             .policy(policy)
@@ -136,6 +140,8 @@ pub fn load() -> &'static Registry {
             .clock(cpu::rdtsc)
             .on_stopped(reclaim)
             .hardware(crate::hw::hardware())
+            .containment(crate::contain::containment())
+            .budgets(budgets)
             .build()
     });
     for (name, result) in register_all(r) {

@@ -14,6 +14,9 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     x86_64::instructions::interrupts::disable();
+    // Innermost first: a contained call into module code, then the thread,
+    // then the test runner.
+    crate::contain::on_panic(info);
     crate::thread::on_thread_panic(info);
     crate::testing::on_panic(info);
     if PANICKING.swap(true, Ordering::SeqCst) {

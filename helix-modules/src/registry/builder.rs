@@ -2,10 +2,10 @@
 //! limits, supervision policy, the kernel's hooks and hardware) and the
 //! [`RegistryLimits`] it enforces.
 
+use crate::sync::IrqMutex;
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::sync::atomic::AtomicU64;
-use spin::Mutex;
 
 use super::slot::Table;
 use super::{Inner, Registry};
@@ -142,8 +142,8 @@ impl RegistryBuilder {
     pub fn build(self) -> Registry {
         Registry {
             inner: Arc::new(Inner {
-                table: Mutex::new(Table::new(parse_params(&self.cmdline))),
-                audit: Mutex::new(AuditRing::new(self.limits.audit_capacity)),
+                table: IrqMutex::new(Table::new(parse_params(&self.cmdline))),
+                audit: IrqMutex::new(AuditRing::new(self.limits.audit_capacity)),
                 clock: self.clock,
                 on_stopped: self.on_stopped,
                 hardware: self.hardware,

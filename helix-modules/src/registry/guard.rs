@@ -94,4 +94,27 @@ impl Registry {
         containment.pause();
         Ok(())
     }
+
+    /// Marks a call from module code into the registry as a kernel section
+    /// for as long as the returned value lives (see
+    /// [`Containment::enter_section`](crate::contain::Containment)).
+    pub(crate) fn section(&self) -> Section<'_> {
+        if let Some(c) = &self.inner.containment {
+            c.enter_section();
+        }
+        Section { registry: self }
+    }
+}
+
+/// An open kernel section; ends when dropped.
+pub(crate) struct Section<'a> {
+    registry: &'a Registry,
+}
+
+impl Drop for Section<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = &self.registry.inner.containment {
+            c.leave_section();
+        }
+    }
 }

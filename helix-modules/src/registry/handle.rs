@@ -69,7 +69,9 @@ impl ModuleHandle {
     /// Sends a synchronous request on behalf of the owning module
     /// (see [`Registry::request`]).
     pub fn request(&self, target: &str, request: Request) -> Result<Response, ModuleError> {
-        self.registry()?.request(self.caller(), target, request)
+        let registry = self.registry()?;
+        let _section = registry.section();
+        registry.request(self.caller(), target, request)
     }
 
     /// Tells the registry that the owning module changed its parameter
@@ -113,7 +115,9 @@ impl ModuleHandle {
     /// # Ok::<(), ModuleError>(())
     /// ```
     pub fn report_param(&self, key: &str, value: &str) -> Result<(), ModuleError> {
-        self.registry()?.report_param(self.id, key, value)
+        let registry = self.registry()?;
+        let _section = registry.section();
+        registry.report_param(self.id, key, value)
     }
 
     /// Publishes [`Event::Custom`] to the modules subscribed to custom
@@ -121,6 +125,7 @@ impl ModuleHandle {
     /// call chain, so it never waits for a busy module.
     pub fn publish(&self, name: &str, data: Vec<u8>) -> Result<DispatchSummary, ModuleError> {
         let registry = self.registry()?;
+        let _section = registry.section();
         let chain = {
             let t = registry.inner.table.lock();
             if t.slot(self.id).is_none() {

@@ -35,7 +35,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::AtomicU64;
 
-use spin::Mutex;
+use crate::sync::IrqMutex;
 
 use crate::audit::{AuditEntry, AuditRing};
 use crate::contain::{Budgets, Containment};
@@ -87,8 +87,13 @@ impl fmt::Display for ModuleId {
 pub struct ChainId(u64);
 
 pub(crate) struct Inner {
-    pub(crate) table: Mutex<Table>,
-    pub(crate) audit: Mutex<AuditRing>,
+    /// The table and the audit ring are [`IrqMutex`]es: in the kernel a
+    /// section holding them cannot be interrupted, so a thread that is
+    /// killed, or a call that is stopped, from the timer interrupt never
+    /// leaves them held (the kernel only does either where interrupts were
+    /// on). On the host the masking is a no-op.
+    pub(crate) table: IrqMutex<Table>,
+    pub(crate) audit: IrqMutex<AuditRing>,
     /// `None` when the kernel gave no clock: timing is skipped entirely.
     pub(crate) clock: Option<fn() -> u64>,
     /// See [`RegistryBuilder::on_stopped`].

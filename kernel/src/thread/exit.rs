@@ -53,19 +53,23 @@ pub(super) fn join(id: ThreadId) -> Result<ExitStatus, ThreadError> {
 }
 
 /// Kills every thread owned by `module`: queued, sleeping and waiting ones
-/// at once, a running one at its next timer tick. Returns how many were
-/// found alive.
+/// at once, a running one (or one stopped inside a contained call or a
+/// kernel section) at a timer tick once it is at a safe point. Returns how
+/// many were found alive.
 pub fn kill_owned_by(module: &str) -> usize {
     let Some(sched) = SCHED.get() else { return 0 };
     let victims =
         table::select(|t| t.owner.as_deref() == Some(module) && t.state() != ThreadState::Exited);
     for t in &victims {
         cpu::without_interrupts(|| {
-            // Remove first: once the policy forgets it, no CPU can pick it.
-            let _ = sched.remove(t.id);
-            if t.on_cpu.load(Ordering::Acquire) {
+            if t.on_cpu.load(Ordering::Acquire) || !super::exec::parked_at_safe_point(t) {
+                // Running, or stopped inside a contained call or a kernel
+                // section: it dies at a timer tick once it is at a safe
+                // point, so it never leaves a call or a lock half done.
                 t.kill.store(true, Ordering::Release);
             } else {
+                // Remove first: once the policy forgets it, no CPU can pick it.
+                let _ = sched.remove(t.id);
                 mark_exited(sched.as_ref(), t, ExitStatus::Killed);
                 reap(t);
             }

@@ -15,6 +15,7 @@
 //! threads go on. Threads owned by a module are killed by
 //! [`kill_owned_by`] when that module stops.
 
+pub mod exec;
 mod exit;
 pub(crate) mod sched;
 mod sleep;

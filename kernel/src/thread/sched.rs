@@ -29,7 +29,13 @@ pub(super) struct CpuSlot {
     current: AtomicU64,
     idle: Once<Arc<Thread>>,
     prev: Mutex<Option<Arc<Thread>>>,
-    switched_at: AtomicU64,
+    pub(super) switched_at: AtomicU64,
+    /// The running thread's CPU time as of its last charge (see `exec`).
+    pub(super) charged: AtomicU64,
+    /// The running thread's innermost contained call (see `exec`).
+    pub(super) guard: AtomicU64,
+    /// The running thread's open kernel sections (see `exec`).
+    pub(super) sections: AtomicU64,
 }
 
 static CPUS: [CpuSlot; MAX_CPUS] = [const {
@@ -38,6 +44,9 @@ static CPUS: [CpuSlot; MAX_CPUS] = [const {
         idle: Once::new(),
         prev: Mutex::new(None),
         switched_at: AtomicU64::new(0),
+        charged: AtomicU64::new(0),
+        guard: AtomicU64::new(0),
+        sections: AtomicU64::new(0),
     }
 }; MAX_CPUS];
 pub(super) static SCHED: Once<Arc<dyn Scheduler>> = Once::new();
@@ -193,6 +202,7 @@ fn prepare_switch(slot: &CpuSlot, prev: &Arc<Thread>, next: &Arc<Thread>) {
         core::hint::spin_loop();
     }
     next.on_cpu.store(true, Ordering::Release);
+    super::exec::switch_words(slot, prev, next);
     next.set_state(ThreadState::Running);
     next.switches_in.fetch_add(1, Ordering::Relaxed);
     if prev.state() == ThreadState::Running {
@@ -314,9 +324,16 @@ fn on_timer_tick(frame: &mut InterruptFrame) -> *mut InterruptFrame {
     // keeps its CPU (an idle thread on a quiet CPU, a long computation)
     // shows its time as it runs. `finish_switch` charges the rest.
     let since = slot.switched_at.swap(now, Ordering::Relaxed);
-    cur.run_ns
-        .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
-    let next = if cur.kill.load(Ordering::Acquire) && !cur.idle {
+    let run = cur
+        .run_ns
+        .fetch_add(now.saturating_sub(since), Ordering::Relaxed)
+        .saturating_add(now.saturating_sub(since));
+    slot.charged.store(run, Ordering::Relaxed);
+    super::exec::run_tick_check(frame, slot);
+    // A killed thread dies here only at a safe point: outside every
+    // contained call and kernel section, so it leaves nothing held.
+    let next = if cur.kill.load(Ordering::Acquire) && !cur.idle && super::exec::at_safe_point(slot)
+    {
         super::exit::mark_exited(sched.as_ref(), &cur, ExitStatus::Killed);
         sched.pick_next(cpu_id)
     } else if sched.tick(cpu_id, now) || cur.idle || crate::smp::park_requested(cpu_id as usize) {

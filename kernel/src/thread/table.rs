@@ -69,6 +69,10 @@ pub struct Thread {
     pub(super) detached: AtomicBool,
     /// Time spent on a CPU, in nanoseconds.
     pub(super) run_ns: AtomicU64,
+    /// Its innermost contained call while it is off its CPU (see `exec`).
+    pub(super) guard: AtomicU64,
+    /// Its open kernel sections while it is off its CPU (see `exec`).
+    pub(super) sections: AtomicU64,
     pub(super) switches_in: AtomicU64,
     pub(super) stack: Mutex<Option<KernelStack>>,
     pub(super) entry: Mutex<Option<Box<dyn FnOnce() + Send>>>,
@@ -89,6 +93,8 @@ impl Thread {
             kill: AtomicBool::new(false),
             detached: AtomicBool::new(false),
             run_ns: AtomicU64::new(0),
+            guard: AtomicU64::new(0),
+            sections: AtomicU64::new(0),
             switches_in: AtomicU64::new(0),
             stack: Mutex::new(None),
             entry: Mutex::new(None),

@@ -1,0 +1,239 @@
+//! The kernel's guard around every call into module code: a panic, a CPU
+//! exception or an exhausted time budget inside the call ends that call
+//! only (see `helix_modules::contain` for what the registry then does).
+//!
+//! Each contained call pushes a [`GuardFrame`] on the calling thread's
+//! stack: a jump buffer filled by `catch_call`, the budget's end in the
+//! thread's CPU time, and room for the fault report. The innermost frame's
+//! address is the thread's guard word (`thread::exec`), which follows the
+//! thread across CPUs. Three ways lead back to the frame:
+//!
+//! - the panic handler calls [`on_panic`] first; CPU exceptions in kernel
+//!   mode panic with their report, so they arrive the same way (a stack
+//!   overflow through the double-fault handler on its own stack);
+//! - the timer interrupt, once the call has used its budget, rewrites the
+//!   interrupted frame to continue in `abort_expired`, which jumps back
+//!   from ordinary thread context after the interrupt has returned;
+//! - leaving a kernel section ([`KernelContainment::leave_section`]) in a
+//!   call whose budget ran out inside the section.
+//!
+//! Frames of the abandoned call are not unwound (the kernel builds with
+//! `panic = "abort"`); what the registry took out for the call is put back
+//! by the registry itself, which sits outside the frame. Kernel locks are
+//! interrupt-off sections and registry calls made by module code are kernel
+//! sections, so the timer never stops a call while it holds either.
+
+use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
+use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::entry::InterruptFrame;
+use crate::thread::{self, exec};
+use crate::time;
+use alloc::sync::Arc;
+use core::fmt::Write;
+use helix_modules::contain::{Budgets, CallInfo, Containment, Fault, FaultKind};
+
+/// Bytes of a fault report kept (the rest is cut): written from the panic
+/// handler, so it must not allocate.
+const REPORT_CAPACITY: usize = 640;
+
+/// One contained call in progress, on its thread's stack.
+#[repr(C)]
+struct GuardFrame {
+    buf: JumpBuffer,
+    /// The enclosing frame (0: none).
+    prev: u64,
+    /// The kernel sections the caller had open, restored on the way out.
+    sections: u64,
+    /// The budget's end, in the thread's CPU time.
+    deadline_ns: u64,
+    budget_ns: u64,
+    /// The timer found the budget used up.
+    expired: bool,
+    fault: Option<FaultKind>,
+    report: heapless::String<REPORT_CAPACITY>,
+}
+
+/// The containment the kernel installs in its registry.
+#[derive(Debug, Default)]
+pub struct KernelContainment;
+
+/// The containment, and the timer check that enforces budgets.
+pub fn containment() -> Arc<KernelContainment> {
+    exec::set_tick_check(on_tick);
+    Arc::new(KernelContainment)
+}
+
+extern "C" fn trampoline(arg: *mut u8) {
+    // SAFETY: `run` passes a pointer to its `&mut dyn FnMut()`, which lives
+    // until `catch_call` returns, and nothing else uses it meanwhile.
+    let call = unsafe { &mut *(arg as *mut &mut dyn FnMut()) };
+    call();
+}
+
+impl Containment for KernelContainment {
+    fn run(&self, info: &CallInfo<'_>, call: &mut dyn FnMut()) -> Result<(), Fault> {
+        let mut frame = GuardFrame {
+            buf: JumpBuffer::default(),
+            prev: 0,
+            sections: 0,
+            deadline_ns: 0,
+            budget_ns: info.budget_ns,
+            expired: false,
+            fault: None,
+            report: heapless::String::new(),
+        };
+        let frame_addr = &raw mut frame as u64;
+        cpu::without_interrupts(|| {
+            frame.prev = exec::guard();
+            frame.sections = exec::swap_sections(0);
+            frame.deadline_ns = exec::cpu_time_ns().saturating_add(info.budget_ns);
+            exec::set_guard(frame_addr);
+        });
+        let mut call = call;
+        // SAFETY: `frame.buf` and `call` outlive the call; the guard word
+        // names `frame` only until we restore it below, so `resume` is only
+        // ever called with this buffer while `catch_call` is running.
+        let caught =
+            unsafe { catch_call(&raw mut frame.buf, trampoline, (&raw mut call).cast::<u8>()) };
+        cpu::without_interrupts(|| {
+            exec::set_guard(frame.prev);
+            exec::swap_sections(frame.sections);
+        });
+        if caught == 0 {
+            return Ok(());
+        }
+        let kind = frame.fault.unwrap_or(FaultKind::Panic);
+        Err(Fault::new(kind, frame.report.as_str()))
+    }
+
+    fn pause(&self) {
+        if thread::is_running() && cpu::interrupts_enabled() {
+            thread::sleep_ms(1);
+        } else {
+            core::hint::spin_loop();
+        }
+    }
+
+    fn now_ns(&self) -> u64 {
+        time::now_ns()
+    }
+
+    fn enter_section(&self) {
+        exec::enter_section();
+    }
+
+    fn leave_section(&self) {
+        if exec::leave_section() == 0 {
+            // The budget may have run out while the section was open.
+            let top = exec::guard();
+            // SAFETY: a non-zero guard word is the address of a live frame
+            // on this thread's stack (see `run`).
+            if top != 0 && unsafe { (*(top as *const GuardFrame)).expired } {
+                abort_top(FaultKind::Timeout);
+            }
+        }
+    }
+}
+
+/// The timer-interrupt check: stops the running thread's innermost
+/// contained call once its CPU time passes the budget, by making the
+/// interrupted code continue in `abort_expired`; inside a kernel section
+/// it only marks the call, and leaving the section stops it.
+fn on_tick(frame: &mut InterruptFrame, cpu_time_ns: u64) {
+    let top = exec::guard();
+    if top == 0 {
+        return;
+    }
+    // SAFETY: a non-zero guard word is a live frame on the stack of the
+    // thread this interrupt interrupted; nothing else touches it now.
+    let guard = unsafe { &mut *(top as *mut GuardFrame) };
+    if guard.expired || cpu_time_ns < guard.deadline_ns {
+        return;
+    }
+    guard.expired = true;
+    if exec::sections() > 0 {
+        return;
+    }
+    // Continue in `abort_expired` as if the interrupted code had called
+    // it, on its own stack below what it was using, aligned as at a call.
+    frame.rip = abort_expired as *const () as u64;
+    frame.rsp = ((frame.rsp - 128) & !0xf) - 8;
+}
+
+extern "C" fn abort_expired() -> ! {
+    abort_top(FaultKind::Timeout)
+}
+
+/// Ends the innermost contained call with a fault of `kind`.
+fn abort_top(kind: FaultKind) -> ! {
+    cpu::disable_interrupts();
+    let top = exec::guard();
+    // SAFETY: only called while a contained call is running on this thread
+    // (its frame is the guard word), from thread context.
+    let guard = unsafe { &mut *(top as *mut GuardFrame) };
+    guard.fault = Some(kind);
+    guard.report.clear();
+    let _ = write!(
+        guard.report,
+        "stopped after its {} ms budget",
+        guard.budget_ns / 1_000_000
+    );
+    // SAFETY: the buffer was filled by the `catch_call` in `run`, which is
+    // still running on this thread's stack.
+    unsafe { resume(&raw const guard.buf) }
+}
+
+/// Called first by the panic handler: if the panic happened inside a
+/// contained call, records it and returns to that call's guard (never
+/// returns then). Otherwise returns and the panic goes on.
+pub fn on_panic(info: &core::panic::PanicInfo<'_>) {
+    let top = exec::guard();
+    if top == 0 {
+        return;
+    }
+    // SAFETY: a non-zero guard word is a live frame of the running thread.
+    let guard = unsafe { &mut *(top as *mut GuardFrame) };
+    guard.report.clear();
+    let _ = write!(guard.report, "{}", info.message());
+    if let Some(l) = info.location() {
+        let _ = write!(guard.report, " at {}:{}", l.file(), l.line());
+    }
+    let text = guard.report.as_str();
+    guard.fault = Some(if text.starts_with("CPU exception") {
+        FaultKind::Exception
+    } else if text.starts_with("memory allocation of") {
+        FaultKind::OutOfMemory
+    } else {
+        FaultKind::Panic
+    });
+    // SAFETY: as in `abort_top`: the frame's `catch_call` is still running
+    // on this thread's stack (the panic happened inside it, on this CPU).
+    unsafe { resume(&raw const guard.buf) }
+}
+
+/// Budgets from the command line: `budget.lifecycle_ms=`, `budget.event_ms=`,
+/// `budget.request_ms=`, `budget.quick_ms=`, `budget.state_ms=` (1..=600000
+/// ms each). A bad value is reported and the default kept.
+pub fn budgets(cmdline: &boot::Cmdline<'_>) -> (Budgets, alloc::vec::Vec<alloc::string::String>) {
+    let mut b = Budgets::default();
+    let mut refused = alloc::vec::Vec::new();
+    let fields: [(&str, &mut u64); 5] = [
+        ("lifecycle_ms", &mut b.lifecycle_ns),
+        ("event_ms", &mut b.event_ns),
+        ("request_ms", &mut b.request_ns),
+        ("quick_ms", &mut b.quick_ns),
+        ("state_ms", &mut b.state_ns),
+    ];
+    for (key, field) in fields {
+        let Some(text) = cmdline.get(&alloc::format!("budget.{key}")) else {
+            continue;
+        };
+        match text.parse::<u64>() {
+            Ok(ms @ 1..=600_000) => *field = ms * 1_000_000,
+            _ => refused.push(alloc::format!(
+                "budget.{key}={text}: not a number of milliseconds in 1..=600000"
+            )),
+        }
+    }
+    (b, refused)
+}

@@ -1,0 +1,117 @@
+//! Per-thread execution state that must follow a thread across CPUs: the
+//! innermost contained call it is in (an opaque word the containment layer
+//! owns, see `crate::contain`), how many kernel sections it is inside, and
+//! its CPU time.
+//!
+//! Each CPU slot holds the running thread's words; a context switch saves
+//! them into the outgoing thread and loads the incoming one's
+//! ([`switch_words`]), so reading them is a per-CPU load, cheap enough for
+//! every contained call. Before threads start, CPU 0's slot serves the boot
+//! context. Everything here runs with interrupts off, so the running thread
+//! cannot move to another CPU between reading and writing its words.
+
+use super::sched::{CpuSlot, this_cpu};
+use super::table::Thread;
+use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::entry::InterruptFrame;
+use crate::time;
+use core::sync::atomic::Ordering;
+use spin::Once;
+
+/// What the timer interrupt runs for the running thread after charging its
+/// CPU time: it may redirect `frame` (see `crate::contain`).
+pub type TickCheck = fn(frame: &mut InterruptFrame, cpu_time_ns: u64);
+
+static TICK_CHECK: Once<TickCheck> = Once::new();
+
+/// Installs the timer-interrupt check (once; later calls are ignored).
+pub fn set_tick_check(check: TickCheck) {
+    TICK_CHECK.call_once(|| check);
+}
+
+pub(super) fn run_tick_check(frame: &mut InterruptFrame, slot: &CpuSlot) {
+    if let Some(check) = TICK_CHECK.get() {
+        let cpu_ns = slot.charged.load(Ordering::Relaxed);
+        check(frame, cpu_ns);
+    }
+}
+
+/// The running thread's innermost contained call (0: none).
+pub fn guard() -> u64 {
+    cpu::without_interrupts(|| this_cpu().1.guard.load(Ordering::Relaxed))
+}
+
+/// Sets the running thread's innermost contained call.
+pub fn set_guard(frame: u64) {
+    cpu::without_interrupts(|| this_cpu().1.guard.store(frame, Ordering::Relaxed));
+}
+
+/// Replaces the running thread's section count with `n` and returns the
+/// old one (a contained call starts at 0 and restores the caller's count).
+pub fn swap_sections(n: u64) -> u64 {
+    cpu::without_interrupts(|| this_cpu().1.sections.swap(n, Ordering::Relaxed))
+}
+
+/// Enters a kernel section: until the matching [`leave_section`], the
+/// running thread is not killed and its contained call is not stopped
+/// from the timer interrupt (both wait for the section to end).
+pub fn enter_section() {
+    cpu::without_interrupts(|| this_cpu().1.sections.fetch_add(1, Ordering::Relaxed));
+}
+
+/// Leaves a kernel section; returns how many are still open.
+pub fn leave_section() -> u64 {
+    cpu::without_interrupts(|| {
+        let s = &this_cpu().1.sections;
+        let n = s.load(Ordering::Relaxed).saturating_sub(1);
+        s.store(n, Ordering::Relaxed);
+        n
+    })
+}
+
+/// Kernel sections the running thread is in.
+pub fn sections() -> u64 {
+    cpu::without_interrupts(|| this_cpu().1.sections.load(Ordering::Relaxed))
+}
+
+/// Whether the running thread may be ended where it is: no contained call
+/// and no kernel section open. Interrupts must be off.
+pub(super) fn at_safe_point(slot: &CpuSlot) -> bool {
+    slot.guard.load(Ordering::Relaxed) == 0 && slot.sections.load(Ordering::Relaxed) == 0
+}
+
+/// Whether a thread that is not on a CPU stopped at a safe point.
+pub(super) fn parked_at_safe_point(t: &Thread) -> bool {
+    t.guard.load(Ordering::Acquire) == 0 && t.sections.load(Ordering::Acquire) == 0
+}
+
+/// The running thread's CPU time in nanoseconds: what it has been charged
+/// plus the time since its last charge. Before threads start, the time
+/// since boot.
+pub fn cpu_time_ns() -> u64 {
+    if !super::is_running() {
+        return time::now_ns();
+    }
+    cpu::without_interrupts(|| {
+        let slot = this_cpu().1;
+        let since = slot.switched_at.load(Ordering::Relaxed);
+        slot.charged
+            .load(Ordering::Relaxed)
+            .saturating_add(time::now_ns().saturating_sub(since))
+    })
+}
+
+/// Moves the words at a switch: `prev` keeps what it had on this CPU,
+/// `next` brings its own. Interrupts off.
+pub(super) fn switch_words(slot: &CpuSlot, prev: &Thread, next: &Thread) {
+    prev.guard
+        .store(slot.guard.load(Ordering::Relaxed), Ordering::Release);
+    prev.sections
+        .store(slot.sections.load(Ordering::Relaxed), Ordering::Release);
+    slot.guard
+        .store(next.guard.load(Ordering::Acquire), Ordering::Relaxed);
+    slot.sections
+        .store(next.sections.load(Ordering::Acquire), Ordering::Relaxed);
+    slot.charged
+        .store(next.run_ns.load(Ordering::Relaxed), Ordering::Relaxed);
+}
