@@ -22,6 +22,7 @@ pub mod paging;
 pub mod percpu;
 pub mod pic;
 pub mod pit;
+pub mod provoke;
 pub mod qemu;
 pub mod switch;
 
