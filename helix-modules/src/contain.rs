@@ -46,6 +46,9 @@ pub enum CallKind {
     RestoreState,
     /// Dropping an instance (unload, reload).
     Drop,
+    /// A kernel thread the module started (reported by the kernel with
+    /// [`Registry::report_fault`](crate::Registry::report_fault)).
+    Thread,
 }
 
 impl CallKind {
@@ -62,6 +65,7 @@ impl CallKind {
             Self::SaveState => "save_state",
             Self::RestoreState => "restore_state",
             Self::Drop => "drop",
+            Self::Thread => "a thread of its own",
         }
     }
 }
@@ -170,6 +174,8 @@ impl Budgets {
             CallKind::Event => self.event_ns,
             CallKind::Request => self.request_ns,
             CallKind::ParamChange | CallKind::Health | CallKind::Drop => self.quick_ns,
+            // A module's own threads have no budget; they run until they end.
+            CallKind::Thread => u64::MAX,
             CallKind::SaveState | CallKind::RestoreState => self.state_ns,
         }
     }

@@ -30,7 +30,7 @@ use crate::thread::{self, exec};
 use crate::time;
 use alloc::sync::Arc;
 use core::fmt::Write;
-use helix_modules::contain::{Budgets, CallInfo, Containment, Fault, FaultKind};
+use helix_modules::contain::{Budgets, CallInfo, CallKind, Containment, Fault, FaultKind};
 
 /// Bytes of a fault report kept (the rest is cut): written from the panic
 /// handler, so it must not allocate.
@@ -60,7 +60,82 @@ pub struct KernelContainment;
 /// The containment, and the timer check that enforces budgets.
 pub fn containment() -> Arc<KernelContainment> {
     exec::set_tick_check(on_tick);
+    thread::set_owned_fault_hook(on_owned_thread_fault);
     Arc::new(KernelContainment)
+}
+
+/// A fault in a module's own thread, waiting to be reported to the
+/// registry: owner and report, fixed-size because they are written from
+/// the panic handler.
+struct ThreadFault {
+    owner: heapless::String<64>,
+    report: heapless::String<REPORT_CAPACITY>,
+}
+
+/// Faults in module threads not yet reported (a few at most: the module is
+/// failed at the next supervision tick, which ends its other threads).
+static THREAD_FAULTS: spin::Mutex<heapless::Vec<ThreadFault, 8>> =
+    spin::Mutex::new(heapless::Vec::new());
+
+fn on_owned_thread_fault(owner: &str, info: &core::panic::PanicInfo<'_>) {
+    // The panicking code may hold this lock only if it panicked inside
+    // `report_thread_faults`, which does not panic; never wait for it.
+    let Some(mut faults) = THREAD_FAULTS.try_lock() else {
+        return;
+    };
+    let mut f = ThreadFault {
+        owner: heapless::String::new(),
+        report: heapless::String::new(),
+    };
+    let _ = f.owner.push_str(owner);
+    let _ = write!(f.report, "{}", info.message());
+    if let Some(l) = info.location() {
+        let _ = write!(f.report, " at {}:{}", l.file(), l.line());
+    }
+    let _ = faults.push(f);
+}
+
+/// Fails the modules whose threads faulted since the last call (the events
+/// thread calls this on every tick, before supervision, which then restarts
+/// them). A module that is in a call right now is reported at a later tick.
+pub fn report_thread_faults(registry: &helix_modules::Registry) {
+    let pending: alloc::vec::Vec<ThreadFault> = cpu::without_interrupts(|| {
+        let mut faults = THREAD_FAULTS.lock();
+        let taken = faults.iter().map(ThreadFault::clone_fixed).collect();
+        faults.clear();
+        taken
+    });
+    let mut later = alloc::vec::Vec::new();
+    for f in pending {
+        let fault = Fault::new(classify(f.report.as_str()), f.report.as_str());
+        match registry.report_fault(f.owner.as_str(), CallKind::Thread, fault) {
+            Ok(true) => log::error!(
+                "module {} failed: a thread of its own faulted: {}",
+                f.owner,
+                f.report
+            ),
+            // In a call right now: try again at the next tick.
+            Ok(false) if registry.status(f.owner.as_str()).is_ok_and(|s| s.busy) => later.push(f),
+            Ok(false) | Err(_) => {}
+        }
+    }
+    if !later.is_empty() {
+        cpu::without_interrupts(|| {
+            let mut faults = THREAD_FAULTS.lock();
+            for f in later {
+                let _ = faults.push(f);
+            }
+        });
+    }
+}
+
+impl ThreadFault {
+    fn clone_fixed(&self) -> Self {
+        Self {
+            owner: self.owner.clone(),
+            report: self.report.clone(),
+        }
+    }
 }
 
 extern "C" fn trampoline(arg: *mut u8) {
@@ -198,17 +273,23 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>) {
     if let Some(l) = info.location() {
         let _ = write!(guard.report, " at {}:{}", l.file(), l.line());
     }
-    let text = guard.report.as_str();
-    guard.fault = Some(if text.starts_with("CPU exception") {
-        FaultKind::Exception
-    } else if text.starts_with("memory allocation of") {
-        FaultKind::OutOfMemory
-    } else {
-        FaultKind::Panic
-    });
+    guard.fault = Some(classify(guard.report.as_str()));
     // SAFETY: as in `abort_top`: the frame's `catch_call` is still running
     // on this thread's stack (the panic happened inside it, on this CPU).
     unsafe { resume(&raw const guard.buf) }
+}
+
+/// What kind of fault a panic report describes: CPU exceptions panic with
+/// their report, and a failed allocation with Rust's "memory allocation of
+/// N bytes failed".
+fn classify(report: &str) -> FaultKind {
+    if report.starts_with("CPU exception") {
+        FaultKind::Exception
+    } else if report.starts_with("memory allocation of") {
+        FaultKind::OutOfMemory
+    } else {
+        FaultKind::Panic
+    }
 }
 
 /// Budgets from the command line: `budget.lifecycle_ms=`, `budget.event_ms=`,

@@ -91,10 +91,18 @@ pub fn start(registry: &'static Registry) -> Result<(), thread::ThreadError> {
     Ok(())
 }
 
-fn deliver_pressure(registry: &Registry) {
+/// Delivers pending memory pressure. `may_wait`: whether the dispatch may
+/// wait for subscribers busy in other calls (not when this thread may
+/// itself be inside a dispatch, see [`reclaim`]).
+fn deliver_pressure(registry: &Registry, may_wait: bool) {
     if let Some(level) = pressure::take_pending() {
         log::info!("memory pressure {level:?}: notifying modules");
-        registry.dispatch(&Event::MemoryPressure { level });
+        let event = Event::MemoryPressure { level };
+        if may_wait {
+            registry.dispatch(&event);
+        } else {
+            registry.dispatch_without_waiting(&event);
+        }
     }
     RECLAIMS.fetch_add(1, Ordering::AcqRel);
 }
@@ -109,6 +117,7 @@ fn run(registry: &'static Registry) {
             registry.dispatch(&Event::Tick { timestamp_ns: ts });
             TICKS_SENT.fetch_add(1, Ordering::Relaxed);
             pressure::check();
+            crate::contain::report_thread_faults(registry);
             let report = registry.supervise(time::now_ns());
             for name in &report.restarted {
                 log::warn!("supervisor restarted module {name}");
@@ -120,7 +129,9 @@ fn run(registry: &'static Registry) {
             }
             reported_held = report.held;
         }
-        deliver_pressure(registry);
+        // During a reclaim the allocation that failed may be inside a
+        // dispatch that holds subscribers: never wait for them then.
+        deliver_pressure(registry, !RECLAIMING.load(Ordering::Acquire));
         WAKE.wait_until(|| WORK.load(Ordering::Acquire) != seen);
         seen = WORK.load(Ordering::Acquire);
     }
@@ -145,9 +156,11 @@ pub fn reclaim() -> bool {
     }
     pressure::raise_critical();
     let delivered = if thread::current_id() == events {
-        // A handler on the events thread itself ran out: deliver in place.
+        // A handler on the events thread itself ran out: deliver in place,
+        // without waiting for subscribers, since the dispatch this
+        // allocation happened in may hold them.
         if let Some(r) = crate::modules::registry() {
-            deliver_pressure(r);
+            deliver_pressure(r, false);
         }
         true
     } else {

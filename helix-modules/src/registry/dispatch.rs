@@ -128,16 +128,26 @@ impl Registry {
     /// assert_eq!(s.delivered, 0);
     /// ```
     pub fn dispatch(&self, event: &Event) -> crate::DispatchSummary {
-        self.deliver(event, None)
+        self.deliver(event, None, true)
+    }
+
+    /// Like [`Registry::dispatch`], but never waits: a subscriber in another
+    /// call misses the event (counted as skipped). For callers that may be
+    /// inside a dispatch themselves without the registry knowing, such as
+    /// the kernel's reclaim when an allocation fails inside a handler:
+    /// waiting there for a subscriber the outer dispatch holds would never
+    /// end.
+    pub fn dispatch_without_waiting(&self, event: &Event) -> crate::DispatchSummary {
+        self.deliver(event, None, false)
     }
 
     pub(crate) fn dispatch_on(&self, event: &Event, chain: Chain) -> DispatchSummary {
-        self.deliver(event, Some(chain.id))
+        self.deliver(event, Some(chain.id), false)
     }
 
     /// The dispatch itself; a new chain (`chain` is `None`) is numbered
     /// under the first lock acquisition, which saves an atomic operation.
-    fn deliver(&self, event: &Event, chain: Option<ChainId>) -> DispatchSummary {
+    fn deliver(&self, event: &Event, chain: Option<ChainId>, may_wait: bool) -> DispatchSummary {
         let kind = event.kind().index();
         let mut summary = DispatchSummary::default();
         let mut batch = Batch {
@@ -158,7 +168,7 @@ impl Registry {
         // chain, as a kernel request does. A nested dispatch never waits
         // (that could deadlock), and a subscriber on this very chain is
         // re-entrant and skipped either way.
-        let mut must_reach = chain.is_none() && event.kind() != EventKinds::TICK;
+        let mut must_reach = may_wait && chain.is_none() && event.kind() != EventKinds::TICK;
         let mut waiting = None;
         let chain = loop {
             let mut guard = self.inner.table.lock();

@@ -62,6 +62,9 @@ impl Registry {
             let mut t = self.inner.table.lock();
             let Some(slot) = t.slot_mut(id) else { return };
             slot.metrics.faults += 1;
+            // Visible at once (the instance is put back, and the module
+            // failed, when the call's bookkeeping ends).
+            slot.last_error = Some(error.clone());
             slot.pending_fault = Some(error.clone());
             slot.meta.name.clone()
         };
@@ -93,6 +96,39 @@ impl Registry {
         }
         containment.pause();
         Ok(())
+    }
+
+    /// Fails module `name` because of a fault the kernel saw outside a
+    /// contained call, such as in one of the module's own threads: the
+    /// module goes Failed with [`ModuleError::Faulted`], its metrics count
+    /// the fault, the kernel's stop hook gives back what it held, and the
+    /// supervisor restarts it. Returns `Ok(false)` when the module is in a
+    /// call right now (report again later) or not running (nothing to do).
+    pub fn report_fault(
+        &self,
+        name: &str,
+        kind: CallKind,
+        fault: Fault,
+    ) -> Result<bool, ModuleError> {
+        let failed = {
+            let mut t = self.inner.table.lock();
+            let id = t.id_of(name)?;
+            let Some(slot) = t.slot_mut(id) else {
+                return Ok(false);
+            };
+            if slot.state != crate::ModuleState::Running || slot.busy.is_some() {
+                false
+            } else {
+                slot.metrics.faults += 1;
+                slot.fail(Self::fault_error(name, kind, fault));
+                t.subscribers_dirty = true;
+                true
+            }
+        };
+        if failed {
+            self.notify_stopped(name);
+        }
+        Ok(failed)
     }
 
     /// Marks a call from module code into the registry as a kernel section

@@ -105,7 +105,13 @@ impl Registry {
         };
         let mut polled = 0;
         for id in running {
-            let chain = self.new_chain();
+            // Never wait for a module that is in a call: a health poll is
+            // not worth it, and the caller (the kernel's events thread) may
+            // be what that call is waiting for.
+            let chain = super::call::Chain {
+                holds: true,
+                ..self.new_chain()
+            };
             let Ok((module, ())) = self.take(id, chain, |t| match t.slot(id) {
                 Some(s) if s.state == ModuleState::Running => Ok(()),
                 _ => Err(ModuleError::Failed("no longer running")),

@@ -78,6 +78,18 @@ pub fn kill_owned_by(module: &str) -> usize {
     victims.len()
 }
 
+/// Told when a thread owned by a module panics or faults, from the panic
+/// handler (so it must not allocate or take locks that the panicking code
+/// may hold): the owning module's name and the panic.
+pub type OwnedFaultHook = fn(owner: &str, info: &core::panic::PanicInfo<'_>);
+
+static OWNED_FAULT: spin::Once<OwnedFaultHook> = spin::Once::new();
+
+/// Installs the hook told of faults in module-owned threads (once).
+pub fn set_owned_fault_hook(hook: OwnedFaultHook) {
+    OWNED_FAULT.call_once(|| hook);
+}
+
 /// Panic policy for threads: a panic (or CPU fault) in any thread but
 /// `main` and the idle threads ends that thread only. Returns if the panic
 /// is not a thread's to absorb.
@@ -98,6 +110,9 @@ pub fn on_thread_panic(info: &core::panic::PanicInfo<'_>) {
         me.id,
         info.message()
     ));
+    if let (Some(owner), Some(hook)) = (me.owner.as_deref(), OWNED_FAULT.get()) {
+        hook(owner, info);
+    }
     drop(me);
     exit_current(ExitStatus::Panicked)
 }

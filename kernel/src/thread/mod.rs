@@ -22,7 +22,7 @@ mod sleep;
 mod table;
 mod wait;
 
-pub use exit::{kill_owned_by, on_thread_panic};
+pub use exit::{OwnedFaultHook, kill_owned_by, on_thread_panic, set_owned_fault_hook};
 pub use helix_modules::services::scheduler::{Priority, ThreadId};
 pub use sched::{
     current_id, finish_switch, is_running, main_thread_id, run_idle, scheduler, start, yield_now,
