@@ -141,6 +141,23 @@ mod tests {
     }
 
     #[test]
+    fn a_line_of_max_cmdline_bytes_is_read_to_its_last_token() {
+        extern crate std;
+        let mut text = std::string::String::new();
+        let mut n = 0;
+        while text.len() < crate::MAX_CMDLINE - 40 {
+            text.push_str(&std::format!("x{n}.y=z "));
+            n += 1;
+        }
+        text.push_str("round_robin.time_slice_ms=5");
+        let c = Cmdline::new(&text);
+        assert_eq!(c.get("round_robin.time_slice_ms"), Some("5"));
+        assert_eq!(c.get("x0.y"), Some("z"));
+        assert_eq!(c.params().count(), n + 1);
+        assert_eq!(c.errors().count(), 0);
+    }
+
+    #[test]
     fn empty_value_and_empty_line() {
         assert_eq!(Cmdline::new("k=").get("k"), Some(""));
         assert_eq!(Cmdline::new("   ").params().count(), 0);

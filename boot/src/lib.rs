@@ -25,7 +25,8 @@ pub mod start_info;
 
 pub use cmdline::{Cmdline, Param};
 pub use start_info::{
-    MAX_CMDLINE, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, PhysRead, StartInfo, StartInfoError,
+    CmdlineCut, MAX_CMDLINE, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, PhysRead, StartInfo,
+    StartInfoError,
 };
 
 /// The absolute path of the linker script every kernel image links with.

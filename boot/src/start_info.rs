@@ -4,18 +4,34 @@
 //! guest memory and passes only a physical address. Nothing in it is
 //! trusted: the magic number and version are checked, every read goes
 //! through [`PhysRead`] (which the kernel implements over its identity map
-//! and refuses out-of-range addresses), the command line is read up to a
-//! fixed maximum and must be UTF-8, and the memory map is capped at
-//! [`MAX_MEMORY_REGIONS`] entries. The result owns copies of everything, so
-//! the kernel may reuse the loader's memory afterwards.
+//! and refuses out-of-range addresses), the command line is read up to
+//! [`MAX_CMDLINE`] bytes (a longer one is cut at a word boundary and the
+//! cut reported in [`StartInfo::cmdline_cut`], never an error) and must be
+//! UTF-8, and the memory map is capped at [`MAX_MEMORY_REGIONS`] entries.
+//! The result owns copies of everything, so the kernel may reuse the
+//! loader's memory afterwards.
+//!
+//! What QEMU can pass: its PVH loader (the `pvh.bin` option ROM,
+//! `pc-bios/optionrom/pvh_main.c`) copies `-append` and its NUL from
+//! fw_cfg into a static 4096-byte buffer without checking the length, so
+//! only 4095 bytes are sure to arrive. [`MAX_CMDLINE`] is 4096, so every
+//! command line QEMU passes is kept whole. A longer one overruns the
+//! buffer before the kernel runs: with QEMU 7.2 (measured) up to 4127
+//! bytes still arrive, and are cut here with [`CmdlineCut`]; 4128 bytes or
+//! more overwrite the `hvm_start_info` that follows the buffer, and the
+//! parse fails with [`StartInfoError::BadMagic`], whose message then shows
+//! the text found in place of the magic and says why.
 
 use core::fmt;
 use heapless::{String, Vec};
 
 /// `hvm_start_info.magic`: "xEn3" with the top bit of the last byte set.
 pub const START_INFO_MAGIC: u32 = 0x336e_c578;
-/// The longest command line kept, in bytes; longer ones are an error.
-pub const MAX_CMDLINE: usize = 1024;
+/// The longest command line kept, in bytes (without the NUL): 4 KiB, one
+/// more than QEMU's PVH loader passes intact (see the module docs). A
+/// longer one is cut at the last word boundary within the limit
+/// ([`CmdlineCut`]).
+pub const MAX_CMDLINE: usize = 4096;
 /// The most memory map entries kept; more are an error.
 pub const MAX_MEMORY_REGIONS: usize = 64;
 
@@ -48,8 +64,6 @@ pub enum StartInfoError {
         /// Length of the read in bytes.
         len: usize,
     },
-    /// The command line has no terminating NUL within [`MAX_CMDLINE`] bytes.
-    CmdlineTooLong,
     /// The command line is not valid UTF-8.
     CmdlineNotUtf8,
     /// The memory map has more than [`MAX_MEMORY_REGIONS`] entries.
@@ -59,11 +73,25 @@ pub enum StartInfoError {
 impl fmt::Display for StartInfoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BadMagic(m) => write!(f, "bad start-info magic {m:#010x}"),
+            Self::BadMagic(m) => {
+                write!(f, "bad start-info magic {m:#010x}")?;
+                let bytes = m.to_le_bytes();
+                if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+                    // What QEMU's PVH loader leaves when `-append` overran
+                    // its buffer into the start info (see the module docs).
+                    let text = core::str::from_utf8(&bytes).unwrap_or("");
+                    write!(
+                        f,
+                        " (text {text:?}: a kernel command line too long for the loader \
+                         overwrote the start info; QEMU's PVH loader passes at most \
+                         4095 bytes)"
+                    )?;
+                }
+                Ok(())
+            }
             Self::BadAddress { paddr, len } => {
                 write!(f, "unreadable physical range {paddr:#x}+{len:#x}")
             }
-            Self::CmdlineTooLong => write!(f, "command line longer than {MAX_CMDLINE} bytes"),
             Self::CmdlineNotUtf8 => write!(f, "command line is not valid UTF-8"),
             Self::TooManyRegions(n) => {
                 write!(
@@ -136,6 +164,35 @@ impl MemoryRegion {
     }
 }
 
+/// How a command line longer than [`MAX_CMDLINE`] bytes was shortened: it
+/// was cut after the last whole word that fits, so no parameter is kept
+/// with half its value.
+///
+/// ```
+/// let cut = boot::CmdlineCut { kept: 4090 };
+/// assert_eq!(
+///     cut.to_string(),
+///     "the command line is longer than 4096 bytes: kept its first 4090 bytes \
+///      (cut at a word boundary), ignored the rest"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CmdlineCut {
+    /// How many bytes of the command line were kept.
+    pub kept: usize,
+}
+
+impl fmt::Display for CmdlineCut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the command line is longer than {MAX_CMDLINE} bytes: kept its first {} bytes \
+             (cut at a word boundary), ignored the rest",
+            self.kept
+        )
+    }
+}
+
 /// The parsed, owned contents of `hvm_start_info`.
 #[derive(Debug, Clone)]
 pub struct StartInfo {
@@ -143,17 +200,56 @@ pub struct StartInfo {
     pub version: u32,
     /// Loader flags.
     pub flags: u32,
-    /// The kernel command line (`-append`), empty if none was given.
+    /// The kernel command line (`-append`), empty if none was given; at
+    /// most [`MAX_CMDLINE`] bytes (see [`StartInfo::cmdline_cut`]).
     pub cmdline: String<MAX_CMDLINE>,
+    /// Set when the loader's command line was longer than
+    /// [`MAX_CMDLINE`] bytes and [`StartInfo::cmdline`] holds only its
+    /// first words: the kernel logs it as a warning.
+    pub cmdline_cut: Option<CmdlineCut>,
     /// Physical address of the ACPI RSDP, if the loader gave one.
     pub rsdp: Option<u64>,
     /// The physical memory map, in the loader's order.
     pub memory_map: Vec<MemoryRegion, MAX_MEMORY_REGIONS>,
 }
 
+impl Default for StartInfo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl StartInfo {
+    /// An empty start info (no command line, no memory map), for
+    /// [`StartInfo::parse_into`] to fill; `const`, so it can sit in a
+    /// static.
+    pub const fn new() -> Self {
+        Self {
+            version: 0,
+            flags: 0,
+            cmdline: String::new(),
+            cmdline_cut: None,
+            rsdp: None,
+            memory_map: Vec::new(),
+        }
+    }
+
     /// Parses the structure at `paddr`, copying out what it points to.
+    ///
+    /// The result is several KiB (the command line buffer alone is
+    /// [`MAX_CMDLINE`] bytes), and unoptimised builds copy a returned
+    /// value several times; the kernel, on its small boot stack, uses
+    /// [`StartInfo::parse_into`] on a static instead.
     pub fn parse(mem: &dyn PhysRead, paddr: u64) -> Result<Self, StartInfoError> {
+        let mut info = Self::new();
+        info.parse_into(mem, paddr)?;
+        Ok(info)
+    }
+
+    /// Parses the structure at `paddr` into `self`, in place: nothing the
+    /// size of the command line is ever on the stack. On error `self` may
+    /// hold part of the result.
+    pub fn parse_into(&mut self, mem: &dyn PhysRead, paddr: u64) -> Result<(), StartInfoError> {
         let mut raw = [0u8; START_INFO_SIZE];
         mem.read(paddr, &mut raw)?;
         let u32_at =
@@ -164,31 +260,25 @@ impl StartInfo {
         if magic != START_INFO_MAGIC {
             return Err(StartInfoError::BadMagic(magic));
         }
-        let version = u32_at(4);
-        let flags = u32_at(8);
+        self.version = u32_at(4);
+        self.flags = u32_at(8);
         let cmdline_paddr = u64_at(24);
         let rsdp_paddr = u64_at(32);
+        self.rsdp = (rsdp_paddr != 0).then_some(rsdp_paddr);
         // The memory map fields exist from version 1 on; version 0 loaders
         // leave that memory undefined, so it must not be read.
-        let (memmap_paddr, memmap_entries) = if version >= 1 {
+        let (memmap_paddr, memmap_entries) = if self.version >= 1 {
             (u64_at(40), u32_at(48))
         } else {
             (0, 0)
         };
 
-        let cmdline = if cmdline_paddr == 0 {
-            String::new()
-        } else {
-            read_cmdline(mem, cmdline_paddr)?
-        };
-        let memory_map = read_memory_map(mem, memmap_paddr, memmap_entries)?;
-        Ok(Self {
-            version,
-            flags,
-            cmdline,
-            rsdp: (rsdp_paddr != 0).then_some(rsdp_paddr),
-            memory_map,
-        })
+        self.cmdline.clear();
+        self.cmdline_cut = None;
+        if cmdline_paddr != 0 {
+            self.cmdline_cut = read_cmdline(mem, cmdline_paddr, &mut self.cmdline)?;
+        }
+        read_memory_map(mem, memmap_paddr, memmap_entries, &mut self.memory_map)
     }
 
     /// Total bytes of usable RAM in the memory map.
@@ -201,41 +291,86 @@ impl StartInfo {
     }
 }
 
-fn read_cmdline(mem: &dyn PhysRead, paddr: u64) -> Result<String<MAX_CMDLINE>, StartInfoError> {
+/// Reads the NUL-terminated command line at `paddr` into `out` (empty):
+/// whole if it fits in [`MAX_CMDLINE`] bytes, else cut after the last
+/// whole word that does (nothing if its first word alone is longer) and
+/// reported as cut.
+fn read_cmdline(
+    mem: &dyn PhysRead,
+    paddr: u64,
+    out: &mut String<MAX_CMDLINE>,
+) -> Result<Option<CmdlineCut>, StartInfoError> {
     // Read in chunks that stop at 64-byte boundaries: a chunk then never
     // crosses a page, so a command line ending just before unreadable
     // memory parses as long as the page holding its NUL is readable.
-    let mut bytes: Vec<u8, MAX_CMDLINE> = Vec::new();
+    // Characters go straight into `out`; a multi-byte one waits in
+    // `pending` until it is complete (and valid).
     let mut chunk = [0u8; CMDLINE_CHUNK];
+    let mut pending = [0u8; 4];
+    let mut held = 0;
     loop {
+        let read = out.len() + held;
         let addr = paddr
-            .checked_add(bytes.len() as u64)
-            .ok_or(StartInfoError::BadAddress {
-                paddr,
-                len: bytes.len(),
-            })?;
+            .checked_add(read as u64)
+            .ok_or(StartInfoError::BadAddress { paddr, len: read })?;
         let len = CMDLINE_CHUNK - (addr % CMDLINE_CHUNK as u64) as usize;
         mem.read(addr, &mut chunk[..len])?;
         for &b in &chunk[..len] {
             if b == 0 {
-                let text =
-                    core::str::from_utf8(&bytes).map_err(|_| StartInfoError::CmdlineNotUtf8)?;
-                let mut out = String::new();
-                out.push_str(text)
-                    .map_err(|_| StartInfoError::CmdlineTooLong)?;
-                return Ok(out);
+                return if held == 0 {
+                    Ok(None)
+                } else {
+                    Err(StartInfoError::CmdlineNotUtf8)
+                };
             }
-            bytes.push(b).map_err(|_| StartInfoError::CmdlineTooLong)?;
+            if out.len() + held == MAX_CMDLINE {
+                // One byte past the limit and still no NUL: keep the words
+                // that end within it. `b` is the first byte left out, so a
+                // word that ends exactly at the limit is whole.
+                let keep = if b.is_ascii_whitespace() && held == 0 {
+                    out.len()
+                } else {
+                    out.rfind(|c: char| c.is_ascii_whitespace()).unwrap_or(0)
+                };
+                // Whitespace is one byte, so `keep` is a character boundary;
+                // whitespace left at the end is no word.
+                out.truncate(keep);
+                let end = out
+                    .trim_end_matches(|c: char| c.is_ascii_whitespace())
+                    .len();
+                out.truncate(end);
+                return Ok(Some(CmdlineCut { kept: out.len() }));
+            }
+            if held == 0 && b.is_ascii() {
+                // Cannot fail: `out` is below its capacity.
+                let _ = out.push(char::from(b));
+                continue;
+            }
+            pending[held] = b;
+            held += 1;
+            match core::str::from_utf8(&pending[..held]) {
+                Ok(c) => {
+                    // Fits: `out.len() + held` was at most the limit.
+                    let _ = out.push_str(c);
+                    held = 0;
+                }
+                // The start of a character: wait for the rest.
+                Err(e) if e.error_len().is_none() && held < pending.len() => {}
+                Err(_) => return Err(StartInfoError::CmdlineNotUtf8),
+            }
         }
     }
 }
 
+/// Reads `entries` memory map entries at `paddr` into `map` (emptied
+/// first).
 fn read_memory_map(
     mem: &dyn PhysRead,
     paddr: u64,
     entries: u32,
-) -> Result<Vec<MemoryRegion, MAX_MEMORY_REGIONS>, StartInfoError> {
-    let mut map = Vec::new();
+    map: &mut Vec<MemoryRegion, MAX_MEMORY_REGIONS>,
+) -> Result<(), StartInfoError> {
+    map.clear();
     if entries as usize > MAX_MEMORY_REGIONS {
         return Err(StartInfoError::TooManyRegions(entries));
     }
@@ -263,7 +398,7 @@ fn read_memory_map(
         map.push(region)
             .map_err(|_| StartInfoError::TooManyRegions(entries))?;
     }
-    Ok(map)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Boots the real kernel binary and checks what it prints: the banner, the
 //! module table with the round-robin scheduler running, a clean power-off;
-//! and that a kernel without a scheduler module says so and stops.
+//! that a kernel without a scheduler module says so and stops; that a
+//! 4 KiB command line is read to its end and a longer one is cut with a
+//! warning; and that a bad parameter of an ESSENTIAL module falls back to
+//! its default instead of stopping the boot.
 
 use harness::boot_kernel;
 
@@ -154,4 +157,100 @@ fn powers_off_through_acpi_without_the_qemu_exit_device() {
         "{out}"
     );
     assert!(!out.contains("ACPI S5 failed"), "{out}");
+}
+
+/// `helix.poweroff`, then `xN.y=z` tokens (parameters of modules that do
+/// not exist, which nothing reads), then `tail`: `len` bytes in all.
+fn long_cmdline(len: usize, tail: &str) -> String {
+    let mut line = String::from("helix.poweroff");
+    let mut n = 0;
+    while line.len() + tail.len() + 1 < len {
+        line.push_str(&format!(" x{n}.y=z"));
+        n += 1;
+    }
+    // Pad the last token so that the tail lands exactly at the end.
+    while line.len() + tail.len() + 1 < len {
+        line.push('z');
+    }
+    line.truncate(len - tail.len() - 1);
+    line.push(' ');
+    line.push_str(tail);
+    assert_eq!(line.len(), len);
+    line
+}
+
+#[test]
+fn a_4_kib_command_line_is_read_to_its_last_parameter() {
+    // 4096 bytes, the most the kernel keeps (QEMU's PVH loader passes at
+    // most 4095 for sure; see boot/src/start_info.rs), ending with a
+    // parameter whose effect the log shows.
+    let line = long_cmdline(4096, "round_robin.time_slice_ms=5");
+    let (ok, out) = boot_kernel(&line, &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("round-robin scheduler running, time slice 5 ms"),
+        "{out}"
+    );
+    assert!(!out.contains("command line is longer"), "{out}");
+    assert!(out.contains("boot complete"), "{out}");
+}
+
+#[test]
+fn a_command_line_over_the_limit_is_cut_at_a_word_with_a_warning() {
+    // 4120 bytes: over the kernel's 4096, still under what QEMU 7.2's
+    // loader delivers (4127). The parameter at the end straddles the
+    // limit, so it is cut off whole and the default time slice stays.
+    let line = long_cmdline(4120, "round_robin.time_slice_ms=5");
+    let (ok, out) = boot_kernel(&line, &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(
+            "WARN  kernel::startup: the command line is longer than 4096 bytes: kept its first"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("round-robin scheduler running, time slice 10 ms"),
+        "{out}"
+    );
+    assert!(!out.contains("PANIC"), "{out}");
+    assert!(out.contains("boot complete"), "{out}");
+}
+
+#[test]
+fn a_bad_parameter_of_an_essential_module_falls_back_to_its_default() {
+    // round_robin is the only scheduler and ESSENTIAL: an invalid value
+    // used to fail its init and stop the boot.
+    let (ok, out) = boot_kernel("helix.poweroff round_robin.time_slice_ms=0", &[]);
+    assert!(ok, "{out}");
+    let warning = out
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("`round_robin.time_slice_ms`"))
+        .unwrap_or_else(|| panic!("no warning naming the parameter:\n{out}"));
+    assert!(
+        warning.contains("`0` is outside 1..=1000")
+            && warning.contains("starts with the default round_robin.time_slice_ms=10"),
+        "{warning}"
+    );
+    assert!(
+        out.contains("round-robin scheduler running, time slice 10 ms"),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("round_robin"))
+        .unwrap_or_else(|| panic!("no module row:\n{out}"));
+    assert!(row.contains(" running "), "{row}");
+    assert!(out.contains("boot complete"), "{out}");
+    // An undeclared key is ignored the same way.
+    let (ok, out) = boot_kernel("helix.poweroff round_robin.nosuch=1", &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("module `round_robin` has no parameter `nosuch`; module `round_robin` is essential, so it starts without it"),
+        "{out}"
+    );
+    assert!(
+        out.contains("threads scheduled by module round_robin"),
+        "{out}"
+    );
 }

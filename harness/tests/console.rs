@@ -1,5 +1,6 @@
 //! End to end: boot the kernel with 4 CPUs, type commands on its serial
-//! console, and check the answers, down to a clean shutdown.
+//! console, and check the answers, down to a clean shutdown; the console
+//! refuses to stop itself or what it needs, and cascades on request.
 
 use harness::console::Console;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -127,6 +128,50 @@ fn console_session_from_boot_to_shutdown() {
         "{refused}"
     );
     assert!(row(&c.command("lsmod"), "round_robin").contains(" running "));
+
+    // The console does not stop itself, its input driver (the `console`
+    // provider it depends on) or anything it needs, cascade or not.
+    let refused = c.command("stop serial_console");
+    assert_eq!(
+        refused,
+        "error: refusing to stop `serial_console`: this console (`shell`) needs it to run"
+    );
+    let refused = c.command("stop --cascade serial_console");
+    assert!(
+        refused.starts_with("error: ") && refused.contains("(`shell`)"),
+        "{refused}"
+    );
+    let refused = c.command("stop shell");
+    assert!(
+        refused.starts_with("error: refusing to stop `shell`: it is this console"),
+        "{refused}"
+    );
+    let refused = c.command("restart shell");
+    assert!(
+        refused.starts_with("error: refusing to restart `shell`"),
+        "{refused}"
+    );
+    // No shipped module runs on cmos_rtc, so a cascade stops it alone and
+    // says so; an ESSENTIAL module is refused with or without cascade.
+    assert_eq!(c.command("stop --cascade cmos_rtc"), "stopped cmos_rtc");
+    assert!(row(&c.command("lsmod"), "cmos_rtc").contains(" stopped "));
+    assert_eq!(c.command("start cmos_rtc"), "cmos_rtc started");
+    assert_eq!(c.command("restart cmos_rtc"), "cmos_rtc restarted");
+    let refused = c.command("stop --cascade round_robin");
+    assert!(
+        refused.starts_with("error: ") && refused.contains("essential"),
+        "{refused}"
+    );
+    assert!(
+        c.command("stop --frobnicate cmos_rtc")
+            .contains("usage: stop NAME | stop --cascade NAME")
+    );
+    // After all that the console still answers, with everything it needs.
+    let lsmod = c.command("lsmod");
+    for m in ["shell", "serial_console", "cmos_rtc", "round_robin"] {
+        assert!(row(&lsmod, m).contains(" running "), "{m}:\n{lsmod}");
+    }
+    assert!(c.command("help").contains("stop --cascade NAME"));
 
     // A driver answers with real data: the RTC is within a minute of us.
     let rtc: i64 = c

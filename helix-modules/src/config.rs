@@ -4,14 +4,20 @@
 //!
 //! Precedence is run-time override > command line > module default. A value
 //! that fails validation is an error at `init` (the module goes Failed) or
-//! at run-time `set_param` (the old value stays). A boot-only parameter
-//! ([`ParamSpec::boot_only`]) takes its value from the command line only:
-//! `set_param` refuses it with [`crate::ModuleError::BootOnlyParam`].
+//! at run-time `set_param` (the old value stays). The exception is an
+//! [`crate::ModuleFlags::ESSENTIAL`] module, which the kernel cannot run
+//! without: a bad command-line value gives way to the declared default and
+//! an undeclared key is ignored, each reported as a [`ParamFallback`] for
+//! the kernel to log. A boot-only parameter ([`ParamSpec::boot_only`])
+//! takes its value from the command line only: `set_param` refuses it with
+//! [`crate::ModuleError::BootOnlyParam`].
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
+
+use crate::error::ModuleError;
 
 /// What values a parameter accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +236,70 @@ impl fmt::Display for ParamValue {
 impl fmt::Debug for ParamValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+/// A command-line setting an ESSENTIAL module starts without: its value
+/// is invalid, so the module gets the declared default, or the module
+/// declares no such key, so it is ignored. Any other module fails `init`
+/// on the same setting (with [`ParamFallback::reason`]); an ESSENTIAL one
+/// starts anyway, because the kernel cannot run without it. The framework
+/// has no logger: [`crate::Registry::param_fallbacks`] lists these for the
+/// kernel to log.
+///
+/// ```
+/// use helix_modules::{Caller, ModuleFlags, ParamSpec, Registry};
+/// use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
+/// # use helix_modules::ModuleError;
+/// const P: [ParamSpec; 1] = [ParamSpec::new("time_slice_ms", "10").range(1, 1000)];
+/// struct Sched;
+/// impl ModuleTrait for Sched {
+///     fn info(&self) -> ModuleInfo {
+///         ModuleInfo::new("sched").flags(ModuleFlags::ESSENTIAL).params(&P)
+///     }
+///     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+///     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+///     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+/// }
+/// let r = Registry::builder().cmdline("sched.time_slice_ms=0").build();
+/// r.register_v2(Sched)?;
+/// let warnings = r.param_fallbacks();
+/// assert_eq!(
+///     warnings[0].to_string(),
+///     "invalid value for `sched.time_slice_ms`: `0` is outside 1..=1000; \
+///      module `sched` is essential, so it starts with the default sched.time_slice_ms=10"
+/// );
+/// assert!(r.start_all(Caller::Kernel).is_clean());
+/// assert_eq!(r.params("sched")?[0].shown(), "10");
+/// # Ok::<(), ModuleError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamFallback {
+    /// The module.
+    pub module: String,
+    /// The key as written on the command line.
+    pub key: String,
+    /// The default used instead, as it may be printed (`***` when the
+    /// parameter is sensitive); `None` for a key the module does not
+    /// declare, which is ignored.
+    pub default: Option<String>,
+    /// Why the command-line setting is not used:
+    /// [`ModuleError::InvalidParam`] or [`ModuleError::UnknownParam`].
+    pub reason: ModuleError,
+}
+
+impl fmt::Display for ParamFallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let module = &self.module;
+        write!(
+            f,
+            "{}; module `{module}` is essential, so it starts ",
+            self.reason
+        )?;
+        match &self.default {
+            Some(default) => write!(f, "with the default {module}.{}={default}", self.key),
+            None => f.write_str("without it"),
+        }
     }
 }
 

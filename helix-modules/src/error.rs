@@ -219,6 +219,22 @@ pub enum ModuleError {
         /// The module.
         module: String,
     },
+    /// Running modules need this one (by name, or through a capability of
+    /// which it is their only running provider), so it is not stopped or
+    /// unloaded; as Linux `rmmod` refuses a module in use.
+    /// [`crate::Registry::stop_cascade`] stops them first.
+    ///
+    /// ```
+    /// use helix_modules::ModuleError;
+    /// let e = ModuleError::InUse { module: "serial_console".into(), dependents: vec!["shell".into()] };
+    /// assert_eq!(e.to_string(), "module `serial_console` is in use by `shell`");
+    /// ```
+    InUse {
+        /// The module that was to stop.
+        module: String,
+        /// The running modules that need it, in registration order.
+        dependents: Vec<String>,
+    },
     /// Another running module already holds an exclusive role
     /// ([`ModuleFlags::SCHEDULER`] or [`ModuleFlags::ALLOCATOR`]).
     Conflict {
@@ -389,6 +405,16 @@ impl fmt::Display for ModuleError {
                     f,
                     "module `{module}` is essential and cannot be stopped or unloaded"
                 )
+            }
+            InUse { module, dependents } => {
+                write!(f, "module `{module}` is in use by ")?;
+                for (i, d) in dependents.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{d}`")?;
+                }
+                Ok(())
             }
             Conflict {
                 module,

@@ -71,7 +71,7 @@ mod v1;
 pub mod v2;
 
 pub use audit::{AuditEntry, AuditOutcome};
-pub use config::{ParamKind, ParamSpec, ParamValue, parse_cmdline};
+pub use config::{ParamFallback, ParamKind, ParamSpec, ParamValue, parse_cmdline};
 pub use error::{ModuleError, Operation};
 pub use flags::ModuleFlags;
 pub use metrics::ModuleMetrics;

@@ -3,7 +3,9 @@
 //! [`load`] builds the kernel's single [`Registry`] (the kernel command line
 //! for `module.key=value` parameters, the TSC as the clock for handler
 //! timings, the hardware service) and registers every module in
-//! [`MODULES`]; it starts nothing. [`bring_up`] then starts them: the
+//! [`MODULES`], logging the command-line parameters an ESSENTIAL module
+//! will start without (an invalid value gives way to the default); it
+//! starts nothing. [`bring_up`] then starts them: the
 //! kernel's scheduler first (`scheduler=NAME` picks it when several
 //! SCHEDULER modules are loaded; the others wait in standby), then the
 //! thread subsystem on its policy, then every other module in dependency
@@ -148,6 +150,11 @@ pub fn load() -> &'static Registry {
         if let Err(e) = result {
             log::error!("module {name} was not registered: {e}");
         }
+    }
+    // An ESSENTIAL module (the scheduler) starts with its defaults rather
+    // than fail on a bad command-line parameter; say what was set aside.
+    for fallback in r.param_fallbacks() {
+        log::warn!("{fallback}");
     }
     r
 }

@@ -34,7 +34,12 @@ pub fn wait_for_boot() {
 /// Pages of the stack `main` runs on.
 pub const MAIN_STACK_PAGES: usize = 32;
 
-static START_INFO: Once<StartInfo> = Once::new();
+/// Where the start info is parsed, in place: it holds a 4 KiB command-line
+/// buffer, and moving it by value (returning it, handing it to a `Once`)
+/// costs several copies on the 64 KiB boot stack in unoptimised builds.
+/// Locked once by [`start`] and the lock leaked into [`START_INFO`].
+static START_INFO_STORAGE: spin::Mutex<StartInfo> = spin::Mutex::new(StartInfo::new());
+static START_INFO: Once<&'static StartInfo> = Once::new();
 static MAIN: Once<fn() -> !> = Once::new();
 static MAIN_STACK: Once<KernelStack> = Once::new();
 
@@ -75,6 +80,7 @@ impl PhysRead for IdentityMap {
 pub fn start_info() -> &'static StartInfo {
     START_INFO
         .get()
+        .copied()
         .expect("start info is parsed before anything can ask for it")
 }
 
@@ -86,10 +92,15 @@ pub fn cmdline() -> Cmdline<'static> {
 /// Brings the kernel up and runs `main` on a guarded stack.
 pub fn start(start_info_paddr: u64, main: fn() -> !) -> ! {
     crate::serial::init();
-    let info = match StartInfo::parse(&IdentityMap, start_info_paddr) {
-        Ok(info) => START_INFO.call_once(|| info),
-        Err(e) => panic!("unusable PVH start info at {start_info_paddr:#x}: {e}"),
+    let Some(mut storage) = START_INFO_STORAGE.try_lock() else {
+        panic!("the kernel was started twice");
     };
+    if let Err(e) = storage.parse_into(&IdentityMap, start_info_paddr) {
+        panic!("unusable PVH start info at {start_info_paddr:#x}: {e}");
+    }
+    // Read-only from here on, for the rest of the run.
+    let info: &'static StartInfo = spin::MutexGuard::leak(storage);
+    START_INFO.call_once(|| info);
     let cmdline = cmdline();
     // Test kernels stay quiet unless asked, so their output reads like
     // libtest's; the kernel proper logs at info.
@@ -100,6 +111,9 @@ pub fn start(start_info_paddr: u64, main: fn() -> !) -> ! {
     };
     if let Err(e) = crate::logger::init(cmdline.get("log"), default_level) {
         log::warn!("ignoring log={:?}: {e}", cmdline.get("log").unwrap_or(""));
+    }
+    if let Some(cut) = info.cmdline_cut {
+        log::warn!("{cut}");
     }
     for bad in cmdline.errors() {
         log::warn!("ignoring malformed command-line token {bad:?}");

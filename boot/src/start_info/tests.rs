@@ -126,15 +126,114 @@ fn version_zero_ignores_memory_map_fields() {
     assert!(info.memory_map.is_empty());
 }
 
-#[test]
-fn rejects_unterminated_cmdline() {
-    let mut img = Image::new(0x1000);
+/// Start info at 0 pointing at `text` (NUL-terminated if `nul`) at 0x100,
+/// in an image that ends at the next 64-byte boundary after it (the
+/// parser reads whole 64-byte chunks).
+fn image_with_cmdline(text: &[u8], nul: bool) -> Image {
+    let mut img = Image::new((0x100 + text.len() + usize::from(nul)).next_multiple_of(64));
     img.put_start_info(0, 1, 0x100, 0, 0, 0);
-    img.put(0x100, &[b'a'; 0xf00]);
-    assert_eq!(
-        StartInfo::parse(&img, 0).unwrap_err(),
-        StartInfoError::CmdlineTooLong
+    img.put(0x100, text);
+    img
+}
+
+/// `mN.key=valueN` tokens, each followed by a space, until the text is at
+/// least `len` bytes long.
+fn words(len: usize) -> StdVec<u8> {
+    let mut text = StdVec::new();
+    let mut i = 0;
+    while text.len() < len {
+        text.extend_from_slice(std::format!("m{i}.key=value{i} ").as_bytes());
+        i += 1;
+    }
+    text
+}
+
+#[test]
+fn a_cmdline_of_max_cmdline_bytes_is_kept_whole() {
+    assert_eq!(MAX_CMDLINE, 4096, "at least 4 KiB, as the issue asks");
+    let mut text = words(MAX_CMDLINE);
+    text.truncate(MAX_CMDLINE - 1);
+    text.push(b'x');
+    let info = StartInfo::parse(&image_with_cmdline(&text, true), 0).unwrap();
+    assert_eq!(info.cmdline.as_bytes(), &text[..]);
+    assert_eq!(info.cmdline_cut, None);
+}
+
+#[test]
+fn a_longer_cmdline_is_cut_after_its_last_whole_word() {
+    let text = words(5000);
+    let info = StartInfo::parse(&image_with_cmdline(&text, true), 0).unwrap();
+    let kept = info.cmdline.len();
+    assert_eq!(info.cmdline_cut, Some(CmdlineCut { kept }));
+    assert!(kept <= MAX_CMDLINE && kept > MAX_CMDLINE - 20, "{kept}");
+    // A prefix of the original that ends where a word ends.
+    assert_eq!(info.cmdline.as_bytes(), &text[..kept]);
+    assert_eq!(text[kept], b' ');
+    let last = info.cmdline.split(' ').next_back().unwrap();
+    assert!(
+        last.starts_with('m') && last.contains(".key=value"),
+        "{last}"
     );
+}
+
+#[test]
+fn a_word_ending_exactly_at_the_limit_is_kept() {
+    let mut text = std::vec![b'a'; MAX_CMDLINE];
+    text[10] = b' ';
+    text.extend_from_slice(b" more words");
+    let info = StartInfo::parse(&image_with_cmdline(&text, true), 0).unwrap();
+    assert_eq!(info.cmdline.len(), MAX_CMDLINE);
+    assert_eq!(info.cmdline_cut, Some(CmdlineCut { kept: MAX_CMDLINE }));
+}
+
+#[test]
+fn trailing_spaces_before_the_cut_are_dropped() {
+    let mut text = std::vec![b'a'; 100];
+    text.extend(std::iter::repeat_n(b' ', MAX_CMDLINE));
+    text.extend_from_slice(b"tail");
+    let info = StartInfo::parse(&image_with_cmdline(&text, true), 0).unwrap();
+    assert_eq!(info.cmdline.len(), 100);
+    assert_eq!(info.cmdline_cut, Some(CmdlineCut { kept: 100 }));
+}
+
+#[test]
+fn a_first_word_longer_than_the_limit_leaves_an_empty_line() {
+    let text = std::vec![b'a'; MAX_CMDLINE + 500];
+    let info = StartInfo::parse(&image_with_cmdline(&text, true), 0).unwrap();
+    assert_eq!(info.cmdline.as_str(), "");
+    assert_eq!(info.cmdline_cut, Some(CmdlineCut { kept: 0 }));
+}
+
+#[test]
+fn a_long_cmdline_without_a_nul_is_cut_not_an_error() {
+    // Memory ends with the text, a chunk past the limit, and holds no NUL:
+    // the parser stops one byte past the limit.
+    let mut text = words(MAX_CMDLINE + 64);
+    text.truncate(MAX_CMDLINE + 64);
+    let img = image_with_cmdline(&text, false);
+    assert_eq!(img.0.len(), 0x100 + text.len());
+    let info = StartInfo::parse(&img, 0).unwrap();
+    assert!(info.cmdline_cut.is_some());
+    assert!(info.cmdline.len() <= MAX_CMDLINE);
+}
+
+#[test]
+fn a_cut_never_splits_a_utf8_character() {
+    // A two-byte character straddles the limit.
+    let mut text = std::vec![b'a'; MAX_CMDLINE - 1];
+    text[MAX_CMDLINE - 10] = b' ';
+    text.extend_from_slice("é tail".as_bytes());
+    let info = StartInfo::parse(&image_with_cmdline(&text, true), 0).unwrap();
+    assert_eq!(info.cmdline.len(), MAX_CMDLINE - 10);
+    assert!(info.cmdline_cut.is_some());
+}
+
+#[test]
+fn the_cut_is_reported_in_words() {
+    let cut = CmdlineCut { kept: 12 };
+    let shown = std::format!("{cut}");
+    assert!(shown.contains("longer than 4096 bytes"), "{shown}");
+    assert!(shown.contains("first 12 bytes"), "{shown}");
 }
 
 #[test]
@@ -195,4 +294,42 @@ fn unknown_region_kind_is_kept() {
     let info = StartInfo::parse(&img, 0).unwrap();
     assert_eq!(info.memory_map[0].kind, MemoryKind::Other(12));
     assert_eq!(info.memory_map[0].end(), 0x2000);
+}
+
+#[test]
+fn parse_into_replaces_what_was_there() {
+    let long = words(5000);
+    let mut info = StartInfo::new();
+    info.parse_into(&image_with_cmdline(&long, true), 0)
+        .unwrap();
+    assert!(info.cmdline_cut.is_some());
+    info.parse_into(&image_with_cmdline(b"quiet", true), 0)
+        .unwrap();
+    assert_eq!(info.cmdline.as_str(), "quiet");
+    assert_eq!(info.cmdline_cut, None);
+    assert!(info.memory_map.is_empty());
+}
+
+#[test]
+fn multi_byte_characters_are_kept_and_a_truncated_one_is_refused() {
+    let info = StartInfo::parse(&image_with_cmdline("motd=héllo ✓".as_bytes(), true), 0).unwrap();
+    assert_eq!(info.cmdline.as_str(), "motd=héllo ✓");
+    // The first byte of a two-byte character, then the NUL.
+    assert_eq!(
+        StartInfo::parse(&image_with_cmdline(&[b'a', 0xc3], true), 0).unwrap_err(),
+        StartInfoError::CmdlineNotUtf8
+    );
+}
+
+#[test]
+fn a_magic_overwritten_by_text_says_the_command_line_was_too_long() {
+    let plain = std::format!("{}", StartInfoError::BadMagic(0xdead_beef));
+    assert_eq!(plain, "bad start-info magic 0xdeadbeef");
+    // What QEMU 7.2 leaves for `-append` of 4128 bytes or more.
+    let text = std::format!("{}", StartInfoError::BadMagic(0x792e_3936));
+    assert!(
+        text.starts_with("bad start-info magic 0x792e3936 (text \"69.y\""),
+        "{text}"
+    );
+    assert!(text.contains("at most 4095 bytes"), "{text}");
 }

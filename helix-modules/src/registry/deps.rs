@@ -16,15 +16,18 @@
 //! `net^2.1`.
 //!
 //! Start-order planning itself ([`plan`], [`crate::Registry::resolve`]) is
-//! in the `plan` submodule.
+//! in the `plan` submodule; which running modules need a module (why a
+//! stop is refused, what a cascading stop stops) in `users`.
 
 pub(crate) use plan::{Scratch, plan};
 pub(crate) use pool::{DepPool, GraphNode};
 pub(crate) use symbols::{Answer, Symbol};
+pub(crate) use users::{cascade, dependents};
 
 mod plan;
 mod pool;
 mod symbols;
+mod users;
 
 use alloc::vec::Vec;
 

@@ -1,11 +1,19 @@
 //! The lifecycle state machine and the operations that move modules through
-//! it: init, start, stop, unload, restart, start-all and shutdown.
+//! it: init, start, stop (refusing a module in use, or cascading to its
+//! users), unload, restart, start-all and shutdown.
 //!
 //! [`transition`] is the whole table; every operation consults it under the
 //! table lock before calling the module, so an invalid call never reaches
 //! module code and returns [`ModuleError::InvalidState`] naming the state. A
 //! step that the module fails moves it to Failed and records
 //! [`ModuleError::StepFailed`] as its last error.
+//!
+//! A module that running modules need (their hard dependency names it, or
+//! names a capability of which it is their only running provider) is not
+//! stopped or unloaded: [`ModuleError::InUse`] names them, as Linux
+//! `rmmod` refuses a module in use. [`Registry::stop_cascade`] stops them
+//! first; [`Registry::shutdown`] stops everything in reverse dependency
+//! order and is never refused.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -13,6 +21,7 @@ use core::fmt;
 
 use super::call::Chain;
 use super::deps;
+use super::slot::Table;
 use super::{ModuleId, Registry};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
@@ -142,14 +151,41 @@ impl Registry {
         result
     }
 
-    /// Calls `stop` (Running -> Stopped). Refused for ESSENTIAL modules.
-    /// Stopping does not cascade to dependents. Modules need
+    /// Calls `stop` (Running -> Stopped). Refused for ESSENTIAL modules
+    /// ([`ModuleError::Essential`]) and for a module that running modules
+    /// need ([`ModuleError::InUse`], naming them): they depend on it by
+    /// name, or on a capability of which it is their only running
+    /// provider (optional dependencies do not count).
+    /// [`Registry::stop_cascade`] stops them first. Modules need
     /// [`Permissions::MANAGE`]. Audited.
+    ///
+    /// ```
+    /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
+    /// # use helix_modules::{Caller, ModuleError, Registry};
+    /// # struct M(ModuleInfo);
+    /// # impl ModuleTrait for M {
+    /// #     fn info(&self) -> ModuleInfo { self.0 }
+    /// #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+    /// # }
+    /// let r = Registry::new();
+    /// r.register_v2(M(ModuleInfo::new("uart").provides(&["console"])))?;
+    /// r.register_v2(M(ModuleInfo::new("shell").dependencies(&["console"])))?;
+    /// r.start_all(Caller::Kernel);
+    /// assert_eq!(
+    ///     r.stop(Caller::Kernel, "uart"),
+    ///     Err(ModuleError::InUse { module: "uart".into(), dependents: vec!["shell".into()] })
+    /// );
+    /// assert_eq!(r.stop_cascade(Caller::Kernel, "uart")?, ["shell", "uart"]);
+    /// # Ok::<(), ModuleError>(())
+    /// ```
     pub fn stop(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
         let result = self
             .authorize_module_op(caller, Operation::Stop, name, Permissions::MANAGE)
             .and_then(|id| {
                 self.refuse_essential(id)?;
+                self.refuse_in_use(id)?;
                 let chain = self.caller_chain(caller);
                 self.step_stop(id, chain)
             });
@@ -157,8 +193,115 @@ impl Registry {
         result
     }
 
+    /// Stops `name` and, before it, every running module that needs it,
+    /// directly or through modules in between (the users
+    /// [`Registry::stop`] would name, their users, and so on), in the
+    /// order of [`Registry::stop_plan`]: each module after everything that
+    /// needs it. Returns the names stopped, in that order (`name` last).
+    ///
+    /// Nothing is stopped when any of them is ESSENTIAL
+    /// ([`ModuleError::Essential`] naming it), when the caller may not stop
+    /// one of them, or when `name` is not running. A stop that fails ends
+    /// the cascade with its error, and what was stopped before stays
+    /// stopped; a user that stopped by itself meanwhile is passed over.
+    /// Modules need [`Permissions::MANAGE`]. Every stop is audited (with
+    /// the detail `cascade`).
+    pub fn stop_cascade(&self, caller: Caller, name: &str) -> Result<Vec<String>, ModuleError> {
+        let planned = self
+            .authorize_module_op(caller, Operation::Stop, name, Permissions::MANAGE)
+            .and_then(|id| Ok((id, self.plan_cascade(Some(caller), id)?)));
+        let (root, order) = match planned {
+            Ok(planned) => planned,
+            Err(e) => {
+                let refused = Err(e);
+                self.audit(caller, Operation::Stop, name, Some(CASCADE), &refused);
+                return refused;
+            }
+        };
+        let mut stopped = Vec::with_capacity(order.len());
+        for (id, module) in order {
+            if id != root && self.state_of(id) != Some(ModuleState::Running) {
+                continue;
+            }
+            // A user started since the plan was made refuses the stop.
+            let result = self.refuse_in_use(id).and_then(|()| {
+                let chain = self.caller_chain(caller);
+                self.step_stop(id, chain)
+            });
+            self.audit(caller, Operation::Stop, &module, Some(CASCADE), &result);
+            result?;
+            stopped.push(module);
+        }
+        Ok(stopped)
+    }
+
+    /// What [`Registry::stop_cascade`] would stop for `name`, in order
+    /// (`name` last), without stopping anything or checking permissions;
+    /// the same errors for an ESSENTIAL module in the set or a `name` that
+    /// is not running.
+    pub fn cascade_plan(&self, name: &str) -> Result<Vec<String>, ModuleError> {
+        let id = self.id_of(name)?;
+        Ok(self
+            .plan_cascade(None, id)?
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect())
+    }
+
+    /// The set a cascading stop of `id` stops, in stop order with names,
+    /// checked: `id` running, no ESSENTIAL module in it, and (given a
+    /// caller) permission to stop each.
+    fn plan_cascade(
+        &self,
+        caller: Option<Caller>,
+        id: ModuleId,
+    ) -> Result<Vec<(ModuleId, String)>, ModuleError> {
+        let mut set = {
+            let t = self.inner.table.lock();
+            let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+            if s.meta.flags.contains(ModuleFlags::ESSENTIAL) {
+                return Err(ModuleError::Essential {
+                    module: s.meta.name.clone(),
+                });
+            }
+            if transition(s.state, Operation::Stop).is_none() {
+                return Err(invalid(&s.meta.name, s.state, Operation::Stop));
+            }
+            let set = deps::cascade(&t, id);
+            for m in &set {
+                let s = t.slot(*m).ok_or_else(|| super::call::unknown_id(*m))?;
+                if s.meta.flags.contains(ModuleFlags::ESSENTIAL) {
+                    return Err(ModuleError::Essential {
+                        module: s.meta.name.clone(),
+                    });
+                }
+                if let Some(caller) = caller {
+                    self.authorize_locked(
+                        &t,
+                        caller,
+                        Operation::Stop,
+                        &s.meta.name,
+                        Permissions::MANAGE,
+                        s.meta.flags,
+                    )?;
+                }
+            }
+            set
+        };
+        set.sort_unstable();
+        let order = self.stop_order();
+        let t = self.inner.table.lock();
+        Ok(order
+            .into_iter()
+            .filter(|m| set.binary_search(m).is_ok())
+            .filter_map(|m| t.slot(m).map(|s| (m, s.meta.name.clone())))
+            .collect())
+    }
+
     /// Removes a module that is not running and drops it. Refused for
-    /// ESSENTIAL modules. Modules need [`Permissions::MANAGE`]. Audited.
+    /// ESSENTIAL modules, and, as [`Registry::stop`] is, for a module that
+    /// running modules need ([`ModuleError::InUse`]). Modules need
+    /// [`Permissions::MANAGE`]. Audited.
     pub fn unload(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
         let result = self
             .authorize_module_op(caller, Operation::Unload, name, Permissions::MANAGE)
@@ -168,7 +311,7 @@ impl Registry {
                 let (module, ()) = self.take(id, chain, |t| {
                     let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
                     match transition(s.state, Operation::Unload) {
-                        Some(_) => Ok(()),
+                        Some(_) => in_use(t, id),
                         None => Err(invalid(&s.meta.name, s.state, Operation::Unload)),
                     }
                 })?;
@@ -191,8 +334,9 @@ impl Registry {
     }
 
     /// Re-initialises and starts a Failed or Running module (stopping it
-    /// first if running), and releases a supervisor hold. Modules need
-    /// [`Permissions::MANAGE`]. Audited.
+    /// first if running), and releases a supervisor hold. Not refused for
+    /// a module in use: its users keep running while it restarts. Modules
+    /// need [`Permissions::MANAGE`]. Audited.
     pub fn restart(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
         let result = self
             .authorize_module_op(caller, Operation::Restart, name, Permissions::MANAGE)
@@ -268,7 +412,8 @@ impl Registry {
 
     /// The shutdown sequence, for the kernel: dispatches
     /// [`Event::Shutdown`], then stops every running module, ESSENTIAL ones
-    /// included, in reverse dependency order. Returns each stop's outcome.
+    /// and modules in use included, in reverse dependency order (users
+    /// first). Returns each stop's outcome.
     pub fn shutdown(&self) -> Vec<(String, Result<(), ModuleError>)> {
         self.dispatch(&Event::Shutdown);
         let mut out = Vec::new();
@@ -328,6 +473,16 @@ impl Registry {
         self.inner.table.lock().slot(id).map(|s| s.state)
     }
 
+    /// [`ModuleError::InUse`] when `id` is running and running modules need
+    /// it; a module that is not running is left to the state check.
+    fn refuse_in_use(&self, id: ModuleId) -> Result<(), ModuleError> {
+        let t = self.inner.table.lock();
+        match t.slot(id) {
+            Some(s) if s.state == ModuleState::Running => in_use(&t, id),
+            _ => Ok(()),
+        }
+    }
+
     fn refuse_essential(&self, id: ModuleId) -> Result<(), ModuleError> {
         let t = self.inner.table.lock();
         match t.slot(id) {
@@ -339,4 +494,20 @@ impl Registry {
             _ => Ok(()),
         }
     }
+}
+
+/// The audit detail of the stops a cascade makes.
+const CASCADE: &str = "cascade";
+
+/// [`ModuleError::InUse`] naming the running modules that need `id`, if any.
+fn in_use(t: &Table, id: ModuleId) -> Result<(), ModuleError> {
+    let users = deps::dependents(t, &[id]);
+    if users.is_empty() {
+        return Ok(());
+    }
+    let name = |m: ModuleId| t.slot(m).map(|s| s.meta.name.clone());
+    Err(ModuleError::InUse {
+        module: name(id).unwrap_or_default(),
+        dependents: users.into_iter().filter_map(name).collect(),
+    })
 }

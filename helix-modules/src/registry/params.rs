@@ -1,7 +1,9 @@
 //! Module parameters at run time: resolving a module's values for `init`
-//! (declared default < command line < run-time override), changing one
-//! with [`Registry::set_param`] (boot-only ones refused), recording a value
-//! a module changed itself ([`Registry::report_param`], reached through
+//! (declared default < command line < run-time override; for an ESSENTIAL
+//! module a bad command-line setting falls back to the default, listed by
+//! [`Registry::param_fallbacks`]), changing one with
+//! [`Registry::set_param`] (boot-only ones refused), recording a value a
+//! module changed itself ([`Registry::report_param`], reached through
 //! [`crate::ModuleHandle::report_param`]), and the masked listing.
 
 use alloc::string::String;
@@ -10,17 +12,39 @@ use alloc::vec::Vec;
 use super::call::unknown_id;
 use super::slot::{Slot, Table};
 use super::{ModuleId, ModuleState, Registry};
-use crate::config::{ParamSpec, ParamValue};
+use crate::config::{ParamFallback, ParamSpec, ParamValue};
 use crate::contain::CallKind;
 use crate::error::{ModuleError, Operation};
+use crate::flags::ModuleFlags;
 use crate::permissions::{Caller, Permissions};
 use crate::v1::{Message, Reply};
 use crate::v2::context::ConfigEntry;
 
-/// The values module `id` gets at `init`, validated.
+/// The values module `id` gets at `init`, validated. An ESSENTIAL module
+/// never fails here: a command-line value that fails validation gives way
+/// to the default and an undeclared key is ignored (see [`fallbacks`]).
 pub(crate) fn resolve(t: &Table, id: ModuleId) -> Result<Vec<ConfigEntry>, ModuleError> {
+    resolve_noting(t, id, &mut Vec::new())
+}
+
+/// The command-line settings ESSENTIAL module `id` starts without (empty
+/// for any other module: those fail `init` instead).
+pub(crate) fn fallbacks(t: &Table, id: ModuleId) -> Vec<ParamFallback> {
+    let mut noted = Vec::new();
+    let _values = resolve_noting(t, id, &mut noted);
+    noted
+}
+
+/// [`resolve`], adding to `noted` what an ESSENTIAL module gets instead of
+/// its bad command-line settings.
+fn resolve_noting(
+    t: &Table,
+    id: ModuleId,
+    noted: &mut Vec<ParamFallback>,
+) -> Result<Vec<ConfigEntry>, ModuleError> {
     let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
     let name = &slot.meta.name;
+    let essential = slot.meta.flags.contains(ModuleFlags::ESSENTIAL);
     let from_cmdline = t.cmdline.iter().filter(|p| &p.module == name);
     let specs = &slot.meta.params;
     if specs.is_empty() {
@@ -36,36 +60,63 @@ pub(crate) fn resolve(t: &Table, id: ModuleId) -> Result<Vec<ConfigEntry>, Modul
         }
         return Ok(out);
     }
-    if let Some(p) = from_cmdline
+    for p in from_cmdline
         .clone()
-        .find(|p| !specs.iter().any(|s| s.name == p.key))
+        .filter(|p| !specs.iter().any(|s| s.name == p.key))
     {
-        return Err(ModuleError::UnknownParam {
+        let reason = ModuleError::UnknownParam {
             module: name.clone(),
             key: p.key.clone(),
-        });
+        };
+        if !essential {
+            return Err(reason);
+        }
+        if !noted.iter().any(|f| f.module == *name && f.key == p.key) {
+            noted.push(ParamFallback {
+                module: name.clone(),
+                key: p.key.clone(),
+                default: None,
+                reason,
+            });
+        }
     }
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
-        let value = slot
+        let overridden = slot
             .overrides
             .iter()
             .rev()
             .find(|(k, _)| k == spec.name)
-            .map(|(_, v)| v.as_str())
-            .or_else(|| {
-                from_cmdline
-                    .clone()
-                    .rfind(|p| p.key == spec.name)
-                    .map(|p| p.value.as_str())
-            })
-            .unwrap_or(spec.default);
-        spec.validate(value)
-            .map_err(|reason| ModuleError::InvalidParam {
-                module: name.clone(),
-                key: String::from(spec.name),
-                reason,
-            })?;
+            .map(|(_, v)| v.as_str());
+        let from_line = from_cmdline
+            .clone()
+            .rfind(|p| p.key == spec.name)
+            .map(|p| p.value.as_str());
+        let value = match (overridden, from_line) {
+            (Some(v), _) => v,
+            // Only a command-line value may give way to the default:
+            // run-time overrides were validated when they were set.
+            (None, Some(v)) if essential => match spec.validate(v) {
+                Ok(()) => v,
+                Err(why) => {
+                    let shown = if spec.sensitive { "***" } else { spec.default };
+                    noted.push(ParamFallback {
+                        module: name.clone(),
+                        key: String::from(spec.name),
+                        default: Some(String::from(shown)),
+                        reason: ModuleError::InvalidParam {
+                            module: name.clone(),
+                            key: String::from(spec.name),
+                            reason: why,
+                        },
+                    });
+                    spec.default
+                }
+            },
+            (None, Some(v)) => v,
+            (None, None) => spec.default,
+        };
+        check(spec, name, value)?;
         out.push(ConfigEntry {
             key: String::from(spec.name),
             value: String::from(value),
@@ -266,6 +317,23 @@ impl Registry {
         check(&spec, &slot.meta.name, value)?;
         commit(slot, key, value, spec.sensitive);
         Ok(())
+    }
+
+    /// The command-line settings that ESSENTIAL modules start without, in
+    /// registration order: an invalid value (the module gets the declared
+    /// default instead) or a key the module does not declare (ignored).
+    /// Any other module fails `init` on such a setting; an ESSENTIAL one
+    /// starts, because the kernel cannot run without it. The framework has
+    /// no logger, so the kernel asks for these once the modules are
+    /// registered and logs them as warnings. Read-only; a run-time
+    /// override takes precedence over the command line, so a key set at
+    /// run time is not listed.
+    pub fn param_fallbacks(&self) -> Vec<ParamFallback> {
+        let t = self.inner.table.lock();
+        t.live()
+            .filter(|s| s.meta.flags.contains(ModuleFlags::ESSENTIAL))
+            .flat_map(|s| fallbacks(&t, s.id))
+            .collect()
     }
 
     /// A module's parameters as they may be printed (sensitive values are

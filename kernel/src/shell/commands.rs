@@ -2,8 +2,16 @@
 //!
 //! Every failure is answered with the typed error's message; nothing a
 //! user types can panic the kernel. Privileged operations (start, stop,
-//! reload, set) are made as the `shell` module, so the registry checks the
-//! shell's permissions and records each one in the audit ring.
+//! restart, reload, set) are made as the `shell` module, so the registry
+//! checks the shell's permissions and records each one in the audit ring.
+//!
+//! The console will not cut the branch it sits on: stopping or restarting
+//! `shell` itself, or stopping a module it needs to run (its `console`
+//! driver, and whatever that needs in turn), is refused here with a
+//! [`ShellError`] before the registry is asked. Stopping any other module
+//! that running modules need is refused by the registry
+//! ([`helix_modules::ModuleError::InUse`]) unless `--cascade` asks it to
+//! stop those first.
 
 use crate::arch::x86_64::percpu::MAX_CPUS;
 use crate::{mm, smp, thread, time};
@@ -13,6 +21,101 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use helix_modules::v2::Request;
 use helix_modules::{Caller, ModuleHandle, Registry};
+
+/// A command the console refuses itself, because carrying it out would
+/// end the console: the operator would be left without a prompt.
+///
+/// ```ignore
+/// use kernel::shell::commands::ShellError;
+/// let e = ShellError::ConsoleNeeds { command: "stop", module: "serial_console".into() };
+/// assert_eq!(
+///     e.to_string(),
+///     "refusing to stop `serial_console`: this console (`shell`) needs it to run"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShellError {
+    /// The command would stop (or restart) the console module itself.
+    Itself {
+        /// `stop` or `restart`.
+        command: &'static str,
+    },
+    /// The command would stop a module the console needs: its input
+    /// driver, or something that one needs in turn.
+    ConsoleNeeds {
+        /// `stop` (with or without `--cascade`).
+        command: &'static str,
+        /// The module asked for.
+        module: String,
+    },
+}
+
+impl core::fmt::Display for ShellError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Itself { command } => write!(
+                f,
+                "refusing to {command} `{}`: it is this console (`shutdown` stops everything)",
+                super::NAME
+            ),
+            Self::ConsoleNeeds { command, module } => write!(
+                f,
+                "refusing to {command} `{module}`: this console (`{}`) needs it to run",
+                super::NAME
+            ),
+        }
+    }
+}
+
+/// Refuses a `command` on `name` that would stop the console: `name` is the
+/// console, or stopping it would stop the console as well (the console is
+/// among the modules a cascading stop of `name` would stop, i.e. it needs
+/// `name` directly or through other modules).
+fn guard_console(r: &Registry, command: &'static str, name: &str) -> Result<(), ShellError> {
+    if name == super::NAME {
+        return Err(ShellError::Itself { command });
+    }
+    // A plan that cannot be made (not running, ESSENTIAL in the way) is
+    // left to the registry's own refusal.
+    match r.cascade_plan(name) {
+        Ok(plan) if plan.iter().any(|m| m == super::NAME) => Err(ShellError::ConsoleNeeds {
+            command,
+            module: String::from(name),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `stop NAME` (refused while running modules need it) or `stop --cascade
+/// NAME` (stops those first, and says what it stopped).
+fn stop(r: &Registry, caller: Caller, args: &[&str]) -> Result<String, String> {
+    let (cascade, name) = match args {
+        [name] if !name.starts_with('-') => (false, *name),
+        ["--cascade", name] => (true, *name),
+        _ => return Err(String::from("usage: stop NAME | stop --cascade NAME")),
+    };
+    guard_console(r, "stop", name).map_err(|e| e.to_string())?;
+    if cascade {
+        r.stop_cascade(caller, name)
+            .map(|stopped| format!("stopped {}", stopped.join(", ")))
+            .map_err(|e| e.to_string())
+    } else {
+        r.stop(caller, name)
+            .map(|()| format!("{name} stopped"))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// `restart NAME`: stop (if running), init and start; not the console
+/// itself, whose thread the stop would end mid-command.
+fn restart(r: &Registry, caller: Caller, name: &str) -> Result<String, String> {
+    if name == super::NAME {
+        return Err(ShellError::Itself { command: "restart" }.to_string());
+    }
+    r.restart(caller, name)
+        .map(|()| format!("{name} restarted"))
+        .map_err(|e| e.to_string())
+}
 
 /// What a command asks of the console loop besides printing.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,7 +131,9 @@ commands:
   help                          this list
   lsmod                         modules: version, state, flags, provides, dependencies
   modinfo NAME                  one module in detail: description, health, parameters, counters
-  start NAME | stop NAME        start or stop a module
+  start NAME | stop NAME        start or stop a module (stop refuses one that running modules need)
+  stop --cascade NAME           stop the modules that need NAME, then NAME; prints what it stopped
+  restart NAME                  stop (if running), re-initialise and start a module
   reload NAME                   replace a HOT_RELOADABLE module by a fresh instance
   request NAME TYPE [PAYLOAD]   send an IPC request and print the answer
   params NAME                   a module's parameters (sensitive ones hidden)
@@ -63,11 +168,8 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
                 .map(|()| format!("{n} started"))
                 .map_err(|e| e.to_string())
         }),
-        "stop" => one("NAME").and_then(|n| {
-            r.stop(caller, n)
-                .map(|()| format!("{n} stopped"))
-                .map_err(|e| e.to_string())
-        }),
+        "stop" => stop(r, caller, &args),
+        "restart" => one("NAME").and_then(|n| restart(r, caller, n)),
         "reload" => one("NAME").and_then(|n| reload(r, caller, n)),
         "request" => request(handle, &args),
         "params" => one("NAME").and_then(|n| params(r, n)),

@@ -24,6 +24,9 @@ use line::{Input, LineEditor};
 /// The prompt printed before every command.
 pub const PROMPT: &str = "helix> ";
 
+/// The console module's name.
+pub const NAME: &str = "shell";
+
 /// What the console thread counts, for the `stats` request.
 #[derive(Default)]
 struct Counters {
@@ -47,7 +50,7 @@ impl Shell {
 
 impl ModuleTrait for Shell {
     fn info(&self) -> ModuleInfo {
-        ModuleInfo::new("shell")
+        ModuleInfo::new(NAME)
             .version(1, 0, 0)
             .description("Interactive console on the serial port")
             .author("Helix developers")

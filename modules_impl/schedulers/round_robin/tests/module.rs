@@ -1,5 +1,6 @@
 //! The round-robin module through the framework: metadata, the
-//! `time_slice_ms` parameter from the command line, IPC answers with real
+//! `time_slice_ms` parameter from the command line (a bad value falls back
+//! to the default: the module is ESSENTIAL), IPC answers with real
 //! numbers, events, and the scheduler service the kernel looks up.
 
 use helix_modules::services::scheduler::{Priority, Scheduler, ThreadId};
@@ -50,14 +51,21 @@ fn time_slice_comes_from_the_command_line() {
 }
 
 #[test]
-fn out_of_range_time_slice_fails_init() {
-    let r = Registry::builder()
-        .cmdline("round_robin.time_slice_ms=0")
-        .build();
-    r.register_v2(RoundRobinModule::new()).unwrap();
-    let report = r.start_all(Caller::Kernel);
-    assert!(!report.is_clean());
-    assert_eq!(r.status("round_robin").unwrap().state, ModuleState::Failed);
+fn an_out_of_range_time_slice_falls_back_to_the_default() {
+    // round_robin is ESSENTIAL: a bad value does not keep it (and so the
+    // kernel) from running; it gets the default, and the registry reports
+    // the value it set aside for the kernel to log.
+    let (r, policy) = registry("round_robin.time_slice_ms=0");
+    assert_eq!(policy.time_slice_ms(), 10);
+    assert_eq!(r.status("round_robin").unwrap().state, ModuleState::Running);
+    let fallbacks = r.param_fallbacks();
+    assert_eq!(fallbacks.len(), 1, "{fallbacks:?}");
+    assert_eq!(fallbacks[0].key, "time_slice_ms");
+    assert!(
+        fallbacks[0].to_string().contains("`0` is outside 1..=1000"),
+        "{}",
+        fallbacks[0]
+    );
 }
 
 #[test]
