@@ -127,6 +127,14 @@ pub trait Module: Send {
     fn api_generation(&self) -> u8 {
         1
     }
+    /// The most heap, in bytes, the module's code may have allocated at
+    /// once; an allocation past it fails, which is a contained fault of
+    /// that module (see [`crate::contain`]). `None` (the default): no limit
+    /// of its own; the kernel command line may still set one
+    /// (`mem.limit.NAME=`).
+    fn memory_limit(&self) -> Option<u64> {
+        None
+    }
     /// The scheduling policy this module provides, if it is a scheduler
     /// (see [`ModuleTrait::scheduler`](crate::v2::ModuleTrait::scheduler)).
     fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {

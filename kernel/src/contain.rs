@@ -24,7 +24,7 @@
 //! sections, so the timer never stops a call while it holds either.
 
 use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
-use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::{cpu, percpu};
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::thread::{self, exec};
 use crate::time;
@@ -44,6 +44,9 @@ struct GuardFrame {
     prev: u64,
     /// The kernel sections the caller had open, restored on the way out.
     sections: u64,
+    /// Whom the caller's allocations were charged to, restored on the way
+    /// out (the call's are charged to its module).
+    charge: u32,
     /// The budget's end, in the thread's CPU time.
     deadline_ns: u64,
     budget_ns: u64,
@@ -151,6 +154,7 @@ impl Containment for KernelContainment {
             buf: JumpBuffer::default(),
             prev: 0,
             sections: 0,
+            charge: 0,
             deadline_ns: 0,
             budget_ns: info.budget_ns,
             expired: false,
@@ -161,6 +165,7 @@ impl Containment for KernelContainment {
         cpu::without_interrupts(|| {
             frame.prev = exec::guard();
             frame.sections = exec::swap_sections(0);
+            frame.charge = percpu::set_charge(info.module_index.saturating_add(1));
             frame.deadline_ns = exec::cpu_time_ns().saturating_add(info.budget_ns);
             exec::set_guard(frame_addr);
         });
@@ -173,6 +178,7 @@ impl Containment for KernelContainment {
         cpu::without_interrupts(|| {
             exec::set_guard(frame.prev);
             exec::swap_sections(frame.sections);
+            percpu::set_charge(frame.charge);
         });
         if caught == 0 {
             return Ok(());

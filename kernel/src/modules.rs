@@ -156,7 +156,54 @@ pub fn load() -> &'static Registry {
     for fallback in r.param_fallbacks() {
         log::warn!("{fallback}");
     }
+    apply_memory_limits(r);
     r
+}
+
+/// Sets every registered module's heap limit: `mem.limit.NAME=SIZE` on the
+/// command line (bytes, or with a K, M or G suffix), else the limit in its
+/// info, else none. A bad value is logged and ignored. Test kernels that
+/// register modules of their own call it again afterwards.
+pub fn apply_memory_limits(r: &Registry) {
+    let cmdline = crate::startup::cmdline();
+    for m in r.list() {
+        let key = alloc::format!("mem.limit.{}", m.name);
+        let from_cmdline = cmdline.get(&key).and_then(|text| match parse_size(text) {
+            Some(bytes) => Some(bytes),
+            None => {
+                log::warn!("{key}={text}: not a size (bytes, or with K, M or G); ignored");
+                None
+            }
+        });
+        let limit = from_cmdline.or(m.memory_limit);
+        crate::mm::account::set_limit(
+            owner_of(m.id),
+            limit.unwrap_or(crate::mm::account::UNLIMITED),
+        );
+    }
+}
+
+/// The memory-accounting owner of module `id` (0 is the kernel).
+pub fn owner_of(id: helix_modules::ModuleId) -> u32 {
+    id.get().saturating_add(1)
+}
+
+/// The heap use of module `name`, if it exists.
+pub fn memory_of(r: &Registry, name: &str) -> Option<crate::mm::account::Usage> {
+    r.id_of(name)
+        .ok()
+        .map(|id| crate::mm::account::usage(owner_of(id)))
+}
+
+/// `4096`, `64K`, `16M`, `1G` as bytes.
+fn parse_size(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'K' | b'k' => (&text[..text.len() - 1], 10),
+        b'M' | b'm' => (&text[..text.len() - 1], 20),
+        b'G' | b'g' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1u64 << shift)
 }
 
 /// Starts the kernel's scheduler: the SCHEDULER module named by

@@ -5,7 +5,7 @@
 //! a parameter change, a health poll, save_state during a reload, a thread
 //! of the module's own) and each fault (panic, null read, general
 //! protection, invalid opcode, divide error, stack overflow, endless loop,
-//! a failed allocation), the test checks: the caller got a typed error (or
+//! an allocation over the module's memory limit), the test checks: the caller got a typed error (or
 //! the dispatch counted a failure), the module is Failed with the fault as
 //! its reason, nothing of it is left busy, its hardware claim and its
 //! threads are given back, a bystander module keeps receiving Ticks, and
@@ -34,7 +34,7 @@ use kernel::{ktest, thread, time};
 kernel::test_kernel!();
 kernel::qemu_smp!(2);
 kernel::qemu_cmdline!(
-    "events.tick_hz=100 budget.lifecycle_ms=100 budget.event_ms=100 budget.request_ms=100 budget.quick_ms=100 budget.state_ms=100 supervisor.backoff_ms=20 supervisor.max_restarts=1000"
+    "events.tick_hz=100 budget.lifecycle_ms=100 budget.event_ms=100 budget.request_ms=100 budget.quick_ms=100 budget.state_ms=100 supervisor.backoff_ms=20 supervisor.max_restarts=1000 mem.limit.faulty=256K"
 );
 
 /// The fault kinds, in the order of [`WAYS`].
@@ -47,7 +47,7 @@ enum Way {
     DivideError,
     StackOverflow,
     EndlessLoop,
-    HugeAllocation,
+    OverLimit,
 }
 
 const WAYS: [Way; 8] = [
@@ -58,7 +58,7 @@ const WAYS: [Way; 8] = [
     Way::DivideError,
     Way::StackOverflow,
     Way::EndlessLoop,
-    Way::HugeAllocation,
+    Way::OverLimit,
 ];
 
 impl Way {
@@ -67,7 +67,7 @@ impl Way {
         match self {
             Way::Panic => FaultKind::Panic,
             Way::EndlessLoop => FaultKind::Timeout,
-            Way::HugeAllocation => FaultKind::OutOfMemory,
+            Way::OverLimit => FaultKind::OutOfMemory,
             _ => FaultKind::Exception,
         }
     }
@@ -91,9 +91,10 @@ impl Way {
             Way::EndlessLoop => loop {
                 core::hint::spin_loop();
             },
-            Way::HugeAllocation => {
-                // More than the heap can ever hold: the allocation fails.
-                let v: Vec<u8> = Vec::with_capacity(core::hint::black_box(4usize << 30));
+            Way::OverLimit => {
+                // Past the module's limit (mem.limit.faulty on the command
+                // line): the allocation fails.
+                let v: Vec<u8> = Vec::with_capacity(core::hint::black_box(1 << 20));
                 core::hint::black_box(&v);
             }
         }
@@ -268,6 +269,7 @@ fn up() -> &'static Registry {
     if r.status("faulty").is_err() {
         r.register_v2(Faulty).expect("register faulty");
         r.register_v2(Bystander).expect("register bystander");
+        kernel::modules::apply_memory_limits(r);
         let report = r.start_all(Caller::Kernel);
         assert!(report.is_clean(), "{report:?}");
     }
@@ -502,5 +504,28 @@ ktest!(
             after <= before + 32 * 1024,
             "heap grew from {before} to {after} bytes over 30 faults"
         );
+    }
+);
+
+ktest!(
+    fn allocations_are_charged_to_the_module_that_made_them() {
+        let r = up();
+        reset(r);
+        let before = kernel::modules::memory_of(r, "faulty").expect("usage");
+        assert_eq!(before.limit, 256 * 1024);
+        // A reload allocates a new instance and state for it in the
+        // module's calls; a request allocates the answer.
+        let answer = kernel::testing::ask(r, "faulty", "x", b"");
+        assert_eq!(answer.as_deref(), Ok("fine"));
+        let after = kernel::modules::memory_of(r, "faulty").expect("usage");
+        assert!(after.peak >= 4, "{after:?}");
+        // The limit refused the over-limit allocations of the matrix, and
+        // they were counted.
+        check_case(r, Entry::Request, Way::OverLimit);
+        let failed = kernel::modules::memory_of(r, "faulty").expect("usage");
+        assert!(failed.failures > before.failures, "{failed:?}");
+        // The kernel's own use is not the module's.
+        let kernel_use = kernel::mm::account::usage(0);
+        assert!(kernel_use.in_use > after.in_use, "{kernel_use:?} vs {after:?}");
     }
 );

@@ -64,6 +64,8 @@ pub(crate) struct Slot {
     pub(crate) module: Option<Box<dyn Module>>,
     /// API generation, from [`Module::api_generation`] at registration.
     pub(crate) api: u8,
+    /// From [`Module::memory_limit`] at registration.
+    pub(crate) memory_limit: Option<u64>,
     /// The call chain the module is in, if any.
     pub(crate) busy: Option<ChainId>,
     pub(crate) state: ModuleState,
@@ -91,6 +93,7 @@ impl Slot {
             id,
             meta,
             api: module.api_generation(),
+            memory_limit: module.memory_limit(),
             module: Some(module),
             busy: None,
             state: ModuleState::Registered,
@@ -143,6 +146,7 @@ impl Slot {
             busy: self.busy.is_some(),
             last_error: self.last_error.clone(),
             standby_for: None,
+            memory_limit: self.memory_limit,
             description: self.meta.description.clone(),
             author: self.meta.author.clone(),
             license: self.meta.license.clone(),
@@ -212,6 +216,8 @@ pub struct ModuleStatus {
     pub author: String,
     /// Its licence, from its info.
     pub license: String,
+    /// The module's own heap limit in bytes (its info's), if any.
+    pub memory_limit: Option<u64>,
 }
 
 impl fmt::Display for ModuleStatus {

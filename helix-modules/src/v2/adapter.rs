@@ -127,4 +127,8 @@ impl<T: ModuleTrait> Module for ModuleAdapter<T> {
     fn api_generation(&self) -> u8 {
         2
     }
+
+    fn memory_limit(&self) -> Option<u64> {
+        self.module.info().memory_limit
+    }
 }

@@ -103,6 +103,9 @@ pub struct ModuleInfo {
     pub protected_by: Permissions,
     /// Declared parameters. When non-empty, unknown keys are rejected.
     pub params: &'static [ParamSpec],
+    /// The most heap in bytes the module may hold at once (`None`: no
+    /// limit of its own). See [`crate::Module::memory_limit`].
+    pub memory_limit: Option<u64>,
 }
 
 impl ModuleInfo {
@@ -122,6 +125,7 @@ impl ModuleInfo {
             permissions: Permissions::empty(),
             protected_by: Permissions::empty(),
             params: &[],
+            memory_limit: None,
         }
     }
 
@@ -194,6 +198,19 @@ impl ModuleInfo {
     /// Declares the module's parameters.
     pub const fn params(mut self, params: &'static [ParamSpec]) -> Self {
         self.params = params;
+        self
+    }
+
+    /// Limits the heap the module may hold at once to `bytes`; an
+    /// allocation past it fails, a contained fault of the module.
+    ///
+    /// ```
+    /// use helix_modules::v2::ModuleInfo;
+    /// let info = ModuleInfo::new("cache").memory_limit(4 << 20);
+    /// assert_eq!(info.memory_limit, Some(4 << 20));
+    /// ```
+    pub const fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
         self
     }
 }

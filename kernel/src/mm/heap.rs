@@ -9,13 +9,13 @@
 //! how often the heap grew, for the boot banner, the console and memory
 //! pressure.
 
-use crate::arch::x86_64::{cpu, paging};
+use crate::arch::x86_64::{cpu, paging, percpu};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
-use super::{PAGE_SIZE, frame};
+use super::{PAGE_SIZE, account, frame};
 
 /// First virtual address of the heap region.
 pub const HEAP_START: u64 = 0xffff_8000_0000_0000;
@@ -92,27 +92,110 @@ impl State {
 // requested. Reclaim runs with the lock released.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if let Some(p) = self.try_alloc(layout) {
-            return p;
+        let owner = cpu::without_interrupts(percpu::charge);
+        let Some(block) = Block::for_layout(layout) else {
+            return null_mut();
+        };
+        if !account::charge(owner, layout.size() as u64) {
+            // Over the owner's limit: fail this allocation only.
+            return null_mut();
         }
-        // Out of memory even after growing: ask the modules to give memory
-        // back (only possible from a context that may wait), then retry.
-        if crate::events::reclaim()
-            && let Some(p) = self.try_alloc(layout)
-        {
-            return p;
-        }
-        cpu::without_interrupts(|| self.state.lock().stats.failures += 1);
-        null_mut()
+        let raw = match self.try_alloc(block.layout) {
+            Some(p) => p,
+            // Out of memory even after growing: ask the modules to give
+            // memory back (only possible from a context that may wait),
+            // then retry.
+            None => match crate::events::reclaim()
+                .then(|| self.try_alloc(block.layout))
+                .flatten()
+            {
+                Some(p) => p,
+                None => {
+                    account::uncharge(owner, layout.size() as u64);
+                    account::count_failure(owner);
+                    cpu::without_interrupts(|| self.state.lock().stats.failures += 1);
+                    if owner == 0 {
+                        log::error!(
+                            "out of memory: an allocation of {} bytes failed and no module could give memory back",
+                            layout.size()
+                        );
+                    }
+                    return null_mut();
+                }
+            },
+        };
+        // SAFETY: `raw` is a fresh block of `block.layout`, which has room
+        // for the header before the caller's part (see `Block`).
+        unsafe { block.seal(raw, owner) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let Some(ptr) = NonNull::new(ptr) else { return };
+        if ptr.is_null() {
+            return;
+        }
+        let Some(block) = Block::for_layout(layout) else {
+            return;
+        };
+        // SAFETY: the caller guarantees `ptr` came from `alloc` with this
+        // `layout`, so the header `seal` wrote is in front of it.
+        let (raw, owner) = unsafe { block.open(ptr) };
+        account::uncharge(owner, layout.size() as u64);
+        let Some(raw) = NonNull::new(raw) else { return };
         cpu::without_interrupts(|| {
-            // SAFETY: the caller guarantees `ptr` came from `alloc` with
-            // this `layout` and is not used again.
-            unsafe { self.state.lock().heap.deallocate(ptr, layout) }
+            // SAFETY: `raw` is the block `alloc` got from the heap with
+            // `block.layout`, and the caller does not use it again.
+            unsafe { self.state.lock().heap.deallocate(raw, block.layout) }
         });
+    }
+}
+
+/// A heap block as the allocator lays it out: a header recording the owner
+/// (see [`account`]), then the caller's part at the caller's alignment.
+struct Block {
+    /// The whole block's layout.
+    layout: Layout,
+    /// Bytes before the caller's part: at least the header, and a multiple
+    /// of the caller's alignment so the caller's part stays aligned.
+    offset: usize,
+}
+
+/// Bytes of the header (the owner, padded so the caller's part is 16-byte
+/// aligned as `linked_list_allocator` blocks are).
+const HEADER: usize = 16;
+
+impl Block {
+    fn for_layout(layout: Layout) -> Option<Self> {
+        let offset = HEADER.max(layout.align());
+        let size = layout.size().checked_add(offset)?;
+        let layout = Layout::from_size_align(size, layout.align().max(HEADER)).ok()?;
+        Some(Self { layout, offset })
+    }
+
+    /// Writes the header of block `raw` and returns the caller's part.
+    ///
+    /// # Safety
+    /// `raw` must be a live block of `self.layout`.
+    unsafe fn seal(&self, raw: *mut u8, owner: u32) -> *mut u8 {
+        // SAFETY: the block is `offset + size` bytes long and aligned to at
+        // least 16, so `raw + offset - 16` is inside it and aligned for u32.
+        unsafe {
+            let user = raw.add(self.offset);
+            user.sub(HEADER).cast::<u32>().write(owner);
+            user
+        }
+    }
+
+    /// The block and owner of the caller's part `user`.
+    ///
+    /// # Safety
+    /// `user` must come from `seal` with the same layout.
+    unsafe fn open(&self, user: *mut u8) -> (*mut u8, u32) {
+        // SAFETY: `seal` wrote the owner `HEADER` bytes before `user`, and
+        // the block starts `offset` bytes before it.
+        unsafe {
+            let owner = user.sub(HEADER).cast::<u32>().read();
+            (user.sub(self.offset), owner)
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! below each. Page-table edits go through
 //! [`arch::x86_64::paging`](crate::arch::x86_64::paging).
 
+pub mod account;
 pub mod frame;
 pub mod heap;
 pub mod pressure;

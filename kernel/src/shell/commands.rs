@@ -13,14 +13,14 @@
 //! ([`helix_modules::ModuleError::InUse`]) unless `--cascade` asks it to
 //! stop those first.
 
-use crate::arch::x86_64::percpu::MAX_CPUS;
-use crate::{mm, smp, thread, time};
+use crate::smp;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::fmt::Write;
 use helix_modules::v2::Request;
 use helix_modules::{Caller, ModuleHandle, Registry};
+
+use super::reports::{audit, cpus, health, mem, metrics, modinfo, params, threads};
 
 /// A command the console refuses itself, because carrying it out would
 /// end the console: the operator would be left without a prompt.
@@ -178,7 +178,7 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
         "cpus" => Ok(cpus()),
         "cpu" => cpu(&args),
         "mem" => Ok(mem()),
-        "metrics" => Ok(r.render_metrics()),
+        "metrics" => Ok(metrics(r)),
         "audit" => audit(r, caller),
         "health" => Ok(health(r)),
         "shutdown" => return (String::from("shutting down"), After::Shutdown),
@@ -191,97 +191,6 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
         out.unwrap_or_else(|e| format!("error: {e}")),
         After::Continue,
     )
-}
-
-/// `text`, or `-` when empty.
-fn or_dash(text: &str) -> &str {
-    if text.is_empty() { "-" } else { text }
-}
-
-/// `key=value`, with ` (boot only)` for a parameter set on the kernel
-/// command line only.
-fn param_line(p: &helix_modules::ParamValue) -> String {
-    if p.is_boot_only() {
-        format!("{p} (boot only)")
-    } else {
-        p.to_string()
-    }
-}
-
-/// One module in detail. Everything but the parameters comes from the
-/// module's status, so a Failed module still shows its info, version and
-/// flags; parameters that cannot be resolved (the value that made `init`
-/// fail) are shown as that error.
-fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
-    let s = r.status(name).map_err(|e| e.to_string())?;
-    let m = r.metrics(name).map_err(|e| e.to_string())?;
-    let mut out = String::new();
-    let _ = writeln!(out, "name:        {}", s.name);
-    let _ = writeln!(out, "description: {}", or_dash(&s.description));
-    let _ = writeln!(out, "author:      {}", or_dash(&s.author));
-    let _ = writeln!(out, "license:     {}", or_dash(&s.license));
-    let _ = writeln!(out, "version:     {}", s.version);
-    let _ = writeln!(out, "api:         v{}", s.api);
-    let _ = writeln!(
-        out,
-        "state:       {}{}",
-        s.state,
-        if s.held {
-            " (held by the supervisor)"
-        } else {
-            ""
-        }
-    );
-    let _ = writeln!(out, "health:      {}", s.health);
-    let _ = writeln!(out, "flags:       {}", s.flags);
-    let _ = writeln!(
-        out,
-        "provides:    {}",
-        if s.provides.is_empty() {
-            "-".into()
-        } else {
-            s.provides.join(", ")
-        }
-    );
-    let _ = writeln!(
-        out,
-        "depends on:  {}",
-        if s.dependencies.is_empty() {
-            "-".into()
-        } else {
-            s.dependencies.join(", ")
-        }
-    );
-    let _ = writeln!(out, "priority:    {}", s.priority);
-    if let Some(e) = &s.last_error {
-        let _ = writeln!(out, "last error:  {e}");
-    }
-    match r.params(name) {
-        Ok(list) => {
-            for p in list {
-                let _ = writeln!(out, "param:       {}", param_line(&p));
-            }
-        }
-        Err(e) => {
-            let _ = writeln!(out, "params:      error: {e}");
-        }
-    }
-    let _ = writeln!(
-        out,
-        "events:      {} handled, {} ignored, {} failed, {} skipped",
-        m.events_handled, m.events_ignored, m.events_failed, m.events_skipped
-    );
-    let _ = writeln!(
-        out,
-        "requests:    {} served, {} failed",
-        m.requests_served, m.requests_failed
-    );
-    let _ = write!(
-        out,
-        "in handlers: {} us",
-        time::cycles_to_ns(m.handler_time) / 1000
-    );
-    Ok(out)
 }
 
 fn reload(r: &Registry, caller: Caller, name: &str) -> Result<String, String> {
@@ -308,18 +217,6 @@ fn request(handle: &ModuleHandle, args: &[&str]) -> Result<String, String> {
     }
 }
 
-fn params(r: &Registry, name: &str) -> Result<String, String> {
-    let list = r.params(name).map_err(|e| e.to_string())?;
-    if list.is_empty() {
-        return Ok(format!("{name} has no parameters"));
-    }
-    Ok(list
-        .iter()
-        .map(|p| format!("{name}.{}", param_line(p)))
-        .collect::<Vec<_>>()
-        .join("\n"))
-}
-
 fn set(r: &Registry, caller: Caller, arg: &str) -> Result<String, String> {
     let (key, value) = arg.split_once('=').ok_or("usage: set NAME.KEY=VALUE")?;
     let (module, key) = key.split_once('.').ok_or("usage: set NAME.KEY=VALUE")?;
@@ -336,65 +233,6 @@ fn set(r: &Registry, caller: Caller, arg: &str) -> Result<String, String> {
     ))
 }
 
-fn threads() -> String {
-    let list = thread::list();
-    // Columns as wide as their longest entry, so long names keep them aligned.
-    let name_w = list.iter().map(|t| t.name.len()).max().unwrap_or(0).max(4);
-    let owner_w = list
-        .iter()
-        .map(|t| t.owner.as_deref().map_or(1, str::len))
-        .max()
-        .unwrap_or(0)
-        .max(5);
-    let mut out = format!(
-        "{:>4} {:<name_w$} {:<9} {:<owner_w$} {:>10} {:>9}\n",
-        "ID", "NAME", "STATE", "OWNER", "RUN_MS", "SWITCHES"
-    );
-    for t in list {
-        let _ = writeln!(
-            out,
-            "{:>4} {:<name_w$} {:<9} {:<owner_w$} {:>10} {:>9}",
-            t.id,
-            t.name,
-            format!("{:?}", t.state).to_lowercase(),
-            t.owner.as_deref().unwrap_or("-"),
-            t.run_ns / 1_000_000,
-            t.switches
-        );
-    }
-    out.trim_end().to_string()
-}
-
-fn cpus() -> String {
-    let stats = thread::scheduler().map(|s| s.stats());
-    let mut out = format!(
-        "{:>3} {:<8} {:>7} {:>7} {:>8} {:>9} {:>8}\n",
-        "CPU", "STATE", "APIC_ID", "QUEUED", "RUNNING", "SWITCHES", "TICKS"
-    );
-    for cpu in 0..smp::cpu_count().min(MAX_CPUS) {
-        let c = stats.as_ref().and_then(|s| s.cpus.get(cpu));
-        let running = c
-            .and_then(|c| c.running)
-            .map_or(String::from("-"), |t| t.to_string());
-        let _ = writeln!(
-            out,
-            "{:>3} {:<8} {:>7} {:>7} {:>8} {:>9} {:>8}",
-            cpu,
-            if smp::is_online(cpu) {
-                "online"
-            } else {
-                "offline"
-            },
-            smp::apic_id(cpu),
-            c.map_or(0, |c| c.queued),
-            running,
-            c.map_or(0, |c| c.switches),
-            c.map_or(0, |c| c.ticks)
-        );
-    }
-    out.trim_end().to_string()
-}
-
 fn cpu(args: &[&str]) -> Result<String, String> {
     let (online, n) = match args {
         ["offline", n] => (false, n),
@@ -409,57 +247,4 @@ fn cpu(args: &[&str]) -> Result<String, String> {
         "CPU {n} {}",
         if online { "online" } else { "offline" }
     ))
-}
-
-fn mem() -> String {
-    let h = mm::heap::stats();
-    let f = mm::frame::stats();
-    let (available, total) = mm::pressure::snapshot();
-    let level = mm::pressure::current().map_or(String::from("none"), |l| format!("{l:?}"));
-    format!(
-        "heap:     {} KiB mapped, {} KiB used, {} KiB free, peak {} KiB, grew {} times, {} failed allocations\n\
-         frames:   {} free of {} ({} MiB of {} MiB)\n\
-         pressure: {level} ({} MiB of {} MiB available)",
-        h.size >> 10,
-        h.used >> 10,
-        h.free >> 10,
-        h.peak >> 10,
-        h.grows,
-        h.failures,
-        f.free,
-        f.total,
-        (f.free * 4) >> 10,
-        (f.total * 4) >> 10,
-        available >> 20,
-        total >> 20
-    )
-}
-
-fn audit(r: &Registry, caller: Caller) -> Result<String, String> {
-    let entries = r.audit_log(caller).map_err(|e| e.to_string())?;
-    if entries.is_empty() {
-        return Ok(String::from("no privileged operations yet"));
-    }
-    let mut out: Vec<String> = entries.iter().map(ToString::to_string).collect();
-    let dropped = r.audit_dropped();
-    if dropped > 0 {
-        out.insert(0, format!("({dropped} older entries dropped)"));
-    }
-    Ok(out.join("\n"))
-}
-
-fn health(r: &Registry) -> String {
-    r.list()
-        .iter()
-        .map(|m| {
-            format!(
-                "{:<16} {:<10} {}{}",
-                m.name,
-                m.state.to_string(),
-                m.health,
-                if m.held { " (held)" } else { "" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -11,6 +11,7 @@
 
 pub mod commands;
 pub mod line;
+mod reports;
 
 use crate::{hw, kprint, thread};
 use alloc::format;

@@ -1,7 +1,8 @@
 //! Per-thread execution state that must follow a thread across CPUs: the
 //! innermost contained call it is in (an opaque word the containment layer
-//! owns, see `crate::contain`), how many kernel sections it is inside, and
-//! its CPU time.
+//! owns, see `crate::contain`), how many kernel sections it is inside, whom
+//! its heap allocations are charged to (`crate::mm::account`), and its CPU
+//! time.
 //!
 //! Each CPU slot holds the running thread's words; a context switch saves
 //! them into the outgoing thread and loads the incoming one's
@@ -12,7 +13,7 @@
 
 use super::sched::{CpuSlot, this_cpu};
 use super::table::Thread;
-use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::{cpu, percpu};
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::time;
 use core::sync::atomic::Ordering;
@@ -114,4 +115,6 @@ pub(super) fn switch_words(slot: &CpuSlot, prev: &Thread, next: &Thread) {
         .store(next.sections.load(Ordering::Acquire), Ordering::Relaxed);
     slot.charged
         .store(next.run_ns.load(Ordering::Relaxed), Ordering::Relaxed);
+    prev.charge.store(percpu::charge(), Ordering::Release);
+    percpu::set_charge(next.charge.load(Ordering::Acquire));
 }

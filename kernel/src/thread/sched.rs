@@ -181,6 +181,12 @@ pub(super) fn spawn(
     let stack = KernelStack::new(stack_pages).map_err(ThreadError::Stack)?;
     let id = table::next_id();
     let t = Arc::new(Thread::new(id, name, owner, false));
+    // A thread charges its allocations to whoever spawned it (a module
+    // starting a worker: that module).
+    t.charge.store(
+        cpu::without_interrupts(crate::arch::x86_64::percpu::charge),
+        Ordering::Relaxed,
+    );
     // SAFETY: the stack was just created and nothing else uses it.
     let rsp = unsafe { switch::initial_frame(stack.top(), thread_entry, id.0) };
     t.saved_rsp.store(rsp, Ordering::Release);

@@ -14,7 +14,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 
 /// Where a thread is in its life.
@@ -73,6 +73,9 @@ pub struct Thread {
     pub(super) guard: AtomicU64,
     /// Its open kernel sections while it is off its CPU (see `exec`).
     pub(super) sections: AtomicU64,
+    /// Whom its allocations are charged to while it is off its CPU; set at
+    /// spawn to the spawner's, so a module's threads charge the module.
+    pub(super) charge: AtomicU32,
     pub(super) switches_in: AtomicU64,
     pub(super) stack: Mutex<Option<KernelStack>>,
     pub(super) entry: Mutex<Option<Box<dyn FnOnce() + Send>>>,
@@ -95,6 +98,7 @@ impl Thread {
             run_ns: AtomicU64::new(0),
             guard: AtomicU64::new(0),
             sections: AtomicU64::new(0),
+            charge: AtomicU32::new(0),
             switches_in: AtomicU64::new(0),
             stack: Mutex::new(None),
             entry: Mutex::new(None),

@@ -15,14 +15,35 @@ pub const MAX_CPUS: usize = 16;
 pub struct CpuArea {
     self_addr: AtomicU64,
     index: AtomicU64,
+    /// Whom the running code's heap allocations are charged to (0: the
+    /// kernel). The thread layer saves and loads it at every switch, so it
+    /// follows the thread; memory accounting reads it on every allocation.
+    charge: AtomicU64,
 }
 
 static AREAS: [CpuArea; MAX_CPUS] = [const {
     CpuArea {
         self_addr: AtomicU64::new(0),
         index: AtomicU64::new(0),
+        charge: AtomicU64::new(0),
     }
 }; MAX_CPUS];
+
+/// Whom allocations on this CPU are charged to now (interrupts should be
+/// off, or the answer may be another CPU's by the time it is used).
+#[inline]
+pub fn charge() -> u32 {
+    AREAS[cpu_index()].charge.load(Ordering::Relaxed) as u32
+}
+
+/// Sets whom allocations on this CPU are charged to; returns the previous
+/// value. Interrupts must be off (the value belongs to the running thread).
+#[inline]
+pub fn set_charge(owner: u32) -> u32 {
+    AREAS[cpu_index()]
+        .charge
+        .swap(u64::from(owner), Ordering::Relaxed) as u32
+}
 
 /// Points the calling CPU's GS base at area `index`. Called once per CPU
 /// during its bring-up, before anything asks for the CPU index.
