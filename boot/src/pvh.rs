@@ -9,6 +9,14 @@
 //! start-info address as its only argument. The kernel replaces GDT, IDT and
 //! page tables later; this is only enough to run Rust.
 //!
+//! These early tables are writable and executable everywhere, page 0
+//! included. The kernel tightens them as soon as it has frames for page
+//! tables (its `arch::x86_64::protect`): page 0 unmapped, the image split
+//! into 4 KiB pages by the section symbols of `boot/linker.ld` (text read +
+//! execute, read-only data read-only, the rest writable and never
+//! executable), the rest of the identity map non-executable. The
+//! no-execute and write-protect bits enabled here make that enforceable.
+//!
 //! `helix_kernel_entry` is defined by the kernel crate's entry macro, so the
 //! same entry code starts the kernel binary and every test kernel.
 
@@ -51,10 +59,10 @@ boot_stack_top:
 
     .section .rodata.boot_gdt, "a"
     .balign 16
-boot_gdt:
+boot_gdt:                        /* accessed bits preset: the CPU never writes it */
     .quad 0
-    .quad 0x00AF9A000000FFFF     /* 0x08: 64-bit kernel code */
-    .quad 0x00CF92000000FFFF     /* 0x10: kernel data */
+    .quad 0x00AF9B000000FFFF     /* 0x08: 64-bit kernel code */
+    .quad 0x00CF93000000FFFF     /* 0x10: kernel data */
 boot_gdt_end:
 boot_gdt_ptr:
     .word boot_gdt_end - boot_gdt - 1

@@ -15,7 +15,7 @@
 //! gives it work. CPU 0 (the boot CPU) always stays online.
 
 use crate::arch::x86_64::percpu::{self, MAX_CPUS};
-use crate::arch::x86_64::{acpi, ap_startup, apic, gdt, idt, interrupts};
+use crate::arch::x86_64::{acpi, ap_startup, apic, gdt, idt, interrupts, protect};
 use crate::{thread, time};
 use core::fmt;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -103,6 +103,7 @@ fn wake_ipi(_: &mut crate::arch::x86_64::entry::InterruptFrame) {}
 extern "C" fn ap_entry(index: u64) -> ! {
     let cpu = index as usize;
     percpu::init(cpu);
+    protect::check_this_cpu(cpu);
     gdt::init_ap();
     idt::load();
     apic::init_secondary(time::apic_timer_hz(), time::timer_hz());

@@ -31,9 +31,11 @@ pub fn kernel_image() -> (u64, u64) {
     )
 }
 
-/// Brings up the frame allocator and the heap from the memory map.
+/// Brings up the frame allocator, memory protection (which needs frames
+/// for page tables) and the heap from the memory map.
 pub fn init(memory_map: &[MemoryRegion]) {
     let (_, image_end) = kernel_image();
     frame::init(memory_map, image_end);
+    crate::arch::x86_64::protect::init();
     heap::init();
 }

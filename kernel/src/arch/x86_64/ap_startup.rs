@@ -8,8 +8,17 @@
 //! and calls the entry function with the CPU index, on the stack the boot
 //! CPU prepared. The boot CPU fills the trampoline's data slots before each
 //! start, and starts APs one at a time so the slots are never shared.
+//!
+//! Memory protection (W^X, [`super::protect`]): the trampoline page is
+//! writable and not executable while the boot CPU copies the code or fills
+//! the slots, then read-only and executable before an AP is sent there;
+//! never both. The AP needs no write to it: its GDT descriptors carry the
+//! accessed bit already, so loading a segment does not make the CPU set it.
+//! An AP that already started may keep a stale read + execute TLB entry
+//! for the page while it is writable again; it never goes back there.
 
 use super::apic;
+use super::paging::{self, Access};
 use core::sync::atomic::{AtomicBool, Ordering};
 use x86_64::registers::control::Cr3;
 
@@ -73,11 +82,11 @@ ap_lm64:
     jmp 1b
 
     .balign 8
-ap_gdt:
+ap_gdt:                             /* accessed bits preset: no CPU writes */
     .quad 0
-    .quad 0x00CF9A000000FFFF        /* 0x08: 32-bit code */
-    .quad 0x00CF92000000FFFF        /* 0x10: data */
-    .quad 0x00AF9A000000FFFF        /* 0x18: 64-bit code */
+    .quad 0x00CF9B000000FFFF        /* 0x08: 32-bit code */
+    .quad 0x00CF93000000FFFF        /* 0x10: data */
+    .quad 0x00AF9B000000FFFF        /* 0x18: 64-bit code */
 ap_gdt_end:
 ap_gdt_ptr:
     .word ap_gdt_end - ap_gdt - 1
@@ -124,15 +133,33 @@ fn slot(sym: *const u8) -> *mut u64 {
     (TRAMPOLINE_ADDR + offset) as *mut u64
 }
 
+/// Runs `f` with the trampoline page writable and not executable, then
+/// makes it read-only and executable for the next AP. Only the boot CPU
+/// touches the page meanwhile: APs start one at a time, and one that has
+/// reported in has left the trampoline.
+fn while_writable<R>(f: impl FnOnce() -> R) -> R {
+    let set = |access| {
+        paging::set_identity_access(TRAMPOLINE_ADDR, access)
+            .unwrap_or_else(|e| panic!("AP trampoline page: {e}"))
+    };
+    set(Access::ReadWrite);
+    let result = f();
+    set(Access::ReadExecute);
+    result
+}
+
 /// Copies the trampoline to [`TRAMPOLINE_ADDR`]. Called once before the
 /// first AP starts.
 pub fn install_trampoline() {
     let start = &raw const ap_trampoline_start;
     let len = (&raw const ap_trampoline_end) as usize - start as usize;
-    // SAFETY: the first MiB is identity-mapped and the frame allocator never
-    // hands out memory below the kernel image, so the page at 0x8000 is
-    // ours; the loader's structures there were copied out at boot.
-    unsafe { core::ptr::copy_nonoverlapping(start, TRAMPOLINE_ADDR as *mut u8, len) };
+    while_writable(|| {
+        // SAFETY: the first MiB is identity-mapped (this page writable for
+        // the copy) and the frame allocator never hands out memory below
+        // the kernel image, so the page at 0x8000 is ours; the loader's
+        // structures there were copied out at boot.
+        unsafe { core::ptr::copy_nonoverlapping(start, TRAMPOLINE_ADDR as *mut u8, len) }
+    });
 }
 
 /// Starts the AP with local APIC id `apic_id` as CPU `index`, running
@@ -145,15 +172,18 @@ pub fn start_ap(
     entry: extern "C" fn(u64) -> !,
 ) -> bool {
     let (pml4, _) = Cr3::read();
-    // SAFETY: the slots are in the trampoline page installed above; no AP
-    // is reading them, because APs start one at a time and the previous
-    // one has reported in (or was given up on) before we get here.
-    unsafe {
-        slot(&raw const ap_slot_cr3).write_volatile(pml4.start_address().as_u64());
-        slot(&raw const ap_slot_stack).write_volatile(stack_top);
-        slot(&raw const ap_slot_entry).write_volatile(entry as usize as u64);
-        slot(&raw const ap_slot_cpu).write_volatile(index as u64);
-    }
+    while_writable(|| {
+        // SAFETY: the slots are in the trampoline page installed above,
+        // writable for this closure; no AP is reading them, because APs
+        // start one at a time and the previous one has reported in (or was
+        // given up on, and then no other is started) before we get here.
+        unsafe {
+            slot(&raw const ap_slot_cr3).write_volatile(pml4.start_address().as_u64());
+            slot(&raw const ap_slot_stack).write_volatile(stack_top);
+            slot(&raw const ap_slot_entry).write_volatile(entry as usize as u64);
+            slot(&raw const ap_slot_cpu).write_volatile(index as u64);
+        }
+    });
     STARTED.store(false, Ordering::Release);
     let page = (TRAMPOLINE_ADDR >> 12) as u8;
     apic::send_init(apic_id);

@@ -1,6 +1,7 @@
 //! x86_64 support: descriptor tables, interrupt entry, exceptions, the local
-//! APIC timer, the legacy PIT and PICs, page-table access, and the small
-//! assembly pieces the test runner needs.
+//! APIC timer, the legacy PIT and PICs, page-table access and memory
+//! protection, and the small assembly pieces the test runner and the
+//! fault tests need.
 //!
 //! Bring-up order matters and is driven by `crate::startup`: GDT/TSS first (IST
 //! stacks must exist before an exception can use them), then the IDT, then
@@ -22,6 +23,7 @@ pub mod paging;
 pub mod percpu;
 pub mod pic;
 pub mod pit;
+pub mod protect;
 pub mod provoke;
 pub mod qemu;
 pub mod switch;

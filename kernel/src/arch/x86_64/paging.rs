@@ -6,10 +6,22 @@
 //! later (heap, guarded stacks) lives in the higher half, under other PML4
 //! entries, with 4 KiB pages so that single guard pages can stay unmapped.
 //! Every edit holds one lock with interrupts off.
+//!
+//! Memory protection ([`super::protect`] decides, this module applies):
+//! [`protect_identity_map`] splits the 2 MiB identity pages that hold the
+//! kernel image into 4 KiB pages with an [`Access`] each, and makes the rest
+//! of the identity map non-executable; [`set_identity_access`] changes one
+//! of those 4 KiB pages later (the AP trampoline). [`Access`] has no
+//! writable-and-executable value, so W^X holds for every page set through
+//! it. [`lookup`] and [`for_each_mapping`] read the tables back, with the
+//! effective permissions of every level, for tests and diagnostics.
 
+use crate::mm::PAGE_SIZE;
 use crate::mm::frame::{self, FrameAllocError};
 use spin::Mutex;
+use x86_64::instructions::tlb;
 use x86_64::registers::control::Cr3;
+use x86_64::registers::model_specific::{Efer, EferFlags};
 use x86_64::structures::paging::mapper::{MapToError, UnmapError};
 use x86_64::structures::paging::{
     FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags, PhysFrame, Size4KiB,
@@ -29,6 +41,9 @@ pub enum MapError {
     NotMapped(u64),
     /// The address lies inside a huge page (the identity map).
     HugePage(u64),
+    /// The address is not in the identity map's 4 KiB part: below
+    /// [`protect_identity_map`]'s split end, after it ran.
+    NotSplit(u64),
 }
 
 impl core::fmt::Display for MapError {
@@ -38,6 +53,9 @@ impl core::fmt::Display for MapError {
             Self::AlreadyMapped(a) => write!(f, "page {a:#x} is already mapped"),
             Self::NotMapped(a) => write!(f, "page {a:#x} is not mapped"),
             Self::HugePage(a) => write!(f, "address {a:#x} is inside a huge page"),
+            Self::NotSplit(a) => {
+                write!(f, "address {a:#x} is not a 4 KiB page of the identity map")
+            }
         }
     }
 }
@@ -109,4 +127,295 @@ pub fn unmap(virt: u64) -> Result<PhysFrame, MapError> {
 pub fn translate(virt: u64) -> Option<PhysAddr> {
     use x86_64::structures::paging::Translate;
     with_mapper(|m| m.translate_addr(VirtAddr::new(virt)))
+}
+
+/// Size of a 2 MiB page.
+const HUGE_PAGE_SIZE: u64 = 2 << 20;
+/// The caching bits a leaf keeps when its 2 MiB page is split (the top
+/// gigabyte of the identity map is uncached MMIO).
+const CACHE_BITS: PageTableFlags = PageTableFlags::WRITE_THROUGH.union(PageTableFlags::NO_CACHE);
+
+/// What the CPU may do with a page. There is deliberately no value that is
+/// both writable and executable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Not mapped: every access faults.
+    None,
+    /// Readable only.
+    Read,
+    /// Readable and writable, never executable.
+    ReadWrite,
+    /// Readable and executable, never writable.
+    ReadExecute,
+}
+
+impl Access {
+    /// The leaf-entry flags for this access (empty for [`Access::None`]).
+    fn flags(self) -> PageTableFlags {
+        let present = PageTableFlags::PRESENT;
+        match self {
+            Self::None => PageTableFlags::empty(),
+            Self::Read => present | PageTableFlags::NO_EXECUTE,
+            Self::ReadWrite => present | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE,
+            Self::ReadExecute => present,
+        }
+    }
+}
+
+/// The page table at physical address `addr`, through the identity map.
+///
+/// # Safety
+/// `addr` must be the address of a page table (a frame below 4 GiB, so
+/// identity-mapped), the caller must hold `LOCK`, and the reference must
+/// not outlive that.
+unsafe fn table_at<'a>(addr: PhysAddr) -> &'a mut PageTable {
+    // SAFETY: guaranteed by the caller: `addr` is an identity-mapped page
+    // table and `LOCK` makes this the only reference to it.
+    unsafe { &mut *(addr.as_u64() as *mut PageTable) }
+}
+
+/// The page directories of the identity map (PML4 entry 0), with the
+/// virtual address each starts at.
+///
+/// # Safety
+/// `pml4` must be the active PML4 and the caller must hold `LOCK` (be
+/// inside [`with_mapper`]) for as long as the directories are used.
+unsafe fn identity_directories(pml4: &PageTable) -> impl Iterator<Item = (u64, &mut PageTable)> {
+    let entry = &pml4[0];
+    let pdpt = if entry.flags().contains(PageTableFlags::PRESENT) {
+        // SAFETY: a present PML4 entry points at a PDPT the boot stub built
+        // in the identity-mapped image; the caller holds `LOCK`.
+        Some(unsafe { table_at(entry.addr()) })
+    } else {
+        None
+    };
+    pdpt.into_iter()
+        .flat_map(|pdpt| pdpt.iter_mut().enumerate())
+        .filter(|(_, e)| {
+            let f = e.flags();
+            f.contains(PageTableFlags::PRESENT) && !f.contains(PageTableFlags::HUGE_PAGE)
+        })
+        .map(|(i, e)| {
+            // SAFETY: a present, non-huge PDPT entry points at a page
+            // directory in identity-mapped memory; `LOCK` is held.
+            (i as u64 * (1 << 30), unsafe { table_at(e.addr()) })
+        })
+}
+
+/// Protects the identity map: each 2 MiB page that starts below
+/// `split_end` becomes a table of 4 KiB pages whose access `policy` gives
+/// (called with each page's address; caching bits are kept), and every
+/// other 2 MiB page becomes non-executable. Returns how many 2 MiB pages
+/// were split. Runs once, at boot, on the boot CPU, before any other CPU
+/// uses these tables: only this CPU's TLB is flushed.
+///
+/// Page-table frames come from the frame allocator. Panics if `EFER.NXE`
+/// is off: the no-execute bit is reserved without it.
+pub fn protect_identity_map(
+    split_end: u64,
+    policy: impl Fn(u64) -> Access,
+) -> Result<usize, MapError> {
+    if !Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE) {
+        // Setting bit 63 without NXE would make every page fault as
+        // reserved; the boot stub enables it, so this is a broken boot.
+        panic!("EFER.NXE is off: the no-execute bit cannot be used");
+    }
+    with_mapper(|m| {
+        let mut split = 0;
+        let mut result = Ok(());
+        // SAFETY: `with_mapper` holds `LOCK`, and `m` wraps the active PML4.
+        let dirs = unsafe { identity_directories(m.level_4_table()) };
+        'dirs: for (base, pd) in dirs {
+            for (i, entry) in pd.iter_mut().enumerate() {
+                let flags = entry.flags();
+                let start = base + i as u64 * HUGE_PAGE_SIZE;
+                if !flags.contains(PageTableFlags::PRESENT | PageTableFlags::HUGE_PAGE) {
+                    continue;
+                }
+                if start >= split_end {
+                    entry.set_flags(flags | PageTableFlags::NO_EXECUTE);
+                    continue;
+                }
+                let frame = match frame::alloc() {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        result = Err(e.into());
+                        break 'dirs;
+                    }
+                };
+                // Bit 12 of a 2 MiB entry is PAT, not address: mask it.
+                let phys = entry.addr().as_u64() & !(HUGE_PAGE_SIZE - 1);
+                // SAFETY: the frame was just allocated for this table alone
+                // and lies below 4 GiB, so it is identity-mapped; `LOCK` is
+                // held.
+                let pt = unsafe { table_at(frame.start_address()) };
+                for (k, leaf) in pt.iter_mut().enumerate() {
+                    let offset = k as u64 * PAGE_SIZE;
+                    match policy(start + offset) {
+                        Access::None => leaf.set_unused(),
+                        access => leaf.set_addr(
+                            PhysAddr::new(phys + offset),
+                            access.flags() | (flags & CACHE_BITS),
+                        ),
+                    }
+                }
+                // One 8-byte store swaps the 2 MiB page for the table; the
+                // code and stack running now stay mapped either way, and
+                // stale TLB entries are dropped below. The directory entry
+                // allows everything; the leaves decide.
+                entry.set_addr(
+                    frame.start_address(),
+                    PageTableFlags::PRESENT | PageTableFlags::WRITABLE,
+                );
+                split += 1;
+            }
+        }
+        tlb::flush_all();
+        result.map(|()| split)
+    })
+}
+
+/// Sets the access of the 4 KiB identity-map page at `addr` (one that
+/// [`protect_identity_map`] split), flushing this CPU's TLB entry for it.
+/// Other CPUs are not told: the caller must know that none of them uses
+/// the page while its access changes.
+pub fn set_identity_access(addr: u64, access: Access) -> Result<(), MapError> {
+    let addr = addr & !(PAGE_SIZE - 1);
+    with_mapper(|m| {
+        // SAFETY: `with_mapper` holds `LOCK`, and `m` wraps the active PML4.
+        let (base, pd) = unsafe { identity_directories(m.level_4_table()) }
+            .find(|(base, _)| (*base..*base + (1 << 30)).contains(&addr))
+            .ok_or(MapError::NotSplit(addr))?;
+        let entry = &pd[((addr - base) / HUGE_PAGE_SIZE) as usize];
+        let flags = entry.flags();
+        if !flags.contains(PageTableFlags::PRESENT) || flags.contains(PageTableFlags::HUGE_PAGE) {
+            return Err(MapError::NotSplit(addr));
+        }
+        // SAFETY: a present, non-huge directory entry of the identity map
+        // points at a page table `protect_identity_map` allocated; `LOCK`
+        // is held.
+        let pt = unsafe { table_at(entry.addr()) };
+        let leaf = &mut pt[((addr % HUGE_PAGE_SIZE) / PAGE_SIZE) as usize];
+        let cache = leaf.flags() & CACHE_BITS;
+        match access {
+            Access::None => leaf.set_unused(),
+            access => leaf.set_addr(PhysAddr::new(addr), access.flags() | cache),
+        }
+        tlb::flush(VirtAddr::new(addr));
+        Ok(())
+    })
+}
+
+/// One leaf of the page tables, with the permissions every level grants
+/// together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mapping {
+    /// First virtual address of the page.
+    pub virt: u64,
+    /// Physical address it maps to.
+    pub phys: u64,
+    /// Page size: 4 KiB, 2 MiB or 1 GiB.
+    pub size: u64,
+    /// Writable at every level.
+    pub writable: bool,
+    /// No level forbids instruction fetches (and `EFER.NXE` is on, else
+    /// everything is executable).
+    pub executable: bool,
+}
+
+/// Visits every present leaf below `table` (at `level`, 4 = PML4), whose
+/// first address is `base`, with `writable`/`executable` as the levels
+/// above allow.
+///
+/// # Safety
+/// `table` must be a page table of the active hierarchy at `level`, and the
+/// caller must hold `LOCK` (be inside [`with_mapper`]).
+unsafe fn walk(
+    table: &PageTable,
+    level: u8,
+    base: u64,
+    (writable, executable): (bool, bool),
+    nx_enabled: bool,
+    f: &mut impl FnMut(&Mapping),
+) {
+    let shift = 12 + 9 * u32::from(level - 1);
+    for (i, entry) in table.iter().enumerate() {
+        let flags = entry.flags();
+        if !flags.contains(PageTableFlags::PRESENT) {
+            continue;
+        }
+        let virt = VirtAddr::new_truncate(base | ((i as u64) << shift)).as_u64();
+        let perms = (
+            writable && flags.contains(PageTableFlags::WRITABLE),
+            executable && !(nx_enabled && flags.contains(PageTableFlags::NO_EXECUTE)),
+        );
+        if level == 1 || (level <= 3 && flags.contains(PageTableFlags::HUGE_PAGE)) {
+            let size = 1u64 << shift;
+            f(&Mapping {
+                virt,
+                phys: entry.addr().as_u64() & !(size - 1),
+                size,
+                writable: perms.0,
+                executable: perms.1,
+            });
+        } else {
+            // SAFETY: a present non-leaf entry points at the next-level
+            // table, identity-mapped; the caller holds `LOCK`.
+            unsafe {
+                walk(
+                    table_at(entry.addr()),
+                    level - 1,
+                    virt,
+                    perms,
+                    nx_enabled,
+                    f,
+                )
+            };
+        }
+    }
+}
+
+/// Calls `f` with every present leaf mapping of the active page tables, in
+/// address order. `f` runs with the page-table lock held and interrupts
+/// off: it must not allocate, map or block.
+pub fn for_each_mapping(mut f: impl FnMut(&Mapping)) {
+    let nx_enabled = Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE);
+    with_mapper(|m| {
+        // SAFETY: `with_mapper` holds `LOCK`, and `m` wraps the active PML4.
+        unsafe { walk(m.level_4_table(), 4, 0, (true, true), nx_enabled, &mut f) }
+    });
+}
+
+/// The leaf mapping that contains `virt`, if it is mapped.
+pub fn lookup(virt: u64) -> Option<Mapping> {
+    let nx_enabled = Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE);
+    let virt = VirtAddr::try_new(virt).ok()?;
+    with_mapper(|m| {
+        let mut table: &PageTable = m.level_4_table();
+        let (mut writable, mut executable) = (true, true);
+        for level in (1..=4u8).rev() {
+            let shift = 12 + 9 * u32::from(level - 1);
+            let entry = &table[((virt.as_u64() >> shift) & 0x1ff) as usize];
+            let flags = entry.flags();
+            if !flags.contains(PageTableFlags::PRESENT) {
+                return None;
+            }
+            writable &= flags.contains(PageTableFlags::WRITABLE);
+            executable &= !(nx_enabled && flags.contains(PageTableFlags::NO_EXECUTE));
+            if level == 1 || (level <= 3 && flags.contains(PageTableFlags::HUGE_PAGE)) {
+                let size = 1u64 << shift;
+                return Some(Mapping {
+                    virt: virt.as_u64() & !(size - 1),
+                    phys: entry.addr().as_u64() & !(size - 1),
+                    size,
+                    writable,
+                    executable,
+                });
+            }
+            // SAFETY: a present non-leaf entry points at the next-level
+            // table, identity-mapped; `LOCK` is held.
+            table = unsafe { table_at(entry.addr()) };
+        }
+        None
+    })
 }
