@@ -254,3 +254,48 @@ fn a_bad_parameter_of_an_essential_module_falls_back_to_its_default() {
         "{out}"
     );
 }
+
+#[test]
+fn a_module_that_faults_at_boot_fails_alone() {
+    let (ok, out) = boot_kernel(
+        "helix.poweroff crashtest.enable crashtest.fault_at=init",
+        &[],
+    );
+    assert!(ok, "{out}");
+    let row = |m: &str| {
+        out.lines()
+            .find(|l| l.starts_with(m))
+            .unwrap_or_else(|| panic!("no {m} row:\n{out}"))
+    };
+    assert!(row("crashtest").contains(" failed "), "{out}");
+    assert!(
+        out.contains("faulted in init: panic: crashtest panics on purpose"),
+        "{out}"
+    );
+    for m in [
+        "round_robin",
+        "cmos_rtc",
+        "serial_console",
+        "event_log",
+        "uptime",
+    ] {
+        assert!(row(m).contains(" running "), "{m}:\n{out}");
+    }
+    assert!(out.contains("boot complete"), "{out}");
+}
+
+#[test]
+fn an_essential_module_that_faults_at_boot_stops_the_kernel_with_a_report() {
+    let (ok, out) = boot_kernel(
+        "helix.poweroff crashtest.enable crashtest.essential crashtest.fault_at=start crashtest.how=null",
+        &[],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("essential module crashtest failed at boot"),
+        "{out}"
+    );
+    assert!(out.contains("CPU exception #PF page fault"), "{out}");
+    assert!(out.contains("CR2=0x0"), "{out}");
+    assert!(!out.contains("boot complete"), "{out}");
+}

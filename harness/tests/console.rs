@@ -317,3 +317,63 @@ fn nothing_typed_can_crash_or_hang_the_console() {
     assert!(c.command("help").contains("shutdown"));
     assert!(c.command("threads").contains("events"));
 }
+
+#[test]
+fn faults_in_a_module_are_contained_and_shutdown_still_powers_off() {
+    // `crashtest` faults on request; every fault must end that request
+    // only: the console answers the next command, the module is Failed with
+    // the reason, the supervisor brings it back, and shutdown is clean.
+    let mut c = Console::boot(2, "crashtest.enable budget.request_ms=200 supervisor.max_restarts=20");
+    assert_eq!(c.command("request crashtest ping").trim(), "pong");
+    for (how, expect) in [
+        (
+            "panic",
+            "faulted in handle_request: panic: crashtest panics on purpose",
+        ),
+        (
+            "null",
+            "faulted in handle_request: CPU exception #PF page fault",
+        ),
+        ("gp", "faulted in handle_request: CPU exception #GP"),
+        ("ud", "faulted in handle_request: CPU exception #UD"),
+        ("divide", "faulted in handle_request: CPU exception #DE"),
+        ("overflow", "kernel stack overflow"),
+        (
+            "loop",
+            "faulted in handle_request: time budget exhausted: stopped after its 200 ms budget",
+        ),
+        ("oom", "faulted in handle_request: out of memory"),
+    ] {
+        let answer = c.command(&format!("request crashtest {how}"));
+        assert!(answer.contains(expect), "{how}: {answer}");
+        // The console is still here, and so is everything else.
+        let lsmod = c.command("lsmod");
+        assert!(row(&lsmod, "round_robin").contains(" running "), "{lsmod}");
+        let info = c.command("modinfo crashtest");
+        assert!(info.contains("faults:"), "{info}");
+        // The supervisor restarts it (within its back-off).
+        let mut back = false;
+        for _ in 0..100 {
+            if c.command("request crashtest ping").trim() == "pong" {
+                back = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            back,
+            "{how}: crashtest was not restarted:\n{}",
+            c.command("lsmod")
+        );
+    }
+    let metrics = c.command("metrics");
+    assert!(
+        metrics.contains("helix_module_faults_total{module=\"crashtest\"} 8"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("helix_module_memory_bytes{module=\"crashtest\"}"));
+    c.send(b"shutdown\r");
+    let (status, out) = c.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "shutdown after faults:\n{out}");
+    assert!(out.contains("powering off"), "{out}");
+}

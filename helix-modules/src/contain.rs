@@ -123,8 +123,14 @@ impl Fault {
 }
 
 impl fmt::Display for Fault {
+    /// `KIND: REPORT`; an exception's report names itself ("CPU exception
+    /// #PF page fault ...") and is shown alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.report)
+        if self.kind == FaultKind::Exception && self.report.starts_with("CPU exception") {
+            f.write_str(&self.report)
+        } else {
+            write!(f, "{}: {}", self.kind, self.report)
+        }
     }
 }
 

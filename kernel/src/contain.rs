@@ -276,10 +276,14 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>) {
     let guard = unsafe { &mut *(top as *mut GuardFrame) };
     guard.report.clear();
     let _ = write!(guard.report, "{}", info.message());
-    if let Some(l) = info.location() {
+    let kind = classify(guard.report.as_str());
+    // Where the exception handler panicked says nothing; the report has RIP.
+    if kind != FaultKind::Exception
+        && let Some(l) = info.location()
+    {
         let _ = write!(guard.report, " at {}:{}", l.file(), l.line());
     }
-    guard.fault = Some(classify(guard.report.as_str()));
+    guard.fault = Some(kind);
     // SAFETY: as in `abort_top`: the frame's `catch_call` is still running
     // on this thread's stack (the panic happened inside it, on this CPU).
     unsafe { resume(&raw const guard.buf) }

@@ -31,6 +31,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod contain;
+pub mod crashtest;
 pub mod events;
 pub mod hw;
 pub mod logger;

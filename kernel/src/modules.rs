@@ -38,6 +38,7 @@ pub const MODULES: &[(&str, Factory)] = &[
     ("event_log", v2::<event_log::EventLog>),
     ("uptime", v1::<uptime::Uptime>),
     ("shell", v2::<crate::shell::Shell>),
+    ("crashtest", v2::<crate::crashtest::CrashTest>),
     // scripts/new-module adds new modules above this line.
 ];
 
@@ -56,6 +57,10 @@ fn v1<T: Module + Default + 'static>() -> Box<dyn Module> {
 /// prompt into the test output.
 const INTERACTIVE: &[&str] = &["shell"];
 
+/// Modules loaded only when the command line asks for them with
+/// `NAME.enable`: tools for testing the kernel, not part of a normal boot.
+const OPT_IN: &[&str] = &[crate::crashtest::NAME];
+
 /// The factory of the module called `name`.
 pub fn factory(name: &str) -> Option<Factory> {
     MODULES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
@@ -73,6 +78,11 @@ fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
     let testing = crate::testing::is_test_kernel();
     for &(name, make) in MODULES {
         if testing && INTERACTIVE.contains(&name) {
+            continue;
+        }
+        if OPT_IN.contains(&name)
+            && !crate::startup::cmdline().flag(&alloc::format!("{name}.enable"))
+        {
             continue;
         }
         let module = make();
@@ -272,6 +282,14 @@ pub enum StartError {
     NoScheduler,
     /// The thread subsystem refused to start.
     Threads(crate::thread::ThreadError),
+    /// An ESSENTIAL module failed at boot (its init or start returned an
+    /// error or faulted): there is nothing to fall back to.
+    EssentialFailed {
+        /// The module.
+        module: String,
+        /// Why it failed.
+        reason: String,
+    },
 }
 
 impl core::fmt::Display for StartError {
@@ -281,6 +299,10 @@ impl core::fmt::Display for StartError {
                 "no running module is flagged SCHEDULER and provides \"scheduler\": the kernel cannot run threads",
             ),
             Self::Threads(e) => write!(f, "cannot start threads: {e}"),
+            Self::EssentialFailed { module, reason } => write!(
+                f,
+                "essential module {module} failed at boot ({reason}); the kernel cannot run without it"
+            ),
         }
     }
 }
@@ -313,7 +335,27 @@ pub fn bring_up() -> Result<&'static Registry, StartError> {
     // After every module started, so each of them hears of every CPU.
     crate::smp::announce_online_cpus(r);
     crate::events::start(r).map_err(StartError::Threads)?;
+    check_essentials(r)?;
     Ok(r)
+}
+
+/// Fails the boot if an ESSENTIAL module did not come up: a non-essential
+/// module that fails (returns an error or faults in init or start) fails
+/// alone, but an essential one has nothing to fall back to.
+fn check_essentials(r: &Registry) -> Result<(), StartError> {
+    for m in r.list() {
+        if m.flags.contains(ModuleFlags::ESSENTIAL) && m.state == helix_modules::ModuleState::Failed
+        {
+            return Err(StartError::EssentialFailed {
+                reason: m.last_error.map_or_else(
+                    || String::from("no reason recorded"),
+                    |e| alloc::format!("{e}"),
+                ),
+                module: m.name,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Flag names as the lsmod column shows them (`ESSENTIAL | SCHEDULER`, `-` for none).
@@ -377,7 +419,11 @@ fn format_row(out: &mut String, m: &ModuleStatus) {
     if m.state == helix_modules::ModuleState::Failed
         && let Some(e) = &m.last_error
     {
-        let _ = core::fmt::write(out, format_args!("\n    reason: {e}"));
+        // The first line: an exception's register dump is for modinfo.
+        let reason = alloc::format!("{e}");
+        let first = reason.lines().next().unwrap_or("");
+        let more = if reason.contains('\n') { " (modinfo has the rest)" } else { "" };
+        let _ = core::fmt::write(out, format_args!("\n    reason: {first}{more}"));
     }
     if let Some(holder) = &m.standby_for {
         let _ = core::fmt::write(
