@@ -208,10 +208,9 @@ impl Budgets {
 
 /// What a contained call needs to know about itself.
 #[derive(Clone, Copy, Debug)]
-pub struct CallInfo<'a> {
-    /// The module called (for memory accounting and reports).
-    pub module: &'a str,
-    /// Its registry id, as a number (a stable small index).
+pub struct CallInfo {
+    /// The module called: its registry id as a number (a small index,
+    /// stable while the module is registered), for memory accounting.
     pub module_index: u32,
     /// Which entry point.
     pub kind: CallKind,
@@ -227,11 +226,14 @@ pub struct CallInfo<'a> {
 /// call was working on as lost.
 pub trait Containment: Send + Sync + fmt::Debug {
     /// Runs `call` as a contained call described by `info`.
-    fn run(&self, info: &CallInfo<'_>, call: &mut dyn FnMut()) -> Result<(), Fault>;
+    fn run(&self, info: &CallInfo, call: &mut dyn FnMut()) -> Result<(), Fault>;
 
     /// Waits a little while a module the caller needs is busy in another
-    /// call (the kernel sleeps the thread). The default spins once.
-    fn pause(&self) {
+    /// call; `attempt` counts the pauses of this wait from 0, so a short
+    /// wait can spin or yield and a long one sleep (the kernel's does). The
+    /// default spins once.
+    fn pause(&self, attempt: u32) {
+        let _ = attempt;
         core::hint::spin_loop();
     }
 

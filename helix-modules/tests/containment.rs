@@ -25,7 +25,7 @@ struct CatchUnwind {
 }
 
 impl Containment for CatchUnwind {
-    fn run(&self, _info: &CallInfo<'_>, call: &mut dyn FnMut()) -> Result<(), Fault> {
+    fn run(&self, _info: &CallInfo, call: &mut dyn FnMut()) -> Result<(), Fault> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         catch_unwind(AssertUnwindSafe(call)).map_err(|payload| {
             let message = payload

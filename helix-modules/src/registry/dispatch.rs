@@ -295,15 +295,12 @@ impl Registry {
         module: &mut Box<dyn Module>,
         event: &Event,
     ) -> Option<Result<Reply, ModuleError>> {
-        let name = {
-            let t = self.inner.table.lock();
-            t.slot(id).map(|s| s.meta.name.clone()).unwrap_or_default()
-        };
-        match self.contained(id, &name, CallKind::Event, || {
+        match self.contained(id, CallKind::Event, || {
             module.handle_message(Message::Event(event))
         }) {
             Ok(reply) => Some(reply),
             Err(fault) => {
+                let name = self.name_of(id).unwrap_or_default();
                 let error = Self::fault_error(&name, CallKind::Event, fault);
                 self.record_fault(id, &error);
                 None

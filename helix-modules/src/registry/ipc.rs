@@ -144,11 +144,13 @@ impl Registry {
         let t0 = self.now();
         let mut module = module;
         let reply = if self.inner.containment.is_some() {
-            let name = self.name_of(id).unwrap_or_default();
-            self.contained(id, &name, CallKind::Request, || {
+            self.contained(id, CallKind::Request, || {
                 module.handle_message(Message::Request(&request))
             })
-            .map_err(|fault| Self::fault_error(&name, CallKind::Request, fault))
+            .map_err(|fault| {
+                let name = self.name_of(id).unwrap_or_default();
+                Self::fault_error(&name, CallKind::Request, fault)
+            })
         } else {
             Ok(module.handle_message(Message::Request(&request)))
         };

@@ -326,7 +326,7 @@ impl Registry {
                 }
                 // Dropping runs module code (its Drop): not under the lock,
                 // and contained.
-                self.drop_contained(id, name, module);
+                self.drop_contained(id, module);
                 Ok(())
             });
         self.audit(caller, Operation::Unload, name, None, &result);

@@ -271,7 +271,7 @@ impl Registry {
         }
         let chain = self.caller_chain(caller);
         let (mut m, ()) = self.take(id, chain, |_| Ok(()))?;
-        let reply = match self.contained(id, module, CallKind::ParamChange, || {
+        let reply = match self.contained(id, CallKind::ParamChange, || {
             m.handle_message(Message::ParamChanged { key, value })
         }) {
             Ok(reply) => reply,

@@ -92,7 +92,7 @@ impl Registry {
             params::resolve(t, id)
         })?;
 
-        let saved = match self.contained(id, name, CallKind::SaveState, || old.save_state()) {
+        let saved = match self.contained(id, CallKind::SaveState, || old.save_state()) {
             Ok(saved) => saved,
             Err(fault) => {
                 // The old instance faulted: it is Failed, and there is no
@@ -103,7 +103,7 @@ impl Registry {
                     slot.fail(error.clone());
                     t.subscribers_dirty = true;
                 });
-                self.drop_contained(id, name, new);
+                self.drop_contained(id, new);
                 return Err(reload_failed(name, error));
             }
         };
@@ -115,14 +115,12 @@ impl Registry {
         };
         let prepared = on_new(
             CallKind::Init,
-            self.contained(id, name, CallKind::Init, || new.init(&ctx)),
+            self.contained(id, CallKind::Init, || new.init(&ctx)),
         )
         .and_then(|()| match &saved {
             Some(state) => on_new(
                 CallKind::RestoreState,
-                self.contained(id, name, CallKind::RestoreState, || {
-                    new.restore_state(state)
-                }),
+                self.contained(id, CallKind::RestoreState, || new.restore_state(state)),
             ),
             None => Ok(()),
         })
@@ -139,14 +137,14 @@ impl Registry {
         drop(ctx);
         if let Err(e) = prepared {
             self.put_back(id, old, |_, _| ());
-            self.drop_contained(id, name, new);
+            self.drop_contained(id, new);
             return Err(reload_failed(name, e));
         }
         // The old instance is being discarded: a failing stop is reported
         // through the new instance's start, which is what matters.
         let old_stop = on_new(
             CallKind::Stop,
-            self.contained(id, name, CallKind::Stop, || old.stop()),
+            self.contained(id, CallKind::Stop, || old.stop()),
         );
         // Whatever the old instance started ends with it, before the new
         // instance starts its own.
@@ -158,11 +156,11 @@ impl Registry {
         };
         let started = on_new(
             CallKind::Start,
-            self.contained(id, name, CallKind::Start, || new.start()),
+            self.contained(id, CallKind::Start, || new.start()),
         );
         match started {
             Ok(()) => {
-                self.drop_contained(id, name, old);
+                self.drop_contained(id, old);
                 self.put_back(id, new, |slot, t| {
                     t.index_capabilities(id, &slot.meta.provides, false);
                     slot.meta = new_meta;
@@ -182,10 +180,10 @@ impl Registry {
                 let restarted = old_stop.and_then(|()| {
                     on_new(
                         CallKind::Start,
-                        self.contained(id, name, CallKind::Start, || old.start()),
+                        self.contained(id, CallKind::Start, || old.start()),
                     )
                 });
-                self.drop_contained(id, name, new);
+                self.drop_contained(id, new);
                 self.put_back(id, old, |slot, t| {
                     if let Err(again) = restarted {
                         slot.fail(reload_failed(name, again));
@@ -202,7 +200,7 @@ impl Registry {
     /// Drops an instance of module `id` that is out of the registry (a
     /// replaced or rejected instance): its `Drop` is module code too, so it
     /// runs contained; a fault there loses nothing more than the instance.
-    pub(crate) fn drop_contained(&self, id: super::ModuleId, name: &str, module: Box<dyn Module>) {
-        let _ = self.contained(id, name, CallKind::Drop, move || drop(module));
+    pub(crate) fn drop_contained(&self, id: super::ModuleId, module: Box<dyn Module>) {
+        let _ = self.contained(id, CallKind::Drop, move || drop(module));
     }
 }

@@ -35,7 +35,7 @@ impl Registry {
             CallKind::Start => Operation::Start,
             _ => Operation::Stop,
         };
-        match self.contained(id, name, kind, call) {
+        match self.contained(id, kind, call) {
             Ok(result) => result.map_err(|e| step_failed(name, op, e)),
             Err(fault) => {
                 let error = Self::fault_error(name, kind, fault);

@@ -119,7 +119,7 @@ impl Registry {
                 continue;
             };
             let name = self.name_of(id).unwrap_or_default();
-            match self.contained(id, &name, CallKind::Health, || module.is_healthy()) {
+            match self.contained(id, CallKind::Health, || module.is_healthy()) {
                 Ok(healthy) => {
                     self.put_back(id, module, |slot, _| slot.polled_healthy = healthy);
                 }
