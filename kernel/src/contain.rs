@@ -2,7 +2,7 @@
 //! exception or an exhausted time budget inside the call ends that call
 //! only (see `helix_modules::contain` for what the registry then does).
 //!
-//! Each contained call pushes a [`GuardFrame`] on the calling thread's
+//! Each contained call pushes a `GuardFrame` on the calling thread's
 //! stack: a jump buffer filled by `catch_call`, the budget's end in the
 //! thread's CPU time, and room for the fault report. The innermost frame's
 //! address is the thread's guard word (`thread::exec`), which follows the
@@ -24,8 +24,8 @@
 //! sections, so the timer never stops a call while it holds either.
 
 use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
-use crate::arch::x86_64::{cpu, percpu};
 use crate::arch::x86_64::entry::InterruptFrame;
+use crate::arch::x86_64::{cpu, percpu};
 use crate::thread::{self, exec};
 use crate::time;
 use alloc::sync::Arc;
@@ -142,10 +142,15 @@ impl ThreadFault {
 }
 
 extern "C" fn trampoline(arg: *mut u8) {
-    // SAFETY: `run` passes a pointer to its `&mut dyn FnMut()`, which lives
-    // until `catch_call` returns, and nothing else uses it meanwhile.
+    // SAFETY: `run` (the only caller, through `catch_call`) passes a pointer
+    // to its `&mut dyn FnMut()`, which lives until `catch_call` returns,
+    // and nothing else uses it meanwhile.
     let call = unsafe { &mut *(arg as *mut &mut dyn FnMut()) };
     call();
+    // Return with interrupts off: until `run` takes its guard frame down,
+    // the timer must not find it and stop a call that already returned
+    // (`run` restores the flag).
+    cpu::disable_interrupts();
 }
 
 impl Containment for KernelContainment {
@@ -162,24 +167,40 @@ impl Containment for KernelContainment {
             report: heapless::String::new(),
         };
         let frame_addr = &raw mut frame as u64;
+        let interrupts_were_on = cpu::interrupts_enabled();
         cpu::without_interrupts(|| {
             frame.prev = exec::guard();
             frame.sections = exec::swap_sections(0);
             frame.charge = percpu::set_charge(info.module_index.saturating_add(1));
             frame.deadline_ns = exec::cpu_time_ns().saturating_add(info.budget_ns);
-            exec::set_guard(frame_addr);
+            // SAFETY: `frame` is a `GuardFrame` on this thread's stack, in
+            // this function's frame, which outlives the guard word: it is
+            // set back to `frame.prev` before `catch_call` returns, with
+            // interrupts off from there until below, on both paths (by
+            // `abort_top` or `on_panic` before they resume, or below after
+            // `trampoline` returns with interrupts off).
+            unsafe { exec::set_guard(frame_addr) };
         });
         let mut call = call;
-        // SAFETY: `frame.buf` and `call` outlive the call; the guard word
-        // names `frame` only until we restore it below, so `resume` is only
-        // ever called with this buffer while `catch_call` is running.
+        // SAFETY: `frame.buf` and `call` live in this frame until after
+        // `catch_call` returns, and `trampoline` is safe to call with a
+        // pointer to `call`. The guard word names `frame` (so `resume` can
+        // be called with `frame.buf`) only while `catch_call` is running:
+        // `abort_top` and `on_panic` take it down, interrupts off, before
+        // they `resume`, and after a normal return `trampoline` leaves
+        // interrupts off until it is taken down below. The frames `resume`
+        // abandons are the module call's: see `catch` for what that costs.
         let caught =
             unsafe { catch_call(&raw mut frame.buf, trampoline, (&raw mut call).cast::<u8>()) };
         cpu::without_interrupts(|| {
-            exec::set_guard(frame.prev);
+            // SAFETY: `frame.prev` is what the guard word held on entry: 0 or
+            // the enclosing call's frame, further up this thread's stack and
+            // still live (its `run` is waiting for this one).
+            unsafe { exec::set_guard(frame.prev) };
             exec::swap_sections(frame.sections);
             percpu::set_charge(frame.charge);
         });
+        cpu::restore_interrupts(interrupts_were_on);
         if caught == 0 {
             return Ok(());
         }
@@ -206,10 +227,15 @@ impl Containment for KernelContainment {
     fn leave_section(&self) {
         if exec::leave_section() == 0 {
             // The budget may have run out while the section was open.
-            let top = exec::guard();
-            // SAFETY: a non-zero guard word is the address of a live frame
-            // on this thread's stack (see `run`).
-            if top != 0 && unsafe { (*(top as *const GuardFrame)).expired } {
+            let expired = cpu::without_interrupts(|| {
+                let top = exec::guard();
+                // SAFETY: a non-zero guard word is the address of a live
+                // `GuardFrame` on this thread's stack (`exec::set_guard`'s
+                // contract); with interrupts off, the timer cannot write it
+                // while it is read.
+                top != 0 && unsafe { (*(top as *const GuardFrame)).expired }
+            });
+            if expired {
                 abort_top(FaultKind::Timeout);
             }
         }
@@ -225,8 +251,10 @@ fn on_tick(frame: &mut InterruptFrame, cpu_time_ns: u64) {
     if top == 0 {
         return;
     }
-    // SAFETY: a non-zero guard word is a live frame on the stack of the
-    // thread this interrupt interrupted; nothing else touches it now.
+    // SAFETY: a non-zero guard word is a live `GuardFrame` on the stack of
+    // the thread this interrupt interrupted (`exec::set_guard`'s contract);
+    // that thread is stopped on this CPU under us and no other thread uses
+    // its frame, so this is the only reference while the handler runs.
     let guard = unsafe { &mut *(top as *mut GuardFrame) };
     if guard.expired || cpu_time_ns < guard.deadline_ns {
         return;
@@ -250,7 +278,10 @@ fn abort_top(kind: FaultKind) -> ! {
     cpu::disable_interrupts();
     let top = exec::guard();
     // SAFETY: only called while a contained call is running on this thread
-    // (its frame is the guard word), from thread context.
+    // (`abort_expired`, where `on_tick` sent it, and `leave_section` both
+    // found a non-zero guard word), from thread context; the guard word is
+    // a live `GuardFrame` on this thread's stack (`exec::set_guard`'s
+    // contract), and with interrupts off nothing else touches it.
     let guard = unsafe { &mut *(top as *mut GuardFrame) };
     guard.fault = Some(kind);
     guard.report.clear();
@@ -259,8 +290,14 @@ fn abort_top(kind: FaultKind) -> ! {
         "stopped after its {} ms budget",
         guard.budget_ns / 1_000_000
     );
+    // SAFETY: `guard.prev` is 0 or the enclosing call's frame, live further
+    // up this thread's stack. Taking this frame down before resuming means
+    // the timer never finds it once its `catch_call` has returned.
+    unsafe { exec::set_guard(guard.prev) };
     // SAFETY: the buffer was filled by the `catch_call` in `run`, which is
-    // still running on this thread's stack.
+    // still running on this thread's stack (the guard word named this
+    // frame, and `run` takes it down before `catch_call` returns); the
+    // frames in between are the module call's, abandoned (see `catch`).
     unsafe { resume(&raw const guard.buf) }
 }
 
@@ -272,7 +309,9 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>) {
     if top == 0 {
         return;
     }
-    // SAFETY: a non-zero guard word is a live frame of the running thread.
+    // SAFETY: a non-zero guard word is a live `GuardFrame` of the running
+    // thread (`exec::set_guard`'s contract); the panic handler runs with
+    // interrupts off, so nothing else touches it.
     let guard = unsafe { &mut *(top as *mut GuardFrame) };
     guard.report.clear();
     let _ = write!(guard.report, "{}", info.message());
@@ -284,8 +323,12 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>) {
         let _ = write!(guard.report, " at {}:{}", l.file(), l.line());
     }
     guard.fault = Some(kind);
+    // SAFETY: as in `abort_top`: `guard.prev` is 0 or a live enclosing frame.
+    unsafe { exec::set_guard(guard.prev) };
     // SAFETY: as in `abort_top`: the frame's `catch_call` is still running
-    // on this thread's stack (the panic happened inside it, on this CPU).
+    // on this thread's stack (the panic happened inside it, on this thread,
+    // and `PanicInfo` cannot be made outside the panic machinery, so only
+    // the panic handler gets here).
     unsafe { resume(&raw const guard.buf) }
 }
 

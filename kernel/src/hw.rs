@@ -10,10 +10,30 @@
 //! or fails, by the driver's own `stop` and, whatever the module did, by
 //! the kernel's stop hook (`crate::modules`), so a faulty driver cannot
 //! keep its ports and lines.
+//!
+//! **The kernel's own ports** ([`reserved_ports`]) are in the claim table
+//! for good, held by the kernel, so no driver can claim them: the 8259
+//! PICs (0x20-0x21, 0xa0-0xa1), the 8254 PIT (0x40-0x43) and its channel-2
+//! gate (0x61), QEMU's debug exit (0xf4-0xf7, written 32 bits wide), the
+//! ACPI ports power-off uses (PM1a control and the SMI command port, from
+//! the FADT), and COM1 (0x3f8-0x3ff). A claim that overlaps one is refused
+//! with [`HwError::PortsInUse`] naming the holder as `kernel (WHAT)`.
+//!
+//! **COM1 is the one shared device, by design.** The kernel owns its
+//! transmit side (its log output, `crate::serial`) and lends the whole
+//! UART to one driver at a time for the receive side: a claim of exactly
+//! [`COM1`]`, 8` is granted while no other driver holds it (the
+//! `serial_console` module makes it), any other claim touching COM1 is
+//! refused as the kernel's. The borrower owns received data, the interrupt
+//! enable and modem control (and may loop the UART back to test itself);
+//! the line settings stay as the kernel set them. Both sides may write the
+//! transmit register: at worst their bytes interleave.
 
 use crate::arch::x86_64::entry::InterruptFrame;
-use crate::arch::x86_64::{acpi, apic, cpu, interrupts, ioapic};
+use crate::arch::x86_64::{acpi, acpi_power, apic, cpu, interrupts, ioapic};
+use crate::serial::{COM1, COM1_PORTS};
 use crate::thread::WaitQueue;
+use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -34,11 +54,19 @@ struct KernelPorts;
 
 impl PortIo for KernelPorts {
     fn read_u8(&self, port: u16) -> u8 {
-        // SAFETY: `KernelPorts` is only reachable through a `PortRange`
-        // made by `claim_ports`, which bounds-checks every access, so `port`
-        // lies in a range this service granted exclusively to a driver for
-        // its device. Port I/O reads and writes no memory the compiler
-        // knows of; its effect on the device is that driver's to manage.
+        // SAFETY: `KernelPorts` is private, and the only way to it is a
+        // `PortRange` made by `claim_ports`, which bounds-checks every access
+        // against the range it granted. That range never overlaps the
+        // kernel's own ports (`reserved_ports`) except COM1, lent whole to
+        // one driver on terms the kernel's log output tolerates (module
+        // docs), and overlapped no other driver's claim when it was granted
+        // (a driver that keeps using a range after `release_all` shares a
+        // device with its next owner: a driver bug, but never one of the
+        // kernel's devices). Port I/O reads and writes no memory the
+        // compiler knows of. What a device then does is the driver's to
+        // manage; a driver that programmed a bus-mastering device to write
+        // memory (DMA) could corrupt it, which claims do not prevent:
+        // drivers are reviewed kernel code (docs/architecture.md §10).
         unsafe { Port::<u8>::new(port).read() }
     }
 
@@ -80,7 +108,77 @@ struct IrqClaim {
 /// The kernel's [`Hardware`]: claim tables plus routing.
 #[derive(Debug)]
 pub struct KernelHardware {
+    /// Drivers' claims: owner, base, count. The kernel's own ports are not
+    /// here (so no `release_all` can drop them) but in [`reserved_ports`].
     ports: Mutex<Vec<(String, u16, u16)>>,
+}
+
+/// Who holds the kernel's reserved ports, in [`HwError::PortsInUse`]:
+/// `kernel (WHAT)`.
+pub const KERNEL_OWNER: &str = "kernel";
+
+/// A range of ports the kernel drives itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReservedPorts {
+    /// First port.
+    pub base: u16,
+    /// Number of ports.
+    pub count: u16,
+    /// The device, as refusals name it.
+    pub what: &'static str,
+    /// Lent, whole, to one driver at a time (COM1's receive side); never
+    /// granted otherwise.
+    pub lent_to_one_driver: bool,
+}
+
+impl ReservedPorts {
+    const fn kernel(base: u16, count: u16, what: &'static str) -> Self {
+        Self {
+            base,
+            count,
+            what,
+            lent_to_one_driver: false,
+        }
+    }
+
+    fn overlaps(&self, base: u16, count: u16) -> bool {
+        let (start, end) = (u32::from(base), u32::from(base) + u32::from(count));
+        u32::from(self.base) < end && start < u32::from(self.base) + u32::from(self.count)
+    }
+}
+
+/// The kernel's ports that are always there (see the module docs).
+const FIXED_RESERVATIONS: [ReservedPorts; 6] = [
+    ReservedPorts::kernel(0x20, 2, "8259 PIC"),
+    ReservedPorts::kernel(0xa0, 2, "8259 PIC"),
+    ReservedPorts::kernel(0x40, 4, "8254 PIT"),
+    ReservedPorts::kernel(0x61, 1, "PIT channel 2 gate"),
+    ReservedPorts::kernel(0xf4, 4, "QEMU debug exit"),
+    ReservedPorts {
+        base: COM1,
+        count: COM1_PORTS,
+        what: "COM1 log output",
+        lent_to_one_driver: true,
+    },
+];
+
+/// Every port range the kernel drives itself: the fixed ones and, when
+/// ACPI power-off is possible, the ACPI ports it writes.
+pub fn reserved_ports() -> impl Iterator<Item = ReservedPorts> {
+    let s5 = acpi_power::s5();
+    let pm1a = s5.map(|s| ReservedPorts::kernel(s.pm1a_control, 2, "ACPI PM1a control"));
+    let smi = s5
+        .and_then(|s| s.acpi_enable)
+        .map(|(port, _)| ReservedPorts::kernel(port, 1, "ACPI SMI command"));
+    FIXED_RESERVATIONS.into_iter().chain(pm1a).chain(smi)
+}
+
+/// The kernel's reservation that refuses a driver's claim of `count` ports
+/// at `base`, if any: one it overlaps, unless it is COM1 asked for whole.
+fn kernel_refusal(base: u16, count: u16) -> Option<ReservedPorts> {
+    reserved_ports().find(|r| {
+        r.overlaps(base, count) && !(r.lent_to_one_driver && r.base == base && r.count == count)
+    })
 }
 
 static IRQS: Mutex<[Option<IrqClaim>; ISA_IRQS]> = Mutex::new([const { None }; ISA_IRQS]);
@@ -102,14 +200,22 @@ pub fn hardware() -> Arc<KernelHardware> {
         .clone()
 }
 
+/// The part of the boot identity map that is mapped uncached, for MMIO.
+const UNCACHED_IDENTITY_MAP: core::ops::Range<u64> = (3 << 30)..(4 << 30);
+
 fn ioapic_ready() -> bool {
-    *IOAPIC_READY.call_once(|| match acpi::platform(crate::startup::start_info().rsdp) {
+    *IOAPIC_READY.call_once(|| match acpi::platform() {
         Ok(p) => match p.ioapic {
-            Some((base, gsi_base)) => {
-                ioapic::init(base, gsi_base);
+            Some((base, gsi_base)) if UNCACHED_IDENTITY_MAP.contains(&base) => {
+                // SAFETY: `base` is the first I/O APIC's MMIO address as the
+                // firmware's MADT gives it, inside the identity map's
+                // uncached top gigabyte (checked; that is where I/O APICs
+                // live). This `Once` runs it once, and nothing else drives
+                // the I/O APIC: only this module calls `ioapic`.
+                unsafe { ioapic::init(base, gsi_base) };
                 true
             }
-            None => false,
+            Some(_) | None => false,
         },
         Err(_) => false,
     })
@@ -161,6 +267,15 @@ impl Hardware for KernelHardware {
         if count == 0 || end > 0x1_0000 {
             return Err(HwError::BadRange { base, count });
         }
+        // The kernel's own ports first: never granted, except COM1, lent
+        // whole (the table below then refuses a second borrower).
+        if let Some(r) = kernel_refusal(base, count) {
+            return Err(HwError::PortsInUse {
+                base,
+                count,
+                owner: format!("{KERNEL_OWNER} ({})", r.what),
+            });
+        }
         cpu::without_interrupts(|| {
             let mut ports = self.ports.lock();
             if let Some((holder, _, _)) = ports.iter().find(|(_, b, n)| {
@@ -181,8 +296,7 @@ impl Hardware for KernelHardware {
         if usize::from(irq) >= ISA_IRQS || !ioapic_ready() {
             return Err(HwError::NoSuchIrq(irq));
         }
-        let platform = acpi::platform(crate::startup::start_info().rsdp)
-            .map_err(|_| HwError::NoSuchIrq(irq))?;
+        let platform = acpi::platform().map_err(|_| HwError::NoSuchIrq(irq))?;
         let (gsi, flags) = platform.isa_irq(irq);
         let vector = IRQ_VECTOR_BASE + irq;
         cpu::without_interrupts(|| {

@@ -74,7 +74,7 @@ pub fn power_off() -> ! {
     log::info!("powering off");
     arch::x86_64::qemu::try_exit(ExitCode::Success);
     log::info!("no QEMU exit device: entering ACPI S5");
-    arch::x86_64::acpi_power::power_off(startup::start_info().rsdp);
+    arch::x86_64::acpi_power::power_off();
     log::error!("ACPI S5 failed; halting");
     arch::x86_64::cpu::halt_forever()
 }

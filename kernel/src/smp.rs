@@ -112,9 +112,14 @@ extern "C" fn ap_entry(index: u64) -> ! {
 }
 
 /// Starts the application processors listed in the MADT; returns how many
-/// came up. Needs the heap, the timer and interrupts on the boot CPU.
+/// came up. Needs the heap, the timer and interrupts on the boot CPU. Runs
+/// once: later calls start nothing and return 0.
 pub fn start_aps() -> usize {
-    let platform = match acpi::platform(crate::startup::start_info().rsdp) {
+    static ONCE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if ONCE.swap(true, Ordering::AcqRel) {
+        return 0;
+    }
+    let platform = match acpi::platform() {
         Ok(p) => p,
         Err(e) => {
             log::warn!("no application processors: {e}");
@@ -139,7 +144,9 @@ pub fn start_aps() -> usize {
     if aps.is_empty() {
         return 0;
     }
-    ap_startup::install_trampoline();
+    // SAFETY: this runs once (`ONCE`), on the boot CPU, before any AP is
+    // started.
+    unsafe { ap_startup::install_trampoline() };
     let mut started = 0;
     for apic_id in aps {
         let index = 1 + started;
@@ -154,7 +161,13 @@ pub fn start_aps() -> usize {
             }
         };
         APIC_IDS[index].store(apic_id, Ordering::Relaxed);
-        if ap_startup::start_ap(apic_id, index, top, ap_entry) {
+        // SAFETY: the trampoline is installed; `top` is the top of the idle
+        // stack `create_idle` just mapped for this CPU alone (kept by its
+        // idle thread for good); APs start one at a time here, and the loop
+        // stops at the first that does not report in; `apic_id` is a MADT
+        // CPU other than this one, started by nothing before (`ONCE`).
+        let started_ap = unsafe { ap_startup::start_ap(apic_id, index, top, ap_entry) };
+        if started_ap {
             started += 1;
             CPU_COUNT.store(index + 1, Ordering::Release);
             ONLINE.fetch_or(1 << index, Ordering::AcqRel);

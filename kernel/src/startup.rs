@@ -68,9 +68,13 @@ impl PhysRead for IdentityMap {
         if paddr == 0 || end > mm::frame::MANAGED_LIMIT {
             return Err(bad);
         }
-        // SAFETY: [paddr, end) is non-null and inside the identity-mapped
-        // first 4 GiB; reading plain bytes has no side effects for RAM,
-        // which is where the loader put these structures.
+        // SAFETY: [paddr, end) is past address 0 and inside the
+        // identity-mapped first 4 GiB (checked above; page 0 is still
+        // mapped, as this runs before memory protection). The addresses
+        // come from the loader's start info, which points at RAM where it
+        // put these structures, so the read has no side effects; it runs
+        // at boot on the boot CPU alone, so nothing writes them meanwhile.
+        // `buf` is a distinct, writable Rust buffer of `buf.len()` bytes.
         unsafe { core::ptr::copy_nonoverlapping(paddr as *const u8, buf.as_mut_ptr(), buf.len()) };
         Ok(())
     }
@@ -91,6 +95,9 @@ pub fn cmdline() -> Cmdline<'static> {
 
 /// Brings the kernel up and runs `main` on a guarded stack.
 pub fn start(start_info_paddr: u64, main: fn() -> !) -> ! {
+    // First of all, so that whatever runs next (a panic included) finds
+    // this CPU's per-CPU area through GS.
+    arch::percpu::init(0);
     crate::serial::init();
     let Some(mut storage) = START_INFO_STORAGE.try_lock() else {
         panic!("the kernel was started twice");
@@ -121,7 +128,10 @@ pub fn start(start_info_paddr: u64, main: fn() -> !) -> ! {
 
     arch::init_bsp();
     helix_modules::sync::set_interrupt_control(cpu::disable_interrupts, cpu::restore_interrupts);
-    mm::init(&info.memory_map);
+    // SAFETY: `info.memory_map` is the loader's memory map, copied out of
+    // the start info above, and this runs once: a second `start` stops at
+    // the `try_lock` above.
+    unsafe { mm::init(&info.memory_map) };
 
     let hz = match cmdline.get("timer.hz").map(time::parse_timer_hz) {
         None => time::DEFAULT_TIMER_HZ,

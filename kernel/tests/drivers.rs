@@ -2,8 +2,10 @@
 //! with a plausible, advancing time, and the serial console's receive
 //! interrupt delivers bytes (through the UART's loopback mode). Also the
 //! hardware service itself: 16- and 32-bit port access (PCI configuration
-//! space through 0xCF8/0xCFC), bounds-checked against the claim, and a
-//! refused claim whose holder `lsmod` names.
+//! space through 0xCF8/0xCFC), bounds-checked against the claim, a
+//! refused claim whose holder `lsmod` names, and the kernel's own ports
+//! (PICs, PIT, debug exit, ACPI, COM1 but for its one lent driver) refused
+//! to every driver.
 #![no_std]
 #![no_main]
 
@@ -221,5 +223,64 @@ ktest!(
         restarted.expect("the driver starts once its ports are free");
         assert_eq!(r.status("cmos_rtc").unwrap().state, ModuleState::Running);
         assert!(ask(r, "cmos_rtc", "get_time").is_ok());
+    }
+);
+
+ktest!(
+    fn the_kernels_own_ports_are_refused_to_drivers() {
+        let r = up();
+        let hw = kernel::hw::hardware();
+        let refused_as_kernels = |base: u16, count: u16, what: &str| {
+            let err = hw
+                .claim_ports("intruder", base, count)
+                .expect_err("the kernel's ports are never a driver's");
+            let holder = format!("kernel ({what})");
+            assert!(
+                matches!(&err, HwError::PortsInUse { owner, .. } if *owner == holder),
+                "{base:#x}+{count}: {err:?}"
+            );
+            assert!(
+                format!("{err}").ends_with(&format!("claimed by {holder}")),
+                "{err}"
+            );
+        };
+        // The 8259 PICs, the PIT and its gate, QEMU's debug exit, whole or
+        // in part, alone or inside a larger range.
+        refused_as_kernels(0x20, 1, "8259 PIC");
+        refused_as_kernels(0x21, 1, "8259 PIC");
+        refused_as_kernels(0xa0, 2, "8259 PIC");
+        refused_as_kernels(0x40, 1, "8254 PIT");
+        refused_as_kernels(0x43, 1, "8254 PIT");
+        refused_as_kernels(0x61, 1, "PIT channel 2 gate");
+        refused_as_kernels(0xf4, 1, "QEMU debug exit");
+        refused_as_kernels(0xf7, 1, "QEMU debug exit");
+        refused_as_kernels(0x10, 0x20, "8259 PIC");
+        // Every reservation, the ACPI power-off ports included when the
+        // firmware has them; COM1 in part is the kernel's too.
+        for p in kernel::hw::reserved_ports() {
+            refused_as_kernels(p.base + p.count - 1, 1, p.what);
+        }
+        refused_as_kernels(0x3fd, 1, "COM1 log output");
+        refused_as_kernels(0x3f0, 0x10, "COM1 log output");
+        assert_eq!(hw.release_all("intruder"), 0, "nothing was granted");
+
+        // COM1 whole is lent to one driver at a time: serial_console has
+        // it, so a second borrower is refused naming it; once it stops,
+        // another driver may borrow it, and after that, serial_console
+        // again (and still works).
+        let err = hw.claim_ports("intruder", 0x3f8, 8).unwrap_err();
+        assert!(
+            matches!(&err, HwError::PortsInUse { owner, .. } if owner == "serial_console"),
+            "{err:?}"
+        );
+        r.stop(Caller::Kernel, "serial_console").unwrap();
+        let lent = hw
+            .claim_ports("other_uart", 0x3f8, 8)
+            .expect("COM1 is lent whole to a driver");
+        drop(lent);
+        assert_eq!(hw.release_all("other_uart"), 1);
+        r.start(Caller::Kernel, "serial_console").unwrap();
+        let result = ask(r, "serial_console", "self_test");
+        assert!(result.is_ok(), "{result:?}");
     }
 );

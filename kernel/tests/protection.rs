@@ -6,7 +6,8 @@
 //! Every faulting access goes through `kernel::arch::x86_64::provoke`, one
 //! instruction each; code the tests jump into is a lone `ret` (0xc3), so a
 //! missing protection fails the test ("did not panic") instead of
-//! corrupting the kernel, and writes store the value already there.
+//! corrupting the kernel, and writes store the value already there. That
+//! is what each `unsafe` call below relies on (see `provoke`'s `# Safety`).
 #![no_std]
 #![no_main]
 
@@ -43,39 +44,46 @@ ktest!(
 ktest!(
     #[should_panic(expected = "(not present, read, kernel)")]
     fn null_read_faults() {
-        provoke::load(0);
+        // SAFETY: page 0 is unmapped: the read faults.
+        unsafe { provoke::load(0) };
     }
 );
 
 ktest!(
     #[should_panic(expected = "(not present, write, kernel)")]
     fn null_write_faults() {
-        provoke::store(0, 0);
+        // SAFETY: page 0 is unmapped: the write faults.
+        unsafe { provoke::store(0, 0) };
     }
 );
 
 ktest!(
     #[should_panic(expected = "(not present, instruction fetch, kernel)")]
     fn null_call_faults() {
-        provoke::jump(0);
+        // SAFETY: page 0 is unmapped: the fetch faults.
+        unsafe { provoke::jump(0) };
     }
 );
 
 ktest!(
     #[should_panic(expected = "CR2=0xff8")]
     fn last_word_of_page_0_faults() {
-        provoke::load(PAGE_SIZE - 8);
+        // SAFETY: page 0 is unmapped: the read faults.
+        unsafe { provoke::load(PAGE_SIZE - 8) };
     }
 );
 
 ktest!(
     #[should_panic(expected = "(protection violation, write, kernel)")]
     fn write_to_kernel_text_faults() {
-        let code = provoke::load as *const () as u64;
+        let code = provoke::load as *const () as u64 & !7;
         assert!(protect::sections().text.contains(&code));
-        // Text is read-only, so the write faults; were it not, the value
-        // written is the one already there.
-        provoke::store(code, provoke::load(code));
+        // SAFETY: kernel text is readable, aligned here, and never written.
+        let word = unsafe { provoke::load(code) };
+        // SAFETY: text is read-only, so the write faults; were it not, the
+        // value written is the one already there, in code nothing runs or
+        // reads concurrently in a way a same-value store could disturb.
+        unsafe { provoke::store(code, word) };
     }
 );
 
@@ -84,9 +92,9 @@ ktest!(
     fn write_to_read_only_data_faults() {
         let addr = &raw const READ_ONLY as u64;
         assert!(protect::sections().rodata.contains(&addr));
-        // .rodata is read-only, so the write faults; were it not, the
-        // value written is the one already there.
-        provoke::store(addr, READ_ONLY);
+        // SAFETY: .rodata is read-only, so the write faults; were it not,
+        // the value written is the one already there.
+        unsafe { provoke::store(addr, READ_ONLY) };
     }
 );
 
@@ -96,9 +104,9 @@ ktest!(
         let code = Box::new([RET; 16]);
         let addr = code.as_ptr() as u64;
         assert!(addr >= heap::HEAP_START);
-        // The heap is not executable, so the fetch faults; were it, the
-        // code is a `ret`.
-        provoke::jump(addr);
+        // SAFETY: the heap is not executable, so the fetch faults; were it,
+        // the code is a `ret`, alive in `code` until after the call.
+        unsafe { provoke::jump(addr) };
     }
 );
 
@@ -110,9 +118,9 @@ ktest!(
         let code = core::hint::black_box([RET; 16]);
         let addr = code.as_ptr() as u64;
         assert!(addr >= stack::REGION_START);
-        // Stacks are not executable, so the fetch faults; were they, the
-        // code is a `ret`.
-        provoke::jump(addr);
+        // SAFETY: stacks are not executable, so the fetch faults; were they,
+        // the code is a `ret`, alive in `code` until after the call.
+        unsafe { provoke::jump(addr) };
     }
 );
 
@@ -135,9 +143,9 @@ ktest!(
         }
         let addr = CODE_AT.load(Ordering::Acquire);
         assert!(addr >= stack::REGION_START);
-        // Stacks are not executable, so the fetch faults; were they, the
-        // code is a `ret` on a stack that lives for a second yet.
-        provoke::jump(addr);
+        // SAFETY: stacks are not executable, so the fetch faults; were
+        // they, the code is a `ret` on a stack that lives for a second yet.
+        unsafe { provoke::jump(addr) };
     }
 );
 
@@ -146,12 +154,13 @@ ktest!(
     fn jump_into_identity_map_faults() {
         let f = frame::alloc().expect("a free frame");
         let addr = f.start_address().as_u64();
-        // SAFETY: a free frame below 4 GiB, identity-mapped and writable,
-        // now owned by this test.
+        // SAFETY: a frame just allocated for this test alone, below 4 GiB,
+        // so identity-mapped (writable, not executable) at its address.
         unsafe { core::ptr::write_bytes(addr as *mut u8, RET, PAGE_SIZE as usize) };
-        // The identity map is not executable, so the fetch faults; were it,
-        // the code is a `ret`. (The frame leaks with the fault.)
-        provoke::jump(addr);
+        // SAFETY: the identity map is not executable, so the fetch faults;
+        // were it, the code is a `ret` in a frame this test owns. (The
+        // frame leaks with the fault.)
+        unsafe { provoke::jump(addr) };
     }
 );
 
@@ -161,9 +170,9 @@ ktest!(
         let addr = WRITABLE.as_ptr() as u64;
         assert!(protect::sections().data.contains(&addr));
         assert_eq!(WRITABLE.load(Ordering::Relaxed), RET);
-        // Kernel data is not executable, so the fetch faults; were it, the
-        // code is a `ret`.
-        provoke::jump(addr);
+        // SAFETY: kernel data is not executable, so the fetch faults; were
+        // it, the code is a `ret`, which nothing ever changes.
+        unsafe { provoke::jump(addr) };
     }
 );
 
@@ -198,7 +207,8 @@ ktest!(
         assert!(h.writable && !h.executable, "heap: {h:?}");
         let free = frame::alloc().expect("a free frame");
         let f = page(free.start_address().as_u64());
-        frame::free(free).expect("free");
+        // SAFETY: allocated above and never used; only its mapping was read.
+        unsafe { frame::free(free) }.expect("free");
         assert!(f.writable && !f.executable, "identity map: {f:?}");
     }
 );

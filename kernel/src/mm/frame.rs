@@ -114,7 +114,12 @@ impl Bitmap {
 }
 
 /// Marks the usable RAM of `map` at or above `reserved_below` as free.
-pub fn init(map: &[MemoryRegion], reserved_below: u64) {
+///
+/// # Safety
+/// Every `Ram` region of `map` at or above `reserved_below` must be memory
+/// nothing uses (the loader's memory map, with `reserved_below` past the
+/// kernel image, as `mm::init` passes): from now on it is handed out.
+pub unsafe fn init(map: &[MemoryRegion], reserved_below: u64) {
     crate::arch::x86_64::cpu::without_interrupts(|| {
         let mut bm = BITMAP.lock();
         for r in map.iter().filter(|r| r.kind == MemoryKind::Ram) {
@@ -135,8 +140,14 @@ pub fn alloc() -> Result<PhysFrame, FrameAllocError> {
     )))
 }
 
-/// Returns `frame` to the allocator.
-pub fn free(frame: PhysFrame) -> Result<(), FrameAllocError> {
+/// Returns `frame` to the allocator. A frame that is already free, or one
+/// the allocator does not manage, is refused.
+///
+/// # Safety
+/// Nothing may use `frame` any more: no mapping but the identity map may
+/// point at it, it must not be a page table, and no pointer into it may
+/// be used again. The next [`alloc()`] may hand it to someone else.
+pub unsafe fn free(frame: PhysFrame) -> Result<(), FrameAllocError> {
     let idx = (frame.start_address().as_u64() / PAGE_SIZE) as usize;
     if idx >= FRAMES {
         return Err(FrameAllocError::NotManaged(frame.start_address().as_u64()));

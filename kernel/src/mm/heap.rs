@@ -12,6 +12,7 @@
 use crate::arch::x86_64::{cpu, paging, percpu};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
+use core::sync::atomic::{AtomicBool, Ordering};
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
@@ -48,8 +49,10 @@ struct State {
     stats: HeapStats,
 }
 
-// SAFETY: the raw pointers inside `Heap` refer to the heap region, which is
-// global kernel memory valid from any CPU; the mutex serialises all access.
+// SAFETY: `State` is only `!Send` because `Heap` holds raw pointers into
+// the heap region, which is global kernel memory mapped the same for every
+// CPU and thread; nothing in it is tied to the thread that made it. The one
+// `State` lives in the `Mutex` of `HEAP`, which serialises all access.
 unsafe impl Send for State {}
 
 /// The global allocator.
@@ -69,8 +72,13 @@ impl State {
         let mut mapped = 0;
         while mapped < bytes {
             let Ok(f) = frame::alloc() else { break };
-            if paging::map(end + mapped as u64, f).is_err() {
-                let _ = frame::free(f);
+            // SAFETY: `f` was just allocated for this page alone, and the
+            // heap region above its top is the heap's own: only `grow`
+            // maps there, under the heap lock (`MAX_SIZE` keeps it below
+            // the stack region).
+            if unsafe { paging::map(end + mapped as u64, f) }.is_err() {
+                // SAFETY: `f` was never mapped or used.
+                let _ = unsafe { frame::free(f) };
                 break;
             }
             mapped += PAGE_SIZE as usize;
@@ -78,18 +86,26 @@ impl State {
         if mapped == 0 {
             return false;
         }
-        // SAFETY: [end, end + mapped) was just mapped, directly follows the
-        // heap's current top, and belongs to nothing else.
+        // SAFETY: the heap starts at `HEAP_START` (page-aligned) and was
+        // only ever given whole pages, so `size` is exactly what is mapped
+        // and `end` is its top; [end, end + mapped) was just mapped there,
+        // is used by nothing else and stays mapped for good. (On a heap not
+        // yet initialised, `extend` panics rather than trust `end`.)
         unsafe { self.heap.extend(mapped) };
         self.stats.grows += 1;
         true
     }
 }
 
-// SAFETY: allocation and deallocation are serialised by the mutex (taken
-// with interrupts off, so an interrupt cannot re-enter it on this CPU), and
-// `linked_list_allocator` returns non-overlapping blocks of the layout
-// requested. Reclaim runs with the lock released.
+// SAFETY: `alloc` returns null or a block of at least `layout`'s size and
+// alignment that no other live allocation overlaps: `linked_list_allocator`
+// hands out disjoint blocks of `Block::layout` (at least as large and as
+// aligned), and the caller's part starts `offset` bytes in, a multiple of
+// the caller's alignment, with `layout.size()` bytes after it. `dealloc`
+// gives back exactly the block `alloc` got. The heap is only touched under
+// its mutex, taken with interrupts off, so an interrupt cannot re-enter it
+// on this CPU; reclaim (which may wait) runs with the lock released. Heap
+// memory stays mapped for good once given to the allocator.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let owner = cpu::without_interrupts(percpu::charge);
@@ -124,8 +140,8 @@ unsafe impl GlobalAlloc for KernelHeap {
                 }
             },
         };
-        // SAFETY: `raw` is a fresh block of `block.layout`, which has room
-        // for the header before the caller's part (see `Block`).
+        // SAFETY: `raw` is a fresh block of `block.layout` from the heap,
+        // owned by this allocation (see `Block` for its layout).
         unsafe { block.seal(raw, owner) }
     }
 
@@ -137,7 +153,8 @@ unsafe impl GlobalAlloc for KernelHeap {
             return;
         };
         // SAFETY: the caller guarantees `ptr` came from `alloc` with this
-        // `layout`, so the header `seal` wrote is in front of it.
+        // `layout`, i.e. from `seal` with `Block::for_layout(layout)`, the
+        // same `block` as here.
         let (raw, owner) = unsafe { block.open(ptr) };
         account::uncharge(owner, layout.size() as u64);
         let Some(raw) = NonNull::new(raw) else { return };
@@ -176,8 +193,11 @@ impl Block {
     /// # Safety
     /// `raw` must be a live block of `self.layout`.
     unsafe fn seal(&self, raw: *mut u8, owner: u32) -> *mut u8 {
-        // SAFETY: the block is `offset + size` bytes long and aligned to at
-        // least 16, so `raw + offset - 16` is inside it and aligned for u32.
+        // SAFETY: the caller gives a live block of `self.layout`:
+        // `offset + size` bytes, aligned to at least 16 (`HEADER`). `offset`
+        // is at least `HEADER`, so `raw + offset - HEADER` lies inside the
+        // block, and it is a multiple of 16 (`offset` is a power of two
+        // >= 16, from an alignment), so aligned for the u32 written there.
         unsafe {
             let user = raw.add(self.offset);
             user.sub(HEADER).cast::<u32>().write(owner);
@@ -190,8 +210,10 @@ impl Block {
     /// # Safety
     /// `user` must come from `seal` with the same layout.
     unsafe fn open(&self, user: *mut u8) -> (*mut u8, u32) {
-        // SAFETY: `seal` wrote the owner `HEADER` bytes before `user`, and
-        // the block starts `offset` bytes before it.
+        // SAFETY: the caller gives a `user` that `seal` returned for this
+        // layout: the block starts `offset` bytes before it, and `seal`
+        // wrote the owner, aligned, `HEADER` bytes before it, inside the
+        // block, which is still live.
         unsafe {
             let owner = user.sub(HEADER).cast::<u32>().read();
             (user.sub(self.offset), owner)
@@ -241,14 +263,25 @@ const fn zero_stats() -> HeapStats {
     }
 }
 
-/// Maps the initial heap. Panics if memory is too short to boot at all.
+/// Maps the initial heap. Panics if memory is too short to boot at all,
+/// and if called twice.
 pub fn init() {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    assert!(
+        !DONE.swap(true, Ordering::AcqRel),
+        "the kernel heap is initialised twice"
+    );
     for off in (0..INITIAL_SIZE as u64).step_by(PAGE_SIZE as usize) {
         let f = frame::alloc().expect("no physical memory for the initial kernel heap");
-        paging::map(HEAP_START + off, f).expect("cannot map the initial kernel heap");
+        // SAFETY: `f` was just allocated for this page alone, and the heap
+        // region is the heap's own: nothing but this function (once,
+        // `DONE`) and `grow` maps there.
+        unsafe { paging::map(HEAP_START + off, f) }.expect("cannot map the initial kernel heap");
     }
     cpu::without_interrupts(|| {
-        // SAFETY: the region was just mapped and is used by nothing else.
+        // SAFETY: this runs once (`DONE`), on the still empty heap;
+        // [HEAP_START, HEAP_START + INITIAL_SIZE) was just mapped, is used
+        // by nothing else, and stays mapped for the rest of the run.
         unsafe {
             HEAP.state
                 .lock()

@@ -33,9 +33,19 @@ pub fn kernel_image() -> (u64, u64) {
 
 /// Brings up the frame allocator, memory protection (which needs frames
 /// for page tables) and the heap from the memory map.
-pub fn init(memory_map: &[MemoryRegion]) {
+///
+/// # Safety
+/// `memory_map` must be the loader's memory map: its usable RAM above the
+/// kernel image is free memory (the frame allocator hands it out). Called
+/// once (`startup::start`).
+pub unsafe fn init(memory_map: &[MemoryRegion]) {
     let (_, image_end) = kernel_image();
-    frame::init(memory_map, image_end);
+    // SAFETY: the caller passes the loader's map, whose usable RAM is
+    // unused memory. Everything below `image_end` is kept out: low memory
+    // (the AP trampoline page), the image with its boot stack and boot page
+    // tables in `.bss`. The start info, command line and map the loader
+    // left were copied out by `startup::start` before this runs.
+    unsafe { frame::init(memory_map, image_end) };
     crate::arch::x86_64::protect::init();
     heap::init();
 }

@@ -75,8 +75,13 @@ impl KernelStack {
         for _ in 0..pages {
             let f = frame::alloc().map_err(|_| StackError::OutOfMemory)?;
             let virt = stack.bottom() + stack.pages as u64 * PAGE_SIZE;
-            if paging::map(virt, f).is_err() {
-                let _ = frame::free(f);
+            // SAFETY: `f` was just allocated for this page alone, and `virt`
+            // is in `slot`, which this stack took from `FREE_SLOTS` or
+            // `NEXT_SLOT` and so owns alone (a freed slot's pages were all
+            // unmapped before it was put back).
+            if unsafe { paging::map(virt, f) }.is_err() {
+                // SAFETY: `f` was never mapped or used.
+                let _ = unsafe { frame::free(f) };
                 return Err(StackError::OutOfMemory);
             }
             stack.pages += 1;
@@ -104,7 +109,12 @@ impl Drop for KernelStack {
     fn drop(&mut self) {
         for i in 0..self.pages {
             if let Ok(f) = paging::unmap(self.bottom() + i as u64 * PAGE_SIZE) {
-                let _ = frame::free(f);
+                // SAFETY: `f` backed this stack page only (mapped in `new`)
+                // and is now unmapped. Nothing runs on the stack any more:
+                // code is only put on it through `switch::initial_frame` or
+                // `cpu::call_on_stack`, whose callers must keep the
+                // `KernelStack` alive while it is in use.
+                let _ = unsafe { frame::free(f) };
             }
         }
         let slot = self.slot;

@@ -44,9 +44,12 @@ fn registered() -> &'static [TestCase] {
     let start = (&raw const __helix_tests_start).cast::<TestCase>();
     let end = &raw const __helix_tests_end;
     let count = (end as usize - start as usize) / core::mem::size_of::<TestCase>();
-    // SAFETY: the linker script places only `TestCase` statics (emitted by
-    // `ktest!`, all of one type and alignment, so without gaps) between the
-    // two symbols, and they live for the whole run.
+    // SAFETY: `boot/linker.ld` brackets the `.helix_tests` input sections
+    // with the two symbols, 8-aligned; only `ktest!` puts anything there,
+    // one `TestCase` static each (one type, so one size and alignment, and
+    // the size a multiple of the alignment: no gaps). They are immutable
+    // statics, so the slice is valid and unaliased by writes for the whole
+    // run.
     unsafe { core::slice::from_raw_parts(start, count) }
 }
 
@@ -60,8 +63,9 @@ enum Outcome {
 }
 
 extern "C" fn call_test(func: *mut u8) {
-    // SAFETY: `run_one` passes a `fn()` cast to a data pointer; on x86_64
-    // both are plain addresses.
+    // SAFETY: `run_one` is the only caller, and passes a test's `fn()`
+    // cast to a data pointer; on x86_64 both are plain 64-bit addresses, so
+    // the transmute gives back that same, valid function pointer.
     let f: fn() = unsafe { core::mem::transmute::<*mut u8, fn()>(func) };
     f();
 }
@@ -72,8 +76,10 @@ fn run_one(test: &TestCase) -> Outcome {
     CATCH.store(&raw mut buf, Ordering::SeqCst);
     let limit = TIMEOUT_MS.load(Ordering::Relaxed);
     DEADLINE_NS.store(time::now_ns() + limit * 1_000_000, Ordering::SeqCst);
-    // SAFETY: `buf` outlives the call; `call_test` receives the test's fn
-    // pointer, which it calls with no arguments.
+    // SAFETY: `buf` lives on this frame until `catch_call` returns, and
+    // `CATCH` names it only until then (cleared below); `call_test` is
+    // safe to call with the test's `fn()` cast to a data pointer, which is
+    // what it expects.
     let panicked = unsafe { catch_call(&raw mut buf, call_test, test.func as *mut u8) } != 0;
     DEADLINE_NS.store(0, Ordering::SeqCst);
     CATCH.store(null_mut(), Ordering::SeqCst);
@@ -96,29 +102,49 @@ fn run_one(test: &TestCase) -> Outcome {
     Outcome::Failed(why)
 }
 
+/// Whether the calling code runs on the thread that runs the tests: the
+/// boot context, which becomes the `main` thread when threads start. Before
+/// that, only CPU 0 runs it (the other CPUs run their idle loops).
+fn on_runner_thread() -> bool {
+    if crate::thread::is_running() {
+        crate::thread::current_id() == crate::thread::main_thread_id()
+    } else {
+        crate::arch::x86_64::percpu::cpu_index() == 0
+    }
+}
+
 /// Records a panic of the running test and resumes the runner. Returns if
-/// no test is running, leaving the panic to the normal handler.
+/// no test is running, or if the panic is not on the runner's thread (a
+/// panic on another CPU's idle loop, say): that one is not the test's to
+/// absorb, and resuming the runner's buffer there would put two CPUs on
+/// one stack. The normal handler then reports it.
 pub fn on_panic(info: &PanicInfo<'_>) {
+    if !on_runner_thread() {
+        return;
+    }
     let buf = CATCH.swap(null_mut(), Ordering::SeqCst);
     if buf.is_null() {
         return;
     }
     DEADLINE_NS.store(0, Ordering::SeqCst);
-    if MESSAGE.is_locked() {
-        // SAFETY: the panic interrupted the runner on this CPU while it held
-        // the lock; it cannot release it before we resume it.
-        unsafe { MESSAGE.force_unlock() };
-    }
-    {
-        let mut m = MESSAGE.lock();
+    // Only the runner's thread gets here, and it holds `MESSAGE` only while
+    // `CATCH` is null (before and after `catch_call`), so the lock is free.
+    // It is tried, not forced or waited for: were that reasoning ever
+    // broken, a lost message is better than a broken lock or a hang.
+    if let Some(mut m) = MESSAGE.try_lock() {
         m.clear();
         let _ = write!(m, "{}", info.message());
         if let Some(loc) = info.location() {
             let _ = write!(m, "\n  at {}:{}", loc.file(), loc.line());
         }
     }
-    // SAFETY: `buf` was set by `run_one` on this CPU for a `catch_call`
-    // that is still running (CATCH is cleared before it returns).
+    // SAFETY: `buf` was stored by `run_one` for its `catch_call`, which is
+    // still running: `run_one` clears `CATCH` before `catch_call` returns,
+    // and the swap above took it, so no other panic can resume it. We are
+    // on the thread that called `catch_call` (checked above), so on its
+    // stack, whichever CPU it runs on now. The frames between that call
+    // and here are abandoned without running their destructors (see
+    // `catch`); a test that fails while holding a lock leaves it held.
     unsafe { resume(buf) }
 }
 
@@ -137,10 +163,8 @@ pub fn check_deadline() {
     // Only the thread running the test can be unwound to the runner; if it
     // is blocked, the limit fires once it runs again (or the QEMU timeout
     // ends the kernel).
-    let on_test_thread = !crate::thread::is_running()
-        || crate::thread::current_id() == crate::thread::main_thread_id();
     if deadline != 0
-        && on_test_thread
+        && on_runner_thread()
         && time::now_ns() > deadline
         && !CATCH.load(Ordering::Relaxed).is_null()
     {

@@ -6,15 +6,15 @@
 //!
 //! Each CPU slot holds the running thread's words; a context switch saves
 //! them into the outgoing thread and loads the incoming one's
-//! ([`switch_words`]), so reading them is a per-CPU load, cheap enough for
+//! (`switch_words`), so reading them is a per-CPU load, cheap enough for
 //! every contained call. Before threads start, CPU 0's slot serves the boot
 //! context. Everything here runs with interrupts off, so the running thread
 //! cannot move to another CPU between reading and writing its words.
 
 use super::sched::{CpuSlot, this_cpu};
 use super::table::Thread;
-use crate::arch::x86_64::{cpu, percpu};
 use crate::arch::x86_64::entry::InterruptFrame;
+use crate::arch::x86_64::{cpu, percpu};
 use crate::time;
 use core::sync::atomic::Ordering;
 use spin::Once;
@@ -43,7 +43,13 @@ pub fn guard() -> u64 {
 }
 
 /// Sets the running thread's innermost contained call.
-pub fn set_guard(frame: u64) {
+///
+/// # Safety
+/// `frame` must be 0 or the address of a live guard frame of
+/// `crate::contain` on the running thread's stack, which stays there until
+/// the guard word is set to something else: the timer interrupt and the
+/// panic handler dereference a non-zero guard word as that frame.
+pub unsafe fn set_guard(frame: u64) {
     cpu::without_interrupts(|| this_cpu().1.guard.store(frame, Ordering::Relaxed));
 }
 

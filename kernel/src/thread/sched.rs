@@ -123,7 +123,9 @@ pub(crate) fn create_idle(cpu_id: CpuId) -> Result<u64, ThreadError> {
     name.push_str(itoa(cpu_id).as_str());
     let idle = Arc::new(Thread::new(table::next_id(), name, None, true));
     let top = stack.top();
-    // SAFETY: the stack was just created and nothing else uses it.
+    // SAFETY: `top` is the page-aligned top of a stack just mapped for this
+    // thread alone (at least one page, room for the frame); the thread
+    // keeps the `KernelStack` alive for as long as it can run.
     let rsp = unsafe { switch::initial_frame(top, idle_loop, u64::from(cpu_id)) };
     idle.saved_rsp.store(rsp, Ordering::Release);
     *idle.stack.lock() = Some(stack);
@@ -187,7 +189,9 @@ pub(super) fn spawn(
         cpu::without_interrupts(crate::arch::x86_64::percpu::charge),
         Ordering::Relaxed,
     );
-    // SAFETY: the stack was just created and nothing else uses it.
+    // SAFETY: as in `create_idle`: a page-aligned top of a stack just
+    // mapped for this thread alone, which keeps it until it is reaped (off
+    // every CPU).
     let rsp = unsafe { switch::initial_frame(stack.top(), thread_entry, id.0) };
     t.saved_rsp.store(rsp, Ordering::Release);
     *t.stack.lock() = Some(stack);
@@ -222,6 +226,10 @@ fn prepare_switch(slot: &CpuSlot, prev: &Arc<Thread>, next: &Arc<Thread>) {
 /// for `None`). Interrupts must be off. Returns when the calling thread is
 /// resumed, immediately if `next` is the calling thread.
 pub(super) fn switch_to(next: Option<ThreadId>) {
+    assert!(
+        !cpu::interrupts_enabled(),
+        "a thread switch with interrupts on"
+    );
     let (cpu_id, slot) = this_cpu();
     let Some(prev) = current() else { return };
     let next = next
@@ -237,9 +245,11 @@ pub(super) fn switch_to(next: Option<ThreadId>) {
     // `prev` stays alive in the slot until `finish_switch`, so `save`
     // remains valid through the switch.
     drop((prev, next));
-    // SAFETY: interrupts are off; `target` is the saved frame of a thread
-    // no CPU is running (on_cpu was clear); `save` points into `prev`,
-    // kept alive by the slot.
+    // SAFETY: interrupts are off (asserted above). `target` is the frame
+    // `next` saved when it last left a CPU, on its own stack, and no CPU
+    // runs it: `prepare_switch` waited for its `on_cpu` flag to clear and
+    // set it for this CPU. `save` points into `prev`, which the slot keeps
+    // alive until `finish_switch` runs on `next`'s side.
     unsafe { switch::context_switch(save, target) };
 }
 

@@ -16,12 +16,32 @@ use spin::Once;
 
 static PLATFORM: Once<Result<Platform, AcpiDiscoveryError>> = Once::new();
 
-/// The MADT contents, read once (from the RSDP at `rsdp`) and kept.
-pub fn platform(rsdp: Option<u64>) -> Result<&'static Platform, AcpiDiscoveryError> {
+/// The MADT contents, read once (from the RSDP the loader reported in the
+/// start info) and kept.
+pub fn platform() -> Result<&'static Platform, AcpiDiscoveryError> {
     PLATFORM
-        .call_once(|| discover(rsdp))
+        .call_once(|| discover(crate::startup::start_info().rsdp))
         .as_ref()
         .map_err(|e| *e)
+}
+
+/// The ACPI tables reachable from the RSDP the loader reported, or `None`
+/// without one (or with one out of the identity map's reach).
+///
+/// The address is not a parameter on purpose: `AcpiTables::from_rsdp`
+/// trusts it, so only the loader's word is used.
+pub(super) fn tables() -> Option<AcpiTables<IdentityMap>> {
+    let rsdp = crate::startup::start_info().rsdp?;
+    if rsdp as usize >= IDENTITY_LIMIT || rsdp < crate::mm::PAGE_SIZE {
+        return None;
+    }
+    // SAFETY: `rsdp` is the RSDP address from the PVH start info, which the
+    // loader (QEMU) fills with where it put the RSDP; it lies in the
+    // identity-mapped first 4 GiB, past the unmapped page 0 (checked
+    // above). The crate checks the signature and checksum before trusting
+    // the contents or following any pointer in it, and every region it
+    // maps goes through `IdentityMap`, which refuses what is out of reach.
+    unsafe { AcpiTables::from_rsdp(IdentityMap, rsdp as usize) }.ok()
 }
 
 /// The highest physical address the identity map covers.
@@ -31,17 +51,29 @@ const IDENTITY_LIMIT: usize = 4 << 30;
 pub(super) struct IdentityMap;
 
 impl AcpiHandler for IdentityMap {
+    /// The region at its identity-mapped address. Panics (a reported boot
+    /// failure, not a wild read) if any of it lies outside the identity
+    /// map: in page 0, which is unmapped, or at or above 4 GiB.
     unsafe fn map_physical_region<T>(
         &self,
         physical_address: usize,
         size: usize,
     ) -> PhysicalMapping<Self, T> {
-        // The tables sit in the identity-mapped first 4 GiB; a table the
-        // firmware put elsewhere would be unreadable, and `discover`
-        // refuses the RSDP before the crate could follow such a pointer.
+        let reachable = physical_address >= crate::mm::PAGE_SIZE as usize
+            && physical_address
+                .checked_add(size)
+                .is_some_and(|end| end <= IDENTITY_LIMIT);
+        assert!(
+            reachable,
+            "ACPI table at {physical_address:#x} (+{size:#x}) is outside the identity map"
+        );
+        // Not null: at least one page above 0 (checked above).
         let virt = NonNull::new(physical_address as *mut T).unwrap_or(NonNull::dangling());
         // SAFETY: the caller (the acpi crate) guarantees the region holds a
-        // `T`; physical and virtual addresses are equal below 4 GiB.
+        // `T`; it lies inside the identity-mapped part of physical memory
+        // (checked above), where a physical address is also the virtual
+        // one, and ACPI table memory is not frame-allocator RAM, so nothing
+        // writes it while the crate reads it.
         unsafe { PhysicalMapping::new(physical_address, virt, size, size, *self) }
     }
 
@@ -112,16 +144,14 @@ impl fmt::Display for AcpiDiscoveryError {
     }
 }
 
-/// Reads the MADT reachable from the RSDP at `rsdp`.
-pub fn discover(rsdp: Option<u64>) -> Result<Platform, AcpiDiscoveryError> {
+/// Reads the MADT reachable from the loader's RSDP (`rsdp`, from the
+/// start info: [`tables`] reads it there itself).
+fn discover(rsdp: Option<u64>) -> Result<Platform, AcpiDiscoveryError> {
     let rsdp = rsdp.ok_or(AcpiDiscoveryError::NoRsdp)?;
     if rsdp as usize >= IDENTITY_LIMIT {
         return Err(AcpiDiscoveryError::RsdpOutOfReach(rsdp));
     }
-    // SAFETY: the loader reported an RSDP at this address; the crate
-    // validates its signature and checksum before following any pointer.
-    let tables = unsafe { AcpiTables::from_rsdp(IdentityMap, rsdp as usize) }
-        .map_err(|_| AcpiDiscoveryError::Tables)?;
+    let tables = tables().ok_or(AcpiDiscoveryError::Tables)?;
     let madt = tables
         .find_table::<Madt>()
         .map_err(|_| AcpiDiscoveryError::Tables)?;

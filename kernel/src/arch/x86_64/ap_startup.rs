@@ -148,16 +148,21 @@ fn while_writable<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Copies the trampoline to [`TRAMPOLINE_ADDR`]. Called once before the
-/// first AP starts.
-pub fn install_trampoline() {
+/// Copies the trampoline to [`TRAMPOLINE_ADDR`].
+///
+/// # Safety
+/// Called on the boot CPU before the first AP starts, and never while an
+/// AP may be running the trampoline (it rewrites the code there).
+pub unsafe fn install_trampoline() {
     let start = &raw const ap_trampoline_start;
     let len = (&raw const ap_trampoline_end) as usize - start as usize;
     while_writable(|| {
-        // SAFETY: the first MiB is identity-mapped (this page writable for
-        // the copy) and the frame allocator never hands out memory below
-        // the kernel image, so the page at 0x8000 is ours; the loader's
-        // structures there were copied out at boot.
+        // SAFETY: the page at 0x8000 is the kernel's for this: the first
+        // MiB is identity-mapped (this page writable for the copy), the
+        // frame allocator never hands out memory below the kernel image,
+        // no Rust object lives there, and the loader's structures were
+        // copied out at boot. The image (under one page) does not overlap
+        // it, and no AP runs there now (the caller's promise).
         unsafe { core::ptr::copy_nonoverlapping(start, TRAMPOLINE_ADDR as *mut u8, len) }
     });
 }
@@ -165,7 +170,14 @@ pub fn install_trampoline() {
 /// Starts the AP with local APIC id `apic_id` as CPU `index`, running
 /// `entry(index)` on the stack whose top is `stack_top`. Returns whether it
 /// reported in within the timeout.
-pub fn start_ap(
+///
+/// # Safety
+/// [`install_trampoline`] ran. `stack_top` is the 16-byte aligned top of a
+/// mapped stack that is this AP's alone and stays so while it runs there.
+/// APs are started one at a time, from the boot CPU: no AP may be in the
+/// trampoline (the previous one reported in, or none is started after one
+/// that did not), and `apic_id` names a CPU that is not running yet.
+pub unsafe fn start_ap(
     apic_id: u32,
     index: usize,
     stack_top: u64,
@@ -173,10 +185,12 @@ pub fn start_ap(
 ) -> bool {
     let (pml4, _) = Cr3::read();
     while_writable(|| {
-        // SAFETY: the slots are in the trampoline page installed above,
-        // writable for this closure; no AP is reading them, because APs
-        // start one at a time and the previous one has reported in (or was
-        // given up on, and then no other is started) before we get here.
+        // SAFETY: the slots are in the trampoline page, which the caller
+        // installed and `while_writable` made writable for this closure;
+        // `slot` turns each symbol into its place in that copy, 8-aligned.
+        // No AP is reading them: the caller starts APs one at a time, each
+        // after the previous one reported in (or was given up on, and then
+        // no other is started).
         unsafe {
             slot(&raw const ap_slot_cr3).write_volatile(pml4.start_address().as_u64());
             slot(&raw const ap_slot_stack).write_volatile(stack_top);

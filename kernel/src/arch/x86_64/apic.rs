@@ -39,28 +39,45 @@ fn reg(offset: usize) -> *mut u32 {
     (BASE.load(Ordering::Relaxed) as usize + offset) as *mut u32
 }
 
+/// Reads the register at `offset` (0 before [`init`]).
 fn read(offset: usize) -> u32 {
-    // SAFETY: `init` stored the APIC's MMIO base, which the boot page tables
-    // identity-map uncached; offsets are architectural APIC registers.
+    if BASE.load(Ordering::Relaxed) == 0 {
+        return 0;
+    }
+    // SAFETY: a non-zero `BASE` was stored by `init`: the xAPIC's MMIO page
+    // from IA32_APIC_BASE, checked to lie in the identity map's uncached
+    // top gigabyte; every CPU's APIC answers at that same address for
+    // itself. The offsets are architectural registers inside that page,
+    // and no Rust object lives there.
     unsafe { reg(offset).read_volatile() }
 }
 
+/// Writes the register at `offset` (nothing before [`init`]).
 fn write(offset: usize, value: u32) {
-    // SAFETY: as in `read`.
+    if BASE.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    // SAFETY: as in `read`: a non-zero `BASE` is the APIC's register page.
     unsafe { reg(offset).write_volatile(value) }
 }
 
-/// Enables the local APIC of the calling CPU.
+/// Enables the local APIC of the calling CPU. Panics if its registers are
+/// not where the boot page tables map MMIO uncached (3-4 GiB; the default,
+/// and QEMU's, is 0xfee0_0000).
 pub fn init() {
     let mut msr = Msr::new(IA32_APIC_BASE);
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU; setting the global
     // enable bit while keeping the base is the architectural way to enable
-    // the xAPIC.
+    // the xAPIC, and changes no memory.
     let base = unsafe {
         let value = msr.read();
         msr.write(value | APIC_GLOBAL_ENABLE);
         value & 0x000f_ffff_ffff_f000
     };
+    assert!(
+        (3 << 30..4 << 30).contains(&base),
+        "local APIC registers at {base:#x}, outside the uncached identity map"
+    );
     BASE.store(base, Ordering::Relaxed);
     write(REG_TPR, 0);
     write(REG_SVR, SVR_ENABLE | u32::from(SPURIOUS_VECTOR));

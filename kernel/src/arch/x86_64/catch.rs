@@ -30,11 +30,14 @@ pub struct JumpBuffer {
 }
 
 /// Calls `f(arg)` after saving the caller's state in `buf`. Returns 0 when
-/// `f` returns, 1 when [`resume`] was called with `buf`.
+/// `f` returns, 1 when [`resume`] was called with `buf`. Either way it
+/// returns once, with the caller's callee-saved registers and stack
+/// pointer as they were, so the caller sees an ordinary call.
 ///
 /// # Safety
-/// `buf` must stay valid until this call returns, and `f` must be safe to
-/// call with `arg`.
+/// `buf` must stay valid (and not be moved or reused) until this call
+/// returns, and `f` must be safe to call with `arg`. Whoever may call
+/// [`resume`] with `buf` must stop doing so once this call has returned.
 #[unsafe(naked)]
 pub unsafe extern "C" fn catch_call(
     buf: *mut JumpBuffer,
@@ -70,7 +73,14 @@ pub unsafe extern "C" fn catch_call(
 ///
 /// # Safety
 /// `buf` must have been filled by a `catch_call` that has not returned yet,
-/// on the current CPU and stack.
+/// on the current thread (whose stack holds that call's caller; the CPU
+/// may differ if the thread moved, and the code calling `resume` may be on
+/// an interrupt stack). Every frame between that `catch_call` and here is
+/// abandoned: its destructors do not run, so what it owned leaks and locks
+/// it held stay held, and nothing may still point into it (no one else may
+/// hold a reference to a local of an abandoned frame). The callers, the
+/// test runner and `crate::contain`, abandon only the test's or the module
+/// call's own frames, and take their catch point down before resuming.
 #[unsafe(naked)]
 pub unsafe extern "C" fn resume(buf: *const JumpBuffer) -> ! {
     naked_asm!(

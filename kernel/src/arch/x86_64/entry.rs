@@ -76,9 +76,11 @@ pub fn stub_address(vector: u8) -> u64 {
 
 /// All 256 entry stubs, laid out [`STUB_STRIDE`] bytes apart.
 ///
-/// Not callable: only its address is used, to fill the IDT.
+/// # Safety
+/// Never call it: only its address is used, to fill the IDT. The stubs
+/// expect the frame the CPU pushes on an interrupt, not a call.
 #[unsafe(naked)]
-pub extern "C" fn interrupt_stubs() {
+pub unsafe extern "C" fn interrupt_stubs() {
     naked_asm!(
         ".set helix_vector, 0",
         ".rept 256",
@@ -101,8 +103,12 @@ pub extern "C" fn interrupt_stubs() {
 
 /// Saves the registers, calls the dispatcher, and resumes the frame it
 /// returns.
+///
+/// # Safety
+/// Only jumped to, by the stubs in [`interrupt_stubs`], with the CPU's
+/// interrupt frame, an error code and the vector on the stack.
 #[unsafe(naked)]
-extern "C" fn interrupt_common() {
+unsafe extern "C" fn interrupt_common() {
     naked_asm!(
         save_registers!(),
         // The CPU aligned rsp to 16 before pushing its 5-word frame; with the

@@ -72,8 +72,12 @@ fn build(tss: &'static TaskStateSegment) -> CpuTables {
 
 fn load(tables: &'static CpuTables) {
     tables.gdt.load();
-    // SAFETY: the selectors come from the GDT just loaded and describe valid
-    // 64-bit code/data segments and an available TSS.
+    // SAFETY: the selectors come from the GDT just loaded (`'static`, so it
+    // stays valid): a 64-bit kernel code segment, a kernel data segment and
+    // a TSS descriptor for a `'static` TSS whose IST entries point at
+    // stacks that live for the whole run. Loading a TSS that is already
+    // busy (a second `init_bsp`) raises #GP, a reported fault, not memory
+    // unsafety.
     unsafe {
         CS::set_reg(tables.code);
         DS::set_reg(tables.data);

@@ -23,10 +23,12 @@ static IDT: Once<InterruptDescriptorTable> = Once::new();
 fn build() -> InterruptDescriptorTable {
     let mut idt = InterruptDescriptorTable::new();
     let at = |v: u8| VirtAddr::new(stub_address(v));
-    // SAFETY (all set_handler_addr calls below): each address is the entry
-    // stub for exactly that vector, which saves state, dispatches and
-    // returns with iretq (or never returns, for diverging exceptions), as
-    // the gate requires. The IST indices name stacks the TSS provides.
+    // SAFETY: for every `set_handler_addr` below: each address is the
+    // entry stub for exactly that vector (`stub_address`), which pushes the
+    // error code the CPU did not, saves every register, dispatches and
+    // resumes with `iretq` (or never returns, for diverging exceptions), as
+    // an interrupt gate requires. The IST indices name stacks that every
+    // CPU's TSS provides (`gdt::tss_with_stacks`), live for the whole run.
     unsafe {
         idt.divide_error.set_handler_addr(at(0));
         idt.debug.set_handler_addr(at(1));

@@ -70,9 +70,14 @@ pub fn unhandled_count() -> u64 {
 
 /// Entry from [`super::entry`]: handles the interrupt described by `frame`
 /// and returns the frame to resume.
-pub(super) extern "C" fn dispatch(frame: *mut InterruptFrame) -> *mut InterruptFrame {
-    // SAFETY: `interrupt_common` passes a pointer to the frame it just built
-    // on the current stack; nothing else aliases it while we run.
+///
+/// # Safety
+/// `frame` must point at a complete [`InterruptFrame`] on the current
+/// stack that nothing else uses while this runs: only `interrupt_common`
+/// calls it, with the frame it just built.
+pub(super) unsafe extern "C" fn dispatch(frame: *mut InterruptFrame) -> *mut InterruptFrame {
+    // SAFETY: the caller guarantees `frame` is a valid, unaliased frame on
+    // this stack, which outlives this call.
     let f = unsafe { &mut *frame };
     let vector = f.vector as u8;
     match vector {
@@ -89,7 +94,9 @@ pub(super) extern "C" fn dispatch(frame: *mut InterruptFrame) -> *mut InterruptF
             match TICK_HOOK.load(Ordering::Acquire) {
                 0 => frame,
                 hook => {
-                    // SAFETY: only `set_tick_hook` stores here, always a `TickHook`.
+                    // SAFETY: only `set_tick_hook` stores here, always a
+                    // `TickHook` cast to `usize` (never 0, handled above), so
+                    // this turns it back into that function pointer.
                     let hook = unsafe { core::mem::transmute::<usize, TickHook>(hook) };
                     hook(f)
                 }
@@ -104,7 +111,10 @@ pub(super) extern "C" fn dispatch(frame: *mut InterruptFrame) -> *mut InterruptF
                     }
                 }
                 h => {
-                    // SAFETY: only `set_handler` stores here, always a `Handler`.
+                    // SAFETY: only `set_handler` stores here, always a
+                    // `Handler` cast to `usize` (`clear_handler` stores 0,
+                    // handled above), so this turns it back into that
+                    // function pointer.
                     let handler = unsafe { core::mem::transmute::<usize, Handler>(h) };
                     handler(f);
                 }

@@ -20,21 +20,31 @@ static BASE: AtomicU64 = AtomicU64::new(0);
 static GSI_BASE: AtomicU32 = AtomicU32::new(0);
 static LINES: AtomicU32 = AtomicU32::new(0);
 
+/// Reads register `reg` (0 before [`init`]).
 fn read(reg: u32) -> u32 {
     let base = BASE.load(Ordering::Relaxed);
-    // SAFETY: `init` stored the MMIO base of an I/O APIC that the boot page
-    // tables map uncached; the select/window pair is its register interface,
-    // and callers hold the hardware lock in `crate::hw`, so the two-step
-    // access is never interleaved.
+    if base == 0 {
+        return 0;
+    }
+    // SAFETY: a non-zero `BASE` was stored by `init`, whose caller promised
+    // it is the MMIO base of an I/O APIC, identity-mapped uncached and
+    // driven by nothing else; the select/window pair is its register
+    // interface and no Rust object lives there. (Two CPUs interleaving
+    // select and window would misprogram the chip, not memory: `crate::hw`
+    // calls `route` and `mask` under its IRQ table lock.)
     unsafe {
         ((base + REG_SELECT) as *mut u32).write_volatile(reg);
         ((base + REG_WINDOW) as *const u32).read_volatile()
     }
 }
 
+/// Writes register `reg` (nothing before [`init`]).
 fn write(reg: u32, value: u32) {
     let base = BASE.load(Ordering::Relaxed);
-    // SAFETY: as in `read`.
+    if base == 0 {
+        return;
+    }
+    // SAFETY: as in `read`: a non-zero `BASE` is an I/O APIC's registers.
     unsafe {
         ((base + REG_SELECT) as *mut u32).write_volatile(reg);
         ((base + REG_WINDOW) as *mut u32).write_volatile(value);
@@ -43,7 +53,13 @@ fn write(reg: u32, value: u32) {
 
 /// Takes over the I/O APIC at `base` serving GSIs from `gsi_base`, and
 /// masks all of its lines.
-pub fn init(base: u64, gsi_base: u32) {
+///
+/// # Safety
+/// `base` must be the MMIO address of an I/O APIC (from the firmware's
+/// MADT), inside the identity map's uncached top gigabyte and not 0, and
+/// nothing else may drive that I/O APIC: its registers are written at
+/// `base` and `base + 0x10` from now on.
+pub unsafe fn init(base: u64, gsi_base: u32) {
     BASE.store(base, Ordering::Relaxed);
     GSI_BASE.store(gsi_base, Ordering::Relaxed);
     let lines = ((read(REG_VERSION) >> 16) & 0xff) + 1;

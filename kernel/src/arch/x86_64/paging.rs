@@ -69,9 +69,11 @@ impl From<FrameAllocError> for MapError {
 /// Hands page-table frames to the `x86_64` mapper from our frame allocator.
 struct TableFrames;
 
-// SAFETY: frames come from `frame::alloc`, which never hands out a frame
-// twice, and every frame below 4 GiB is identity-mapped so the mapper can
-// initialise it through offset 0.
+// SAFETY: `allocate_frame` must return frames no one else uses. They come
+// from `frame::alloc`, which hands a frame out once until it is freed, and
+// freeing one (`frame::free`, an `unsafe fn`) requires that nothing uses it
+// any more. Every managed frame lies below 4 GiB, so the mapper can zero it
+// through the identity map (offset 0).
 unsafe impl FrameAllocator<Size4KiB> for TableFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
         frame::alloc().ok()
@@ -83,21 +85,34 @@ fn with_mapper<R>(f: impl FnOnce(&mut OffsetPageTable<'static>) -> R) -> R {
         let _guard = LOCK.lock();
         let (pml4_frame, _) = Cr3::read();
         let pml4 = pml4_frame.start_address().as_u64() as *mut PageTable;
-        // SAFETY: CR3 holds the active PML4, identity-mapped; `LOCK` makes
-        // this the only live reference to the tables for the closure's
-        // duration, and physical memory is mapped at offset 0.
+        // SAFETY: CR3 holds the active PML4. Every page table lives below
+        // 4 GiB (the boot stub's in the image, later ones from the frame
+        // allocator, which manages nothing higher), where physical memory
+        // is identity-mapped, which is all `OffsetPageTable` reads through
+        // offset 0. `LOCK` (held, interrupts off, until the closure
+        // returns) is taken by every Rust access to the tables, so this is
+        // the only reference to them meanwhile.
         let mut mapper = unsafe { OffsetPageTable::new(&mut *pml4, VirtAddr::new(0)) };
         f(&mut mapper)
     })
 }
 
 /// Maps the 4 KiB page at `virt` to `frame`, writable and non-executable.
-pub fn map(virt: u64, frame: PhysFrame) -> Result<(), MapError> {
+/// A page already mapped is refused (`AlreadyMapped`), and so is one
+/// inside a 2 MiB page (`HugePage`).
+///
+/// # Safety
+/// `frame` must be the caller's alone: allocated for this mapping and not
+/// mapped or used anywhere else (its identity-map alias aside, which
+/// nothing touches). `virt` must be in a region the caller owns, so that
+/// no one holds a pointer that the new mapping would give meaning to.
+pub unsafe fn map(virt: u64, frame: PhysFrame) -> Result<(), MapError> {
     let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
     with_mapper(|m| {
-        // SAFETY: `virt` is in a kernel-owned higher-half region that nothing
-        // else maps, and `frame` was allocated for this mapping alone.
+        // SAFETY: the caller guarantees `frame` is used by nothing else and
+        // `virt` is theirs; `map_to` refuses a page already mapped, so no
+        // live mapping changes under anyone.
         match unsafe { m.map_to(page, frame, flags, &mut TableFrames) } {
             Ok(flush) => {
                 flush.flush();

@@ -45,12 +45,31 @@ pub fn set_charge(owner: u32) -> u32 {
         .swap(u64::from(owner), Ordering::Relaxed) as u32
 }
 
-/// Points the calling CPU's GS base at area `index`. Called once per CPU
-/// during its bring-up, before anything asks for the CPU index.
+/// Points the calling CPU's GS base at area `index`. Called first thing in
+/// each CPU's bring-up (`startup::start` for the boot CPU, `smp::ap_entry`
+/// for the others), before anything asks for the CPU index; calling it
+/// again on the same CPU with the same index does nothing.
+///
+/// Panics if `index` is out of range, if the area is already another
+/// CPU's, or if this CPU already has another one: one area, one CPU, so
+/// two CPUs never share an index.
 pub fn init(index: usize) {
     let area = &AREAS[index];
-    area.self_addr
-        .store(area as *const CpuArea as u64, Ordering::Relaxed);
+    let addr = area as *const CpuArea as u64;
+    let current = GsBase::read().as_u64();
+    if current == addr {
+        return;
+    }
+    assert!(
+        current == 0,
+        "CPU {index}: this CPU already has a per-CPU area at {current:#x}"
+    );
+    assert!(
+        area.self_addr
+            .compare_exchange(0, addr, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok(),
+        "per-CPU area {index} already belongs to another CPU"
+    );
     area.index.store(index as u64, Ordering::Relaxed);
     GsBase::write(VirtAddr::from_ptr(area));
 }
@@ -59,8 +78,12 @@ pub fn init(index: usize) {
 #[inline]
 pub fn cpu_index() -> usize {
     let index: u64;
-    // SAFETY: `init` pointed GS at a `CpuArea` on every CPU before any
-    // caller runs there; offset 8 is its `index` field.
+    // SAFETY: every CPU runs `init` before any code that can get here (the
+    // boot CPU first thing in `startup::start`, an AP first thing in
+    // `smp::ap_entry`), and nothing else writes the GS base, so GS points at
+    // this CPU's `CpuArea`, a static; offset 8 is its `index` field (the
+    // struct is `repr(C)`), an `AtomicU64` read here as a plain load, which
+    // is atomic for an aligned u64 on x86_64.
     unsafe {
         core::arch::asm!("mov {}, gs:[8]", out(reg) index, options(nostack, readonly, preserves_flags))
     };

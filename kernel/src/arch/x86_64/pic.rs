@@ -13,7 +13,10 @@ const PIC_PARKED_BASE: u8 = 0xe0;
 pub fn disable_legacy_pics() {
     let write = |port: u16, value: u8| {
         // SAFETY: 0x20/0x21 and 0xa0/0xa1 are the PICs' command and data
-        // ports; this is the standard initialisation sequence.
+        // ports, the kernel's own (reserved in `crate::hw`, so no driver
+        // holds them). Port I/O touches no memory Rust knows of; this is the
+        // standard initialisation sequence, and it leaves every line masked
+        // and the vectors parked where nothing expects them.
         unsafe { Port::<u8>::new(port).write(value) }
     };
     write(0x20, 0x11); // ICW1: initialise, expect ICW4

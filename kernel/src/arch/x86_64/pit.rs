@@ -15,8 +15,12 @@ pub fn measure<T>(window_ms: u32, start: impl FnOnce() -> T) -> T {
     let mut gate = Port::<u8>::new(0x61);
     let mut command = Port::<u8>::new(0x43);
     let mut channel2 = Port::<u8>::new(0x42);
-    // SAFETY: ports 0x61, 0x43 and 0x42 are the PIT/speaker control ports;
-    // we drive channel 2 in one-shot mode with the speaker disconnected.
+    // SAFETY: ports 0x61, 0x43 and 0x42 are the PIT/speaker control ports,
+    // the kernel's own (reserved in `crate::hw`, so no driver holds them).
+    // Port I/O touches no memory Rust knows of; we drive channel 2 in
+    // one-shot mode with the speaker disconnected. (Only `time::init` on
+    // the boot CPU measures; two measurements at once would spoil the
+    // numbers, not memory.)
     unsafe {
         let g = (gate.read() & !0x02) | 0x01;
         gate.write(g);
@@ -29,7 +33,8 @@ pub fn measure<T>(window_ms: u32, start: impl FnOnce() -> T) -> T {
         gate.write(g | 0x01);
     }
     let value = start();
-    // SAFETY: reading port 0x61 only samples the channel 2 output bit.
+    // SAFETY: as above; reading port 0x61 only samples the gate and the
+    // channel 2 output bit.
     while unsafe { gate.read() } & 0x20 == 0 {
         core::hint::spin_loop();
     }

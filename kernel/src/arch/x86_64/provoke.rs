@@ -1,38 +1,59 @@
 //! Faults on purpose: the instructions the fault-matrix and protection
 //! tests (and the console's `crashtest` style modules) use to provoke each
-//! kind of CPU exception, behind safe functions, so no test or module needs
-//! assembly or `unsafe` of its own. Each one faults when the machine is set
-//! up as the kernel sets it up; none returns normally then.
+//! kind of CPU exception. Each one faults when the machine is set up as the
+//! kernel sets it up; none returns normally then.
+//!
+//! The ones whose target is fixed ([`null_read`], [`general_protection`],
+//! [`invalid_opcode`], [`divide_error`]) are safe: they fault wherever they
+//! run. The ones that take an address ([`load`], [`store`], [`jump`]) are
+//! `unsafe fn`s: aimed at memory that does not fault, they would read,
+//! write or run it, so the caller states why that cannot do harm.
 
 /// Reads a `u64` at `addr` (a page fault if nothing is mapped there, a
 /// general protection fault if `addr` is not canonical).
-pub fn load(addr: u64) -> u64 {
-    // SAFETY: a volatile read has no effect beyond the access itself; the
-    // point is the fault it raises, which the kernel reports or contains.
+///
+/// # Safety
+/// The read must fault, or else be harmless: `addr` unmapped or
+/// non-canonical, or a readable, 8-byte aligned `u64` that no one writes
+/// meanwhile and whose read has no side effect (not MMIO).
+pub unsafe fn load(addr: u64) -> u64 {
+    // SAFETY: the caller guarantees the read faults (and never completes)
+    // or reads a plain `u64` that nothing writes concurrently.
     unsafe { core::ptr::read_volatile(addr as *const u64) }
 }
 
 /// Writes `value` at `addr`: a page fault if `addr` is unmapped or
 /// read-only.
-pub fn store(addr: u64, value: u64) {
-    // SAFETY: as for `load`: the write is meant to fault. Callers only aim
-    // it at unmapped or read-only memory (the tests check it faulted).
+///
+/// # Safety
+/// The write must fault, or else be harmless: `addr` unmapped, read-only
+/// (kernel text, `.rodata`) or non-canonical, and if protection failed, an
+/// 8-byte aligned `u64` that already holds `value` and that nothing else
+/// accesses meanwhile.
+pub unsafe fn store(addr: u64, value: u64) {
+    // SAFETY: the caller guarantees the write faults (and never completes)
+    // or stores the value already there, where nothing else looks.
     unsafe { core::ptr::write_volatile(addr as *mut u64, value) }
 }
 
 /// A null pointer read (page 0 is never mapped).
 pub fn null_read() -> u64 {
-    load(0)
+    // SAFETY: `protect::init` unmaps page 0 during `mm::init`, before any
+    // code that could call this runs, and nothing maps it again: the read
+    // faults.
+    unsafe { load(0) }
 }
 
 /// A general protection fault: a non-canonical address.
 pub fn general_protection() -> u64 {
-    load(0x8000_0000_0000_0000)
+    // SAFETY: a non-canonical address always raises #GP; the read never
+    // happens.
+    unsafe { load(0x8000_0000_0000_0000) }
 }
 
 /// An invalid opcode (`ud2`).
 pub fn invalid_opcode() {
-    // SAFETY: `ud2` only raises #UD.
+    // SAFETY: `ud2` only raises #UD; it reads and writes nothing.
     unsafe { core::arch::asm!("ud2", options(nomem, nostack)) };
 }
 
@@ -40,7 +61,8 @@ pub fn invalid_opcode() {
 pub fn divide_error() -> u64 {
     let zero = core::hint::black_box(0u64);
     let mut out = 1u64;
-    // SAFETY: a `div` by zero only raises #DE.
+    // SAFETY: a `div` by zero only raises #DE; the registers it would
+    // write are declared.
     unsafe {
         core::arch::asm!("xor edx, edx", "div {0}", in(reg) zero, inout("rax") out, out("rdx") _, options(nomem, nostack));
     }
@@ -49,9 +71,15 @@ pub fn divide_error() -> u64 {
 
 /// Calls the code at `addr` (an instruction-fetch fault where it is not
 /// executable or not mapped).
-pub fn jump(addr: u64) {
-    // SAFETY: the call is meant to fault on the fetch; callers aim it at
-    // memory that is not executable.
-    let f: extern "C" fn() = unsafe { core::mem::transmute(addr as usize) };
-    f();
+///
+/// # Safety
+/// The fetch must fault, or else be harmless: `addr` unmapped or not
+/// executable, and if protection failed, the start of code that is safe to
+/// call as `extern "C" fn()` (a lone `ret`, say) and stays there while it
+/// runs.
+pub unsafe fn jump(addr: u64) {
+    // SAFETY: the caller guarantees the fetch faults, or that `addr` is
+    // code safe to call as `extern "C" fn()`; the call clobbers what such a
+    // function may. No function pointer is made, so 0 is fine (it faults).
+    unsafe { core::arch::asm!("call {0}", in(reg) addr, clobber_abi("C")) };
 }

@@ -51,9 +51,14 @@ pub unsafe extern "C" fn context_switch(save_rsp: *mut u64, next_rsp: u64) {
 }
 
 /// Finishes a switch onto the frame at `rsp`: tells the kernel the previous
-/// thread is off this CPU, then restores the frame. Jumped to, not called.
+/// thread is off this CPU, then restores the frame.
+///
+/// # Safety
+/// Jumped to, never called: by [`context_switch`] and the interrupt entry
+/// path, with interrupts disabled and `rsp` at a complete
+/// [`InterruptFrame`] of a thread no other CPU is running.
 #[unsafe(naked)]
-pub(super) extern "C" fn resume_frame() {
+pub(super) unsafe extern "C" fn resume_frame() {
     naked_asm!(
         // rbx is restored from the frame below, so it may hold the frame
         // address across the call; the call needs an aligned stack.
@@ -103,8 +108,10 @@ pub unsafe fn initial_frame(stack_top: u64, entry: extern "C" fn(u64) -> !, arg:
         ss: KERNEL_SS,
         ..InterruptFrame::default()
     };
-    // SAFETY: the caller guarantees the stack is mapped and unused; both
-    // writes fall between `frame_addr` and `stack_top`.
+    // SAFETY: the caller guarantees the stack is mapped, unused and has room
+    // for the frame below its 16-byte aligned top, so both writes land in
+    // it: the zero return address at `stack_top - 8`, the frame below that
+    // at `frame_addr` (16-byte aligned, so aligned for the u64 fields).
     unsafe {
         (entry_rsp as *mut u64).write(0);
         (frame_addr as *mut InterruptFrame).write(frame);

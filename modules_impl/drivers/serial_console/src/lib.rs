@@ -6,9 +6,17 @@
 //! service (COM1: 0x3f8, IRQ 4 by default; boot-only parameters `port` and
 //! `irq`, set on the kernel command line),
 //! enables the received-data interrupt, and on each interrupt moves every
-//! waiting byte into a bounded buffer. The kernel keeps writing its own
-//! output to the same UART's transmit register; this driver touches only
-//! the receive path and the interrupt enable. Requests:
+//! waiting byte into a bounded buffer.
+//!
+//! COM1 is shared with the kernel, by design: the kernel owns the UART and
+//! writes its own output to the transmit register, and its hardware
+//! service lends the whole eight-port range to one driver at a time (only
+//! the whole range: any other claim touching COM1 is refused as the
+//! kernel's). This driver is that borrower and owns the receive side:
+//! received data, the interrupt enable, modem control (OUT2, and loopback
+//! for `self_test`, whose pattern it writes to the transmit register). It
+//! leaves the line settings (line control, divisor, FIFO control) as the
+//! kernel set them. Requests:
 //!
 //! - `read`: takes up to [`READ_CHUNK`] buffered bytes (possibly none);
 //! - `stats`: `received=N dropped=N interrupts=N buffered=N`;
