@@ -24,8 +24,8 @@
 //! sections, so the timer never stops a call while it holds either.
 
 use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
+use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::entry::InterruptFrame;
-use crate::arch::x86_64::{cpu, percpu};
 use crate::thread::{self, exec};
 use crate::time;
 use alloc::sync::Arc;
@@ -42,11 +42,6 @@ struct GuardFrame {
     buf: JumpBuffer,
     /// The enclosing frame (0: none).
     prev: u64,
-    /// The kernel sections the caller had open, restored on the way out.
-    sections: u64,
-    /// Whom the caller's allocations were charged to, restored on the way
-    /// out (the call's are charged to its module).
-    charge: u32,
     /// The budget's end, in the thread's CPU time.
     deadline_ns: u64,
     budget_ns: u64,
@@ -154,12 +149,10 @@ extern "C" fn trampoline(arg: *mut u8) {
 }
 
 impl Containment for KernelContainment {
-    fn run(&self, info: &CallInfo<'_>, call: &mut dyn FnMut()) -> Result<(), Fault> {
+    fn run(&self, info: &CallInfo, call: &mut dyn FnMut()) -> Result<(), Fault> {
         let mut frame = GuardFrame {
             buf: JumpBuffer::default(),
             prev: 0,
-            sections: 0,
-            charge: 0,
             deadline_ns: 0,
             budget_ns: info.budget_ns,
             expired: false,
@@ -167,20 +160,18 @@ impl Containment for KernelContainment {
             report: heapless::String::new(),
         };
         let frame_addr = &raw mut frame as u64;
-        let interrupts_were_on = cpu::interrupts_enabled();
-        cpu::without_interrupts(|| {
-            frame.prev = exec::guard();
-            frame.sections = exec::swap_sections(0);
-            frame.charge = percpu::set_charge(info.module_index.saturating_add(1));
-            frame.deadline_ns = exec::cpu_time_ns().saturating_add(info.budget_ns);
-            // SAFETY: `frame` is a `GuardFrame` on this thread's stack, in
-            // this function's frame, which outlives the guard word: it is
-            // set back to `frame.prev` before `catch_call` returns, with
-            // interrupts off from there until below, on both paths (by
-            // `abort_top` or `on_panic` before they resume, or below after
-            // `trampoline` returns with interrupts off).
-            unsafe { exec::set_guard(frame_addr) };
-        });
+        let interrupts_were_on = cpu::disable_interrupts();
+        // SAFETY: interrupts are off. `frame` is a `GuardFrame` on this
+        // thread's stack, in this function's frame, which outlives the guard
+        // word: it is set back to the enclosing frame before `catch_call`
+        // returns, with interrupts off from there until `leave_call`, on
+        // both paths (by `abort_top` or `on_panic` before they resume, or
+        // after `trampoline` returns with interrupts off).
+        let (words, cpu_ns) =
+            unsafe { exec::enter_call(frame_addr, info.module_index.saturating_add(1)) };
+        frame.prev = words.guard();
+        frame.deadline_ns = cpu_ns.saturating_add(info.budget_ns);
+        cpu::restore_interrupts(interrupts_were_on);
         let mut call = call;
         // SAFETY: `frame.buf` and `call` live in this frame until after
         // `catch_call` returns, and `trampoline` is safe to call with a
@@ -188,18 +179,15 @@ impl Containment for KernelContainment {
         // be called with `frame.buf`) only while `catch_call` is running:
         // `abort_top` and `on_panic` take it down, interrupts off, before
         // they `resume`, and after a normal return `trampoline` leaves
-        // interrupts off until it is taken down below. The frames `resume`
-        // abandons are the module call's: see `catch` for what that costs.
+        // interrupts off until `leave_call` takes it down. The frames
+        // `resume` abandons are the module call's: see `catch` for what
+        // that costs.
         let caught =
             unsafe { catch_call(&raw mut frame.buf, trampoline, (&raw mut call).cast::<u8>()) };
-        cpu::without_interrupts(|| {
-            // SAFETY: `frame.prev` is what the guard word held on entry: 0 or
-            // the enclosing call's frame, further up this thread's stack and
-            // still live (its `run` is waiting for this one).
-            unsafe { exec::set_guard(frame.prev) };
-            exec::swap_sections(frame.sections);
-            percpu::set_charge(frame.charge);
-        });
+        // SAFETY: `words` is what `enter_call` replaced on this thread: 0 or
+        // the enclosing call's frame, further up this thread's stack and
+        // still live (its `run` is waiting for this one).
+        unsafe { exec::leave_call(words) };
         cpu::restore_interrupts(interrupts_were_on);
         if caught == 0 {
             return Ok(());
@@ -208,11 +196,16 @@ impl Containment for KernelContainment {
         Err(Fault::new(kind, frame.report.as_str()))
     }
 
-    fn pause(&self) {
-        if thread::is_running() && cpu::interrupts_enabled() {
-            thread::sleep_ms(1);
-        } else {
+    /// A short wait yields (the module is usually busy for microseconds);
+    /// a long one sleeps, so a caller of a stuck module does not burn a CPU
+    /// until its budget ends it.
+    fn pause(&self, attempt: u32) {
+        if !thread::is_running() || !cpu::interrupts_enabled() {
             core::hint::spin_loop();
+        } else if attempt < 64 {
+            thread::yield_now();
+        } else {
+            thread::sleep_ms(1);
         }
     }
 

@@ -16,6 +16,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
+use super::classes::{self, SizeClasses};
 use super::{PAGE_SIZE, account, frame};
 
 /// First virtual address of the heap region.
@@ -46,6 +47,8 @@ pub struct HeapStats {
 
 struct State {
     heap: Heap,
+    /// Small blocks, served before the general heap (see `classes`).
+    classes: SizeClasses,
     stats: HeapStats,
 }
 
@@ -158,10 +161,19 @@ unsafe impl GlobalAlloc for KernelHeap {
         let (raw, owner) = unsafe { block.open(ptr) };
         account::uncharge(owner, layout.size() as u64);
         let Some(raw) = NonNull::new(raw) else { return };
+        let class = SizeClasses::class_of(block.layout.size(), block.layout.align());
         cpu::without_interrupts(|| {
-            // SAFETY: `raw` is the block `alloc` got from the heap with
-            // `block.layout`, and the caller does not use it again.
-            unsafe { self.state.lock().heap.deallocate(raw, block.layout) }
+            let mut s = self.state.lock();
+            match class {
+                // SAFETY: a block of this layout came from this class (the
+                // class is a function of the layout, as in `try_alloc`), and
+                // the caller does not use it again.
+                Some(class) => unsafe { s.classes.give(class, raw.as_ptr()) },
+                // SAFETY: `raw` is the block `alloc` got from the general
+                // heap with `block.layout`, and the caller does not use it
+                // again.
+                None => unsafe { s.heap.deallocate(raw, block.layout) },
+            }
         });
     }
 }
@@ -225,22 +237,54 @@ impl KernelHeap {
     /// One allocation attempt, growing the heap if needed. Reports the new
     /// memory situation to the pressure tracker whenever the heap grew.
     fn try_alloc(&self, layout: Layout) -> Option<*mut u8> {
+        let class = SizeClasses::class_of(layout.size(), layout.align());
         cpu::without_interrupts(|| {
             let mut s = self.state.lock();
-            let ptr = match s.heap.allocate_first_fit(layout) {
-                Ok(p) => Some(p),
-                Err(()) if s.grow(layout.size() + layout.align()) => {
-                    let frames = frame::stats();
-                    let available = s.heap.free() as u64 + frames.free as u64 * PAGE_SIZE;
-                    super::pressure::observe(available, frames.total as u64 * PAGE_SIZE);
-                    s.heap.allocate_first_fit(layout).ok()
-                }
-                Err(()) => None,
-            }?;
-            let used = s.heap.used();
+            let ptr = match class {
+                Some(class) => s.take_small(class)?,
+                None => s.take_general(layout)?,
+            };
+            let used = s.used();
             s.stats.peak = s.stats.peak.max(used);
-            Some(ptr.as_ptr())
+            Some(ptr)
         })
+    }
+}
+
+impl State {
+    /// Bytes in use by callers (blocks free in the class lists are not).
+    fn used(&self) -> usize {
+        self.heap.used() - self.classes.free_bytes()
+    }
+
+    /// A block of `layout` from the general heap, growing it if needed.
+    fn take_general(&mut self, layout: Layout) -> Option<*mut u8> {
+        let ptr = match self.heap.allocate_first_fit(layout) {
+            Ok(p) => p,
+            Err(()) if self.grow(layout.size() + layout.align()) => {
+                let frames = frame::stats();
+                let available = self.heap.free() as u64 + frames.free as u64 * PAGE_SIZE;
+                super::pressure::observe(available, frames.total as u64 * PAGE_SIZE);
+                self.heap.allocate_first_fit(layout).ok()?
+            }
+            Err(()) => return None,
+        };
+        Some(ptr.as_ptr())
+    }
+
+    /// A block of size class `class`, refilling the class from the general
+    /// heap when its list is empty.
+    fn take_small(&mut self, class: usize) -> Option<*mut u8> {
+        if let Some(p) = self.classes.take(class) {
+            return Some(p);
+        }
+        let bytes = SizeClasses::refill_bytes(class);
+        let chunk = Layout::from_size_align(bytes, classes::ALIGN).ok()?;
+        let chunk_ptr = self.take_general(chunk)?;
+        // SAFETY: `chunk_ptr` is a fresh, 16-byte aligned block of `bytes`
+        // from the general heap; it now belongs to the class lists for good.
+        unsafe { self.classes.refill(class, chunk_ptr, bytes) };
+        self.classes.take(class)
     }
 }
 
@@ -248,6 +292,7 @@ impl KernelHeap {
 static HEAP: KernelHeap = KernelHeap {
     state: Mutex::new(State {
         heap: Heap::empty(),
+        classes: SizeClasses::new(),
         stats: zero_stats(),
     }),
 };
@@ -297,8 +342,8 @@ pub fn stats() -> HeapStats {
         let s = HEAP.state.lock();
         HeapStats {
             size: s.heap.size(),
-            used: s.heap.used(),
-            free: s.heap.free(),
+            used: s.used(),
+            free: s.heap.free() + s.classes.free_bytes(),
             ..s.stats
         }
     })

@@ -7,6 +7,7 @@
 //! [`arch::x86_64::paging`](crate::arch::x86_64::paging).
 
 pub mod account;
+pub mod classes;
 pub mod frame;
 pub mod heap;
 pub mod pressure;

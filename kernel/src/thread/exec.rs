@@ -66,14 +66,20 @@ pub fn enter_section() {
     cpu::without_interrupts(|| this_cpu().1.sections.fetch_add(1, Ordering::Relaxed));
 }
 
-/// Leaves a kernel section; returns how many are still open.
+/// Leaves a kernel section; returns how many are still open. Leaving the
+/// outermost one outside any contained call is a safe point: a thread that
+/// was asked to die (see `kill_owned_by`) ends there.
 pub fn leave_section() -> u64 {
-    cpu::without_interrupts(|| {
-        let s = &this_cpu().1.sections;
-        let n = s.load(Ordering::Relaxed).saturating_sub(1);
-        s.store(n, Ordering::Relaxed);
-        n
-    })
+    let (n, safe) = cpu::without_interrupts(|| {
+        let slot = this_cpu().1;
+        let n = slot.sections.load(Ordering::Relaxed).saturating_sub(1);
+        slot.sections.store(n, Ordering::Relaxed);
+        (n, at_safe_point(slot))
+    });
+    if safe && super::is_running() {
+        super::exit::die_if_killed();
+    }
+    n
 }
 
 /// Kernel sections the running thread is in.
@@ -85,11 +91,6 @@ pub fn sections() -> u64 {
 /// and no kernel section open. Interrupts must be off.
 pub(super) fn at_safe_point(slot: &CpuSlot) -> bool {
     slot.guard.load(Ordering::Relaxed) == 0 && slot.sections.load(Ordering::Relaxed) == 0
-}
-
-/// Whether a thread that is not on a CPU stopped at a safe point.
-pub(super) fn parked_at_safe_point(t: &Thread) -> bool {
-    t.guard.load(Ordering::Acquire) == 0 && t.sections.load(Ordering::Acquire) == 0
 }
 
 /// The running thread's CPU time in nanoseconds: what it has been charged
@@ -106,6 +107,61 @@ pub fn cpu_time_ns() -> u64 {
             .load(Ordering::Relaxed)
             .saturating_add(time::now_ns().saturating_sub(since))
     })
+}
+
+/// What [`enter_call`] replaced, for [`leave_call`] to put back.
+#[derive(Debug, Clone, Copy)]
+pub struct CallWords {
+    guard: u64,
+    sections: u64,
+    charge: u32,
+}
+
+impl CallWords {
+    /// The guard word before the call: the enclosing call's frame, or 0.
+    pub fn guard(&self) -> u64 {
+        self.guard
+    }
+}
+
+/// Enters a contained call in one step (it is on every call into module
+/// code): makes `frame` the running thread's guard word, starts a fresh
+/// section count, charges allocations to `charge`, and returns what it
+/// replaced with the thread's CPU time now. Interrupts must be off.
+///
+/// # Safety
+/// As for [`set_guard`]: `frame` must be a live guard frame on the running
+/// thread's stack until [`leave_call`] (or `set_guard`) replaces it.
+pub unsafe fn enter_call(frame: u64, charge: u32) -> (CallWords, u64) {
+    let slot = this_cpu().1;
+    let saved = CallWords {
+        guard: slot.guard.swap(frame, Ordering::Relaxed),
+        sections: slot.sections.swap(0, Ordering::Relaxed),
+        charge: percpu::set_charge(charge),
+    };
+    let cpu_ns = if super::is_running() {
+        let since = slot.switched_at.load(Ordering::Relaxed);
+        slot.charged
+            .load(Ordering::Relaxed)
+            .saturating_add(time::now_ns().saturating_sub(since))
+    } else {
+        time::now_ns()
+    };
+    (saved, cpu_ns)
+}
+
+/// Leaves a contained call: puts back what [`enter_call`] replaced.
+///
+/// # Safety
+/// `words` must come from the matching `enter_call` of the running thread,
+/// whose enclosing frames are therefore still live.
+pub unsafe fn leave_call(words: CallWords) {
+    cpu::without_interrupts(|| {
+        let slot = this_cpu().1;
+        slot.guard.store(words.guard, Ordering::Relaxed);
+        slot.sections.store(words.sections, Ordering::Relaxed);
+        percpu::set_charge(words.charge);
+    });
 }
 
 /// Moves the words at a switch: `prev` keeps what it had on this CPU,

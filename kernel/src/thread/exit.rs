@@ -4,15 +4,16 @@
 //! An exiting thread records its status, leaves the policy, wakes its
 //! joiners and switches away for good; the next thread to run on that CPU
 //! frees its stack (a thread cannot free the stack it runs on). Killing
-//! works the same way for a thread that is not on a CPU; one that is gets a
-//! kill flag and dies at its CPU's next timer tick.
+//! sets a kill flag; the thread ends itself the same way at its next safe
+//! point (a timer tick or a block outside every contained call and kernel
+//! section).
 
-use super::sched::{MAIN_ID, SCHED, current, current_id, reap, switch_to, this_cpu};
+use super::sched::{MAIN_ID, SCHED, current, current_id, switch_to, this_cpu};
 use super::table::{self, ExitStatus, Thread, ThreadState};
 use super::{ThreadError, ThreadId, sleep};
 use crate::arch::x86_64::cpu;
 use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::scheduler::Scheduler;
 
 /// Ends the calling thread with `status`.
@@ -30,7 +31,14 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
     panic!("thread exit outside the scheduler");
 }
 
+/// Threads with a kill flag that have not ended yet: while there are none,
+/// a safe point costs one load to rule out (see [`die_if_killed`]).
+static KILLS_PENDING: AtomicU64 = AtomicU64::new(0);
+
 pub(super) fn mark_exited(sched: &dyn Scheduler, t: &Arc<Thread>, status: ExitStatus) {
+    if t.kill.load(Ordering::Acquire) {
+        KILLS_PENDING.fetch_sub(1, Ordering::AcqRel);
+    }
     *t.exit.lock() = Some(status);
     t.set_state(ThreadState::Exited);
     let _ = sched.remove(t.id);
@@ -52,30 +60,45 @@ pub(super) fn join(id: ThreadId) -> Result<ExitStatus, ThreadError> {
     Ok(status)
 }
 
-/// Kills every thread owned by `module`: queued, sleeping and waiting ones
-/// at once, a running one (or one stopped inside a contained call or a
-/// kernel section) at a timer tick once it is at a safe point. Returns how
-/// many were found alive.
+/// Kills every thread owned by `module`. Each gets a kill flag and ends
+/// itself at its next safe point, outside every contained call and kernel
+/// section: at a timer tick, or when it would block. A blocked thread is
+/// woken to get there. Nothing is ended from another CPU, so a thread never
+/// dies holding a lock or half way through a registry call, and its stack
+/// is never freed while a CPU may still switch to it. Returns how many were
+/// found alive.
 pub fn kill_owned_by(module: &str) -> usize {
-    let Some(sched) = SCHED.get() else { return 0 };
+    if SCHED.get().is_none() {
+        return 0;
+    }
     let victims =
         table::select(|t| t.owner.as_deref() == Some(module) && t.state() != ThreadState::Exited);
     for t in &victims {
         cpu::without_interrupts(|| {
-            if t.on_cpu.load(Ordering::Acquire) || !super::exec::parked_at_safe_point(t) {
-                // Running, or stopped inside a contained call or a kernel
-                // section: it dies at a timer tick once it is at a safe
-                // point, so it never leaves a call or a lock half done.
-                t.kill.store(true, Ordering::Release);
-            } else {
-                // Remove first: once the policy forgets it, no CPU can pick it.
-                let _ = sched.remove(t.id);
-                mark_exited(sched.as_ref(), t, ExitStatus::Killed);
-                reap(t);
+            if !t.kill.swap(true, Ordering::AcqRel) {
+                KILLS_PENDING.fetch_add(1, Ordering::AcqRel);
+            }
+            if t.state() == ThreadState::Blocked {
+                sleep::cancel(t.id);
+                super::sched::wake(t.id);
             }
         });
     }
     victims.len()
+}
+
+/// A safe point reached in thread context (the end of the outermost kernel
+/// section outside any contained call): if the running thread was asked to
+/// die, it ends here. Cheap while no kill is pending.
+pub(super) fn die_if_killed() {
+    if KILLS_PENDING.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    let Some(me) = current() else { return };
+    if me.kill.load(Ordering::Acquire) && !me.idle {
+        drop(me);
+        exit_current(ExitStatus::Killed);
+    }
 }
 
 /// Told when a thread owned by a module panics or faults, from the panic

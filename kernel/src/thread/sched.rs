@@ -289,11 +289,18 @@ pub(super) fn block_current_then(release: impl FnOnce()) {
         release();
         return;
     };
-    let (cpu_id, _) = this_cpu();
+    let (cpu_id, slot) = this_cpu();
     let Some(me) = current() else {
         release();
         return;
     };
+    // Blocking is a safe point: a thread asked to die does so here rather
+    // than sleep (it could otherwise wait for a wake-up that never comes).
+    if me.kill.load(Ordering::Acquire) && !me.idle && super::exec::at_safe_point(slot) {
+        release();
+        drop(me);
+        super::exit::exit_current(ExitStatus::Killed);
+    }
     me.set_state(ThreadState::Blocked);
     let _ = sched.block(cpu_id, me.id);
     release();
