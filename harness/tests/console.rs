@@ -323,7 +323,10 @@ fn faults_in_a_module_are_contained_and_shutdown_still_powers_off() {
     // `crashtest` faults on request; every fault must end that request
     // only: the console answers the next command, the module is Failed with
     // the reason, the supervisor brings it back, and shutdown is clean.
-    let mut c = Console::boot(2, "crashtest.enable budget.request_ms=200 supervisor.max_restarts=20");
+    let mut c = Console::boot(
+        2,
+        "crashtest.enable budget.request_ms=200 supervisor.max_restarts=20",
+    );
     assert_eq!(c.command("request crashtest ping").trim(), "pong");
     for (how, expect) in [
         (

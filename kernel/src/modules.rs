@@ -422,7 +422,11 @@ fn format_row(out: &mut String, m: &ModuleStatus) {
         // The first line: an exception's register dump is for modinfo.
         let reason = alloc::format!("{e}");
         let first = reason.lines().next().unwrap_or("");
-        let more = if reason.contains('\n') { " (modinfo has the rest)" } else { "" };
+        let more = if reason.contains('\n') {
+            " (modinfo has the rest)"
+        } else {
+            ""
+        };
         let _ = core::fmt::write(out, format_args!("\n    reason: {first}{more}"));
     }
     if let Some(holder) = &m.standby_for {

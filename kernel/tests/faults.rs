@@ -526,6 +526,9 @@ ktest!(
         assert!(failed.failures > before.failures, "{failed:?}");
         // The kernel's own use is not the module's.
         let kernel_use = kernel::mm::account::usage(0);
-        assert!(kernel_use.in_use > after.in_use, "{kernel_use:?} vs {after:?}");
+        assert!(
+            kernel_use.in_use > after.in_use,
+            "{kernel_use:?} vs {after:?}"
+        );
     }
 );
