@@ -75,6 +75,13 @@ pub fn power_off() -> ! {
     arch::x86_64::qemu::try_exit(ExitCode::Success);
     log::info!("no QEMU exit device: entering ACPI S5");
     arch::x86_64::acpi_power::power_off();
+    // The machine goes off when the hypervisor gets to the write, which on
+    // a loaded host may take a while: give it a second before saying the
+    // write did not work.
+    let deadline = time::now_ns().saturating_add(1_000_000_000);
+    while time::now_ns() < deadline {
+        core::hint::spin_loop();
+    }
     log::error!("ACPI S5 failed; halting");
     arch::x86_64::cpu::halt_forever()
 }
