@@ -315,7 +315,24 @@ fn nothing_typed_can_crash_or_hang_the_console() {
     c.expect("line longer than 256 characters ignored");
     // And the console still works.
     assert!(c.command("help").contains("shutdown"));
-    assert!(c.command("threads").contains("events"));
+    let threads = c.command("threads");
+    assert!(threads.contains("events"), "{threads}");
+    // Every column starts where its heading does, whatever the names:
+    // lines are as long as the heading, and each column's text starts
+    // after a space at its heading's place (counted from the line's end,
+    // which the last, right-aligned column pins).
+    let header = threads.lines().next().expect("a heading");
+    for heading in ["STATE", "OWNER"] {
+        let from_end = header.len() - header.find(heading).expect(heading);
+        for line in threads.lines().skip(1) {
+            let at = line.len() - from_end;
+            let bytes = line.as_bytes();
+            assert!(
+                bytes[at - 1] == b' ' && bytes[at] != b' ',
+                "{heading} column misaligned in:\n{threads}"
+            );
+        }
+    }
 }
 
 #[test]

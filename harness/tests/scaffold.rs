@@ -274,18 +274,20 @@ fn every_template_builds_lints_and_passes_its_tests() {
     // ones included: fifo_sched's runs as the kernel's scheduler through
     // its qemu_cmdline! marker), the boot and console end-to-end tests.
     let (ok, out) = cargo(&repo, &["test"], &[("HELIX_SCAFFOLD_NESTED", "1")]);
-    let tail: String = out
-        .lines()
-        .rev()
-        .take(80)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join("\n");
+    // What failed, with a few lines of context each (the output is long).
+    let lines: Vec<&str> = out.lines().collect();
+    let mut failures = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("FAILED") || line.contains("panicked") || line.starts_with("error") {
+            for l in &lines[i..(i + 6).min(lines.len())] {
+                failures.push_str(l);
+                failures.push('\n');
+            }
+        }
+    }
     assert!(
         ok,
-        "the whole suite with the generated modules failed:\n{tail}"
+        "the whole suite with the generated modules failed:\n{failures}"
     );
     // The generated crates' host tests and test kernels ran and passed.
     for passed in ["3 passed", "5 passed", "6 passed"] {
