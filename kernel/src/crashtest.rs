@@ -20,23 +20,16 @@ use helix_modules::{ModuleError, ModuleFlags, ParamSpec};
 /// The module's name.
 pub const NAME: &str = "crashtest";
 
-const PARAMS: [ParamSpec; 4] = [
-    ParamSpec::new("enable", "false")
-        .boolean()
-        .boot_only()
-        .describe("load the module at all"),
-    ParamSpec::new("essential", "false")
-        .boolean()
-        .boot_only()
-        .describe("flag it ESSENTIAL"),
+/// Its parameters. Whether it is loaded at all (`crashtest.enable`) and
+/// whether it is ESSENTIAL (`crashtest.essential`) are command-line flags
+/// the kernel reads when it registers modules, not parameters.
+const PARAMS: [ParamSpec; 2] = [
     ParamSpec::new("fault_at", "none")
         .one_of(&["none", "init", "start"])
         .boot_only()
         .describe("a lifecycle step that faults"),
     ParamSpec::new("how", "panic")
-        .one_of(&[
-            "panic", "null", "gp", "ud", "divide", "overflow", "loop", "oom",
-        ])
+        .one_of(&["panic", "null", "gp", "ud", "divide", "overflow", "loop", "oom"])
         .boot_only()
         .describe("the fault fault_at makes"),
 ];
