@@ -332,6 +332,19 @@ fn every_template_builds_lints_and_passes_its_tests() {
     );
 }
 
+/// `new-module ARGS` must fail with status 1, say `message`, and leave the
+/// tree as `unchanged` records it.
+fn assert_refused(repo: &Path, args: &[&str], message: &str, unchanged: &[(String, String)]) {
+    let out = new_module(repo, args, &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?}:\n{said}");
+    assert!(
+        said.contains(message),
+        "{args:?}: expected {message:?} in:\n{said}"
+    );
+    assert_eq!(snapshot(repo), unchanged, "{args:?} changed the tree");
+}
+
 #[test]
 fn bad_input_is_refused_and_changes_nothing() {
     if nested() {
@@ -366,14 +379,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         (&["one", "two"], "one NAME only"),
     ];
     for (args, message) in cases {
-        let out = new_module(&repo, args, &[]);
-        let said = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{said}");
-        assert!(
-            said.contains(message),
-            "{args:?}: expected {message:?} in:\n{said}"
-        );
-        assert_eq!(snapshot(&repo), before, "{args:?} changed the tree");
+        assert_refused(&repo, args, message, &before);
     }
     let out = new_module(&repo, &[], &[]);
     assert_eq!(out.status.code(), Some(2));
@@ -420,14 +426,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         ),
     ];
     for (args, message) in removals {
-        let out = new_module(&repo, args, &[]);
-        let said = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{said}");
-        assert!(
-            said.contains(message),
-            "{args:?}: expected {message:?} in:\n{said}"
-        );
-        assert_eq!(snapshot(&repo), after_first, "{args:?} changed the tree");
+        assert_refused(&repo, args, message, &after_first);
     }
     // A removal that fails after every edit puts everything back.
     let out = new_module(
