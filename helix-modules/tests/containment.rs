@@ -254,3 +254,54 @@ fn without_a_containment_calls_run_directly() {
     assert_eq!(r.dispatch(&Event::Tick { timestamp_ns: 1 }).handled, 1);
     assert_eq!(r.metrics("bystander").unwrap().faults, 0);
 }
+
+#[test]
+fn a_module_that_keeps_faulting_is_held_by_the_supervisor() {
+    std::panic::set_hook(Box::new(|_| {}));
+    /// Panics in every init.
+    struct Crashy;
+    impl ModuleTrait for Crashy {
+        fn info(&self) -> ModuleInfo {
+            ModuleInfo::new("crashy")
+        }
+        fn init(&mut self, _: &Context) -> Result<(), ModuleError> {
+            panic!("crashy panics in init");
+        }
+        fn start(&mut self) -> Result<(), ModuleError> {
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<(), ModuleError> {
+            Ok(())
+        }
+    }
+    let r = Registry::builder()
+        .containment(Arc::new(CatchUnwind::default()))
+        .policy(SupervisorPolicy {
+            backoff_base: 1,
+            backoff_max: 1,
+            max_restarts: 3,
+            ..SupervisorPolicy::default()
+        })
+        .build();
+    r.register_v2(Crashy).unwrap();
+    let report = r.start_all(Caller::Kernel);
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let mut now = 0;
+    let mut held = false;
+    for _ in 0..20 {
+        now += 10;
+        let report = r.supervise(now);
+        if report.held.iter().any(|n| n == "crashy") {
+            held = true;
+            break;
+        }
+    }
+    assert!(held, "never held");
+    let status = r.status("crashy").unwrap();
+    assert!(status.held && status.state == ModuleState::Failed);
+    assert_eq!(
+        r.metrics("crashy").unwrap().faults,
+        4,
+        "the first start and three restarts"
+    );
+}
