@@ -336,7 +336,7 @@
 //! kernel::test_kernel!();
 //!
 //! kernel::ktest!(fn heartbeat_counts_real_ticks() {
-//!     let r = kernel::modules::bring_up().expect("modules and threads");
+//!     let r = kernel::bring_up::run().expect("modules and threads");
 //!     let ask = || r.request(Caller::Kernel, "heartbeat", Request::new("test", "stats", vec![]));
 //!     let before = ask().unwrap().payload;
 //!     kernel::thread::sleep_ms(500);

@@ -106,7 +106,7 @@ fn measure(r: &Registry) -> (u64, u64) {
 
 fn bench_main() -> ! {
     // Threads and the kernel's own modules run as in a real boot.
-    kernel::modules::bring_up().expect("modules and threads");
+    kernel::bring_up::run().expect("modules and threads");
     let guarded = Registry::builder()
         .containment(kernel::contain::containment())
         .build();

@@ -49,7 +49,7 @@ fn one_round() -> u64 {
 }
 
 fn bench_main() -> ! {
-    let registry = kernel::modules::bring_up().expect("scheduler module");
+    let registry = kernel::bring_up::run().expect("scheduler module");
     let slice = Request::new("bench", "set_time_slice", b"1000".to_vec());
     let resp = registry
         .request(Caller::Kernel, "scheduler", slice)

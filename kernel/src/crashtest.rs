@@ -29,7 +29,9 @@ const PARAMS: [ParamSpec; 2] = [
         .boot_only()
         .describe("a lifecycle step that faults"),
     ParamSpec::new("how", "panic")
-        .one_of(&["panic", "null", "gp", "ud", "divide", "overflow", "loop", "oom"])
+        .one_of(&[
+            "panic", "null", "gp", "ud", "divide", "overflow", "loop", "oom",
+        ])
         .boot_only()
         .describe("the fault fault_at makes"),
 ];
@@ -58,7 +60,7 @@ fn fault(how: &str) -> bool {
             core::hint::black_box(provoke::divide_error());
         }
         "overflow" => {
-            core::hint::black_box(crate::testing::overflow_stack(0));
+            core::hint::black_box(provoke::overflow_stack(0));
         }
         "loop" => loop {
             core::hint::spin_loop();
@@ -82,7 +84,7 @@ impl CrashTest {
 
 impl ModuleTrait for CrashTest {
     fn info(&self) -> ModuleInfo {
-        let flags = if crate::startup::cmdline().flag("crashtest.essential") {
+        let flags = if crate::bootinfo::cmdline().flag("crashtest.essential") {
             ModuleFlags::ESSENTIAL
         } else {
             ModuleFlags::empty()

@@ -13,8 +13,14 @@
 //!   fails;
 //! - supervision: on every tick the registry polls module health and
 //!   restarts failed or unhealthy modules with back-off.
+//!
+//! The clock and the allocator sit below this module and never call it:
+//! [`start`] installs its hooks in them, a tick callback
+//! (`time::add_tick_callback`) and the allocator's reclaim hook
+//! (`heap::set_reclaim_hook`, [`reclaim`]).
 
-use crate::mm::pressure;
+use crate::bootinfo;
+use crate::mm::{heap, pressure};
 use crate::thread::{self, ThreadId, WaitQueue};
 use crate::time;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -40,15 +46,19 @@ fn notify() {
     WAKE.wake_one();
 }
 
-/// Called from the boot CPU's timer interrupt.
-pub fn on_timer_tick(now: u64) {
+/// The tick callback [`start`] installs: on the boot CPU's timer
+/// interrupt, counts down to the next Tick event.
+fn on_timer_tick(cpu: usize) {
+    if cpu != 0 {
+        return;
+    }
     let divider = DIVIDER.load(Ordering::Relaxed);
     if divider == 0 {
         return;
     }
     if COUNTDOWN.fetch_add(1, Ordering::Relaxed) + 1 >= divider {
         COUNTDOWN.store(0, Ordering::Relaxed);
-        TICK_TIMESTAMP.store(now.max(1), Ordering::Release);
+        TICK_TIMESTAMP.store(time::now_ns().max(1), Ordering::Release);
         notify();
     }
 }
@@ -61,7 +71,7 @@ pub fn ticks_sent() -> u64 {
 /// Parses `events.tick_hz`: 1 up to the timer rate.
 fn tick_hz() -> u32 {
     let timer = time::timer_hz().max(1);
-    match crate::startup::cmdline()
+    match bootinfo::cmdline()
         .get("events.tick_hz")
         .map(str::parse::<u32>)
     {
@@ -74,12 +84,13 @@ fn tick_hz() -> u32 {
     }
 }
 
-/// Starts the events thread for `registry`.
+/// Starts the events thread for `registry`, and installs its hooks: the
+/// tick callback that wakes it, the allocator's reclaim hook.
 pub fn start(registry: &'static Registry) -> Result<(), thread::ThreadError> {
     if THREAD.load(Ordering::Acquire) != 0 {
         return Ok(());
     }
-    if let Some(marks) = crate::startup::cmdline().get("mem.watermarks") {
+    if let Some(marks) = bootinfo::cmdline().get("mem.watermarks") {
         match pressure::Watermarks::parse(marks) {
             Ok(m) => pressure::configure(m),
             Err(e) => log::warn!("{e}; using the defaults"),
@@ -88,6 +99,8 @@ pub fn start(registry: &'static Registry) -> Result<(), thread::ThreadError> {
     let handle = thread::spawn("events", move || run(registry))?;
     THREAD.store(handle.id().0, Ordering::Release);
     DIVIDER.store(time::timer_hz() / tick_hz(), Ordering::Release);
+    time::add_tick_callback(on_timer_tick);
+    heap::set_reclaim_hook(reclaim);
     Ok(())
 }
 
@@ -139,13 +152,13 @@ fn run(registry: &'static Registry) {
 
 static RECLAIMING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// Called by the allocator, with no locks held, when an allocation failed:
-/// tells the modules memory is critical and waits (bounded) for them to
-/// release some. Returns whether it is worth retrying. Only thread context
-/// with interrupts enabled can wait; anything else gets `false` at once.
-/// The wait halts between timer ticks instead of sleeping, because sleeping
-/// allocates; and a reclaim is never nested (an allocation failing inside
-/// a reclaim just fails).
+/// The allocator's reclaim hook (installed by [`start`]), called with no
+/// locks held when an allocation failed: tells the modules memory is
+/// critical and waits (bounded) for them to release some. Returns whether
+/// it is worth retrying. Only thread context with interrupts enabled can
+/// wait; anything else gets `false` at once. The wait halts between timer
+/// ticks instead of sleeping, because sleeping allocates; and a reclaim is
+/// never nested (an allocation failing inside a reclaim just fails).
 pub fn reclaim() -> bool {
     let events = ThreadId(THREAD.load(Ordering::Acquire));
     if events.0 == 0 || !crate::arch::x86_64::cpu::interrupts_enabled() || !thread::is_running() {

@@ -1,35 +1,42 @@
 //! The Helix kernel: the mechanisms under the module framework, and the
-//! wiring that loads and runs the modules (docs/architecture.md §2).
+//! wiring that loads and runs the modules (docs/architecture.md §2, §15).
 //!
 //! This library is linked into the kernel binary (`src/main.rs`) and into
 //! every in-QEMU test kernel (`tests/*.rs`); each of them names its `main`
-//! with [`entry_point!`] or [`test_kernel!`] and shares everything else:
+//! with [`entry_point!`] or [`test_kernel!`] and shares everything else.
+//! Its modules form layers, bottom up; a layer calls only its own and
+//! those below, and reaches a higher one only through a hook that one
+//! installs (`harness/tests/layering.rs` checks it):
 //!
-//! - [`startup`]: bring-up from the boot stub to `main`, start info and
-//!   command line;
 //! - [`arch`]: CPU tables, interrupt entry, exceptions, APICs, PIT, paging,
 //!   ACPI, AP start-up, the context switch;
-//! - [`serial`] and [`logger`]: COM1 output and the `log` backend (the
-//!   panic handler is the private `panic` module);
-//! - [`mm`] (frames, heap, guarded stacks, memory pressure) and [`time`]
-//!   (the timer interrupt and the TSC clock);
-//! - [`thread`]: kernel threads, the switch, wait queues and sleep, driven
-//!   by the scheduler module's policy;
-//! - [`smp`]: application processors and CPU hotplug;
-//! - [`modules`]: the module table and boot-time bring-up; [`hw`]: the
-//!   hardware service for DRIVER modules; [`events`]: the events thread;
-//!   [`supervisor`]: supervisor limits from the command line; [`shell`]:
-//!   the console module;
-//! - [`testing`]: in-kernel test registration and the test runner;
+//! - mechanism: [`mm`] (frames, heap, guarded stacks, memory pressure),
+//!   [`time`] (the timer tick and the TSC clock), [`serial`] and
+//!   [`logger`] (COM1 output and the `log` backend), [`bootinfo`] (the
+//!   start info, the command line, the test-kernel mark);
+//! - [`thread`]: kernel threads, the switch, wait queues, sleep and CPU
+//!   parking, driven by the scheduler module's policy;
+//! - module wiring: [`modules`] (the module table, loading and starting
+//!   them), [`hw`] (the hardware service for DRIVER modules), [`events`]
+//!   (the events thread), [`smp`] (application processors and hotplug),
+//!   [`supervisor`] (supervisor limits from the command line), [`contain`]
+//!   (faults in module code), [`shell`] (the console module),
+//!   [`crashtest`] (faults on purpose), [`power`] ([`shutdown`] and
+//!   [`power_off`]);
+//! - top: [`startup`] (from the boot stub to `main`), [`bring_up`] (the
+//!   boot sequence: CPUs, modules, threads, events), the panic handler
+//!   (the private `panic` module), [`testing`] (in-kernel test
+//!   registration and the test runner).
 //!
-//! and [`shutdown`] and [`power_off`]. It builds only for
-//! `x86_64-unknown-none`.
+//! It builds only for `x86_64-unknown-none`.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 extern crate alloc;
 
 pub mod arch;
+pub mod bootinfo;
+pub mod bring_up;
 pub mod contain;
 pub mod crashtest;
 pub mod events;
@@ -38,6 +45,7 @@ pub mod logger;
 pub mod mm;
 pub mod modules;
 mod panic;
+pub mod power;
 pub mod serial;
 pub mod shell;
 pub mod smp;
@@ -48,40 +56,4 @@ pub mod thread;
 pub mod time;
 
 pub use arch::x86_64::qemu::{ExitCode, exit};
-
-/// The shutdown sequence: modules get `Shutdown`, then stop in reverse
-/// dependency order (each reported), then the machine powers off.
-pub fn shutdown() -> ! {
-    log::info!("shutting down");
-    if let Some(r) = modules::registry() {
-        for (name, result) in r.shutdown() {
-            match result {
-                Ok(()) => log::info!("stopped module {name}"),
-                Err(e) => log::warn!("module {name} did not stop cleanly: {e}"),
-            }
-        }
-    }
-    power_off()
-}
-
-/// Ends the run normally: powers the machine off.
-///
-/// Under QEMU with the `isa-debug-exit` device (as every Helix run script
-/// boots it) this exits with status 33, which the runner reports as 0.
-/// Without that device the kernel enters ACPI S5 (soft-off); if even that
-/// is not possible it halts.
-pub fn power_off() -> ! {
-    log::info!("powering off");
-    arch::x86_64::qemu::try_exit(ExitCode::Success);
-    log::info!("no QEMU exit device: entering ACPI S5");
-    arch::x86_64::acpi_power::power_off();
-    // The machine goes off when the hypervisor gets to the write, which on
-    // a loaded host may take a while: give it a second before saying the
-    // write did not work.
-    let deadline = time::now_ns().saturating_add(1_000_000_000);
-    while time::now_ns() < deadline {
-        core::hint::spin_loop();
-    }
-    log::error!("ACPI S5 failed; halting");
-    arch::x86_64::cpu::halt_forever()
-}
+pub use power::{power_off, shutdown};

@@ -5,25 +5,26 @@
 #![no_std]
 #![no_main]
 
-use kernel::{ExitCode, exit, thread};
+use kernel::{ExitCode, bootinfo, bring_up, exit, modules, startup, thread};
 
 kernel::entry_point!(kernel_main);
 
 fn kernel_main() -> ! {
-    kernel::startup::print_banner();
-    match kernel::modules::bring_up() {
-        Ok(registry) => kernel::modules::print_table(registry),
+    startup::print_banner();
+    // CPUs, modules, threads, events: each a step of `bring_up::run`.
+    match bring_up::run() {
+        Ok(registry) => modules::print_table(registry),
         Err(e) => {
-            if let Some(registry) = kernel::modules::registry() {
-                kernel::modules::print_table(registry);
+            if let Some(registry) = modules::registry() {
+                modules::print_table(registry);
             }
             log::error!("{e}; stopping");
             exit(ExitCode::Failure);
         }
     }
     log::info!("boot complete in {} ms", kernel::time::now_ns() / 1_000_000);
-    kernel::startup::mark_complete();
-    if kernel::startup::cmdline().flag("helix.poweroff") {
+    bring_up::mark_complete();
+    if bootinfo::cmdline().flag("helix.poweroff") {
         kernel::power_off();
     }
     loop {

@@ -5,16 +5,18 @@
 //! timings, the hardware service) and registers every module in
 //! [`MODULES`], logging the command-line parameters an ESSENTIAL module
 //! will start without (an invalid value gives way to the default); it
-//! starts nothing. [`bring_up`] then starts them: the
-//! kernel's scheduler first (`scheduler=NAME` picks it when several
-//! SCHEDULER modules are loaded; the others wait in standby), then the
-//! thread subsystem on its policy, then every other module in dependency
-//! order. [`format_table`] is the lsmod-style table: a module that failed is
-//! shown Failed with its reason, its dependents skipped with theirs, a
-//! waiting scheduler as standby; everything else runs.
+//! starts nothing. The boot sequence ([`bring_up`](crate::bring_up)) then
+//! starts them with [`start_scheduler`] (`scheduler=NAME` picks it when
+//! several SCHEDULER modules are loaded; the others wait in standby),
+//! starts threads on its policy, and starts every other module in
+//! dependency order with [`start_others`]. [`format_table`] is the
+//! lsmod-style table: a module that failed is shown Failed with its
+//! reason, its dependents skipped with theirs, a waiting scheduler as
+//! standby; everything else runs. [`wait_for_boot`] blocks until the boot
+//! sequence declares the boot complete.
 
 use crate::arch::x86_64::cpu;
-use crate::kprintln;
+use crate::{bootinfo, kprintln};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -24,6 +26,23 @@ use helix_modules::{Caller, Module, ModuleError, ModuleFlags, ModuleStatus, Regi
 use spin::Once;
 
 static REGISTRY: Once<Registry> = Once::new();
+
+static BOOT_COMPLETE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static BOOT_WAITERS: crate::thread::WaitQueue = crate::thread::WaitQueue::new();
+
+/// Declares the boot finished (every module started, the table printed):
+/// releases whoever waits in [`wait_for_boot`]. Called by the boot
+/// sequence (`bring_up::mark_complete`).
+pub fn mark_boot_complete() {
+    BOOT_COMPLETE.store(true, core::sync::atomic::Ordering::Release);
+    BOOT_WAITERS.wake_all();
+}
+
+/// Blocks the calling thread until the boot is complete (so the console's
+/// first prompt comes after the boot log, not in the middle of it).
+pub fn wait_for_boot() {
+    BOOT_WAITERS.wait_until(|| BOOT_COMPLETE.load(core::sync::atomic::Ordering::Acquire));
+}
 
 /// Makes a fresh instance of a module.
 pub type Factory = fn() -> Box<dyn Module>;
@@ -71,18 +90,14 @@ pub fn factory(name: &str) -> Option<Factory> {
 /// name or any capability it provides (`module_blacklist=scheduler` leaves
 /// out every scheduler, `module_blacklist=clock` the clock driver).
 fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
-    let blacklist = crate::startup::cmdline()
-        .get("module_blacklist")
-        .unwrap_or("");
+    let blacklist = bootinfo::cmdline().get("module_blacklist").unwrap_or("");
     let mut results = Vec::new();
-    let testing = crate::testing::is_test_kernel();
+    let testing = bootinfo::is_test_kernel();
     for &(name, make) in MODULES {
         if testing && INTERACTIVE.contains(&name) {
             continue;
         }
-        if OPT_IN.contains(&name)
-            && !crate::startup::cmdline().flag(&alloc::format!("{name}.enable"))
-        {
+        if OPT_IN.contains(&name) && !bootinfo::cmdline().flag(&alloc::format!("{name}.enable")) {
             continue;
         }
         let module = make();
@@ -134,21 +149,21 @@ pub fn registry() -> Option<&'static Registry> {
 static SKIPPED: spin::Mutex<Vec<(String, String)>> = spin::Mutex::new(Vec::new());
 
 /// Builds the registry and registers every module in [`MODULES`]. Modules
-/// are started by [`bring_up`]: the scheduler first, the rest once threads
-/// run.
+/// are started by the boot sequence: the scheduler first
+/// ([`start_scheduler`]), the rest once threads run ([`start_others`]).
 pub fn load() -> &'static Registry {
-    let (policy, refused) = crate::supervisor::policy(&crate::startup::cmdline());
+    let (policy, refused) = crate::supervisor::policy(&bootinfo::cmdline());
     for e in refused {
         log::warn!("{e}; keeping the default");
     }
-    let (budgets, refused) = crate::contain::budgets(&crate::startup::cmdline());
+    let (budgets, refused) = crate::contain::budgets(&bootinfo::cmdline());
     for e in refused {
         log::warn!("{e}; keeping the default");
     }
     let r = REGISTRY.call_once(|| {
         Registry::builder()
             .policy(policy)
-            .cmdline(crate::startup::cmdline().as_str())
+            .cmdline(bootinfo::cmdline().as_str())
             .clock(cpu::rdtsc)
             .on_stopped(reclaim)
             .hardware(crate::hw::hardware())
@@ -175,7 +190,7 @@ pub fn load() -> &'static Registry {
 /// info, else none. A bad value is logged and ignored. Test kernels that
 /// register modules of their own call it again afterwards.
 pub fn apply_memory_limits(r: &Registry) {
-    let cmdline = crate::startup::cmdline();
+    let cmdline = bootinfo::cmdline();
     for m in r.list() {
         let key = alloc::format!("mem.limit.{}", m.name);
         let from_cmdline = cmdline.get(&key).and_then(|text| match parse_size(text) {
@@ -223,14 +238,14 @@ fn parse_size(text: &str) -> Option<u64> {
 /// threads; a scheduler module therefore must not depend on other modules.
 /// The SCHEDULER modules that do not run wait in standby (see
 /// [`start_others`]); that is a normal state, not a failure.
-fn start_scheduler(r: &Registry) {
+pub fn start_scheduler(r: &Registry) {
     let schedulers: Vec<String> = r
         .list()
         .into_iter()
         .filter(|m| m.flags.contains(ModuleFlags::SCHEDULER))
         .map(|m| m.name)
         .collect();
-    let wanted = crate::startup::cmdline().get("scheduler");
+    let wanted = bootinfo::cmdline().get("scheduler");
     let mut order: Vec<&String> = Vec::new();
     match wanted {
         Some(w) if schedulers.iter().any(|s| s == w) => {
@@ -260,7 +275,7 @@ fn start_scheduler(r: &Registry) {
 
 /// Starts every other module in dependency order and records why any was
 /// skipped. A second SCHEDULER module is reported in standby, at INFO.
-fn start_others(r: &Registry) {
+pub fn start_others(r: &Registry) {
     let report = r.start_all(Caller::Kernel);
     for (name, e) in &report.failed {
         log::error!("module {name} failed: {e}");
@@ -273,89 +288,6 @@ fn start_others(r: &Registry) {
         log::warn!("module {name} not started: {e}");
         skipped.push((name.clone(), alloc::format!("{e}")));
     }
-}
-
-/// Why threads could not be started.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartError {
-    /// No running module provides the scheduler service.
-    NoScheduler,
-    /// The thread subsystem refused to start.
-    Threads(crate::thread::ThreadError),
-    /// An ESSENTIAL module failed at boot (its init or start returned an
-    /// error or faulted): there is nothing to fall back to.
-    EssentialFailed {
-        /// The module.
-        module: String,
-        /// Why it failed.
-        reason: String,
-    },
-}
-
-impl core::fmt::Display for StartError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::NoScheduler => f.write_str(
-                "no running module is flagged SCHEDULER and provides \"scheduler\": the kernel cannot run threads",
-            ),
-            Self::Threads(e) => write!(f, "cannot start threads: {e}"),
-            Self::EssentialFailed { module, reason } => write!(
-                f,
-                "essential module {module} failed at boot ({reason}); the kernel cannot run without it"
-            ),
-        }
-    }
-}
-
-/// Starts the other CPUs, loads the modules and starts the thread
-/// subsystem on the scheduler module's policy, then tells the modules
-/// which CPUs are online. Idempotent: later calls return the same registry.
-pub fn bring_up() -> Result<&'static Registry, StartError> {
-    let r = match registry() {
-        Some(r) => r,
-        None => {
-            let aps = crate::smp::start_aps();
-            log::info!("{} CPU{} online", aps + 1, if aps == 0 { "" } else { "s" });
-            load()
-        }
-    };
-    if crate::thread::is_running() {
-        return Ok(r);
-    }
-    start_scheduler(r);
-    let Some(sched) = r.scheduler() else {
-        // Start the rest anyway, so the module table shows their state.
-        start_others(r);
-        return Err(StartError::NoScheduler);
-    };
-    let name = sched.name();
-    crate::thread::start(sched).map_err(StartError::Threads)?;
-    log::info!("threads scheduled by module {name}");
-    start_others(r);
-    // After every module started, so each of them hears of every CPU.
-    crate::smp::announce_online_cpus(r);
-    crate::events::start(r).map_err(StartError::Threads)?;
-    check_essentials(r)?;
-    Ok(r)
-}
-
-/// Fails the boot if an ESSENTIAL module did not come up: a non-essential
-/// module that fails (returns an error or faults in init or start) fails
-/// alone, but an essential one has nothing to fall back to.
-fn check_essentials(r: &Registry) -> Result<(), StartError> {
-    for m in r.list() {
-        if m.flags.contains(ModuleFlags::ESSENTIAL) && m.state == helix_modules::ModuleState::Failed
-        {
-            return Err(StartError::EssentialFailed {
-                reason: m.last_error.map_or_else(
-                    || String::from("no reason recorded"),
-                    |e| alloc::format!("{e}"),
-                ),
-                module: m.name,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Flag names as the lsmod column shows them (`ESSENTIAL | SCHEDULER`, `-` for none).

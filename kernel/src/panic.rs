@@ -2,7 +2,8 @@
 //!
 //! Inside a test the runner may be waiting to catch the panic (to check a
 //! `should_panic` test, or to report a failure and carry on with the next
-//! test); then the handler hands over to it and never prints here. A panic
+//! test); then the handler hands over to it and never prints here. Only a
+//! test kernel asks the runner. A panic
 //! while already panicking exits at once, so a broken console cannot loop.
 
 use crate::arch::x86_64::{cpu, qemu};
@@ -18,7 +19,9 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     // then the test runner.
     crate::contain::on_panic(info);
     crate::thread::on_thread_panic(info);
-    crate::testing::on_panic(info);
+    if crate::bootinfo::is_test_kernel() {
+        crate::testing::on_panic(info);
+    }
     if PANICKING.swap(true, Ordering::SeqCst) {
         qemu::exit(qemu::ExitCode::Failure);
     }

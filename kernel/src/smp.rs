@@ -8,15 +8,17 @@
 //! `CpuHotplug` events ([`announce_online_cpus`], [`set_online`]).
 //!
 //! Taking a CPU offline: the `CpuHotplug { online: false }` event lets the
-//! scheduler move its threads away; the CPU is then asked to park, and at
-//! its next timer tick it hands its running thread back, switches to its
-//! idle thread, masks its timer and halts. Bringing it back: it is unparked
-//! with a wake-up IPI, resumes its timer, and the `online: true` event
-//! gives it work. CPU 0 (the boot CPU) always stays online.
+//! scheduler move its threads away; the CPU is then asked to park
+//! ([`thread::park`], the mechanism), and at its next timer tick it hands
+//! its running thread back, switches to its idle thread, masks its timer
+//! and halts. Bringing it back: the park request is withdrawn and a wake-up
+//! IPI sent, it resumes its timer, and the `online: true` event gives it
+//! work. CPU 0 (the boot CPU) always stays online.
 
 use crate::arch::x86_64::percpu::{self, MAX_CPUS};
 use crate::arch::x86_64::{acpi, ap_startup, apic, gdt, idt, interrupts, protect};
-use crate::{thread, time};
+use crate::thread::{self, park};
+use crate::time;
 use core::fmt;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use helix_modules::Registry;
@@ -28,8 +30,6 @@ pub const WAKE_VECTOR: u8 = 0xf0;
 static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 static CPU_COUNT: AtomicUsize = AtomicUsize::new(1);
 static ONLINE: AtomicU64 = AtomicU64::new(1);
-static PARK_REQUESTED: AtomicU64 = AtomicU64::new(0);
-static PARKED: AtomicU64 = AtomicU64::new(0);
 
 /// Why a hotplug request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,26 +76,6 @@ pub fn is_online(cpu: usize) -> bool {
 /// The APIC id of CPU `cpu`.
 pub fn apic_id(cpu: usize) -> u32 {
     APIC_IDS.get(cpu).map_or(0, |a| a.load(Ordering::Relaxed))
-}
-
-/// Whether CPU `cpu` has been asked to park.
-pub fn park_requested(cpu: usize) -> bool {
-    PARK_REQUESTED.load(Ordering::Acquire) & (1 << cpu) != 0
-}
-
-/// Parks the calling CPU (from its idle thread) until it is unparked.
-pub(crate) fn park_this_cpu(cpu: usize) {
-    apic::mask_timer(true);
-    PARKED.fetch_or(1 << cpu, Ordering::AcqRel);
-    loop {
-        x86_64::instructions::interrupts::disable();
-        if !park_requested(cpu) {
-            break;
-        }
-        x86_64::instructions::interrupts::enable_and_hlt();
-    }
-    apic::mask_timer(false);
-    PARKED.fetch_and(!(1 << cpu), Ordering::AcqRel);
 }
 
 fn wake_ipi(_: &mut crate::arch::x86_64::entry::InterruptFrame) {}
@@ -166,7 +146,8 @@ pub fn start_aps() -> usize {
         // idle thread for good); APs start one at a time here, and the loop
         // stops at the first that does not report in; `apic_id` is a MADT
         // CPU other than this one, started by nothing before (`ONCE`).
-        let started_ap = unsafe { ap_startup::start_ap(apic_id, index, top, ap_entry) };
+        let started_ap =
+            unsafe { ap_startup::start_ap(apic_id, index, top, ap_entry, time::now_ns) };
         if started_ap {
             started += 1;
             CPU_COUNT.store(index + 1, Ordering::Release);
@@ -223,9 +204,9 @@ pub fn set_online(cpu: usize, online: bool) -> Result<(), HotplugError> {
     }
     let bit = 1u64 << cpu;
     if online {
-        PARK_REQUESTED.fetch_and(!bit, Ordering::AcqRel);
+        park::cancel(cpu);
         apic::send_ipi(apic_id(cpu), WAKE_VECTOR);
-        wait_for(cpu, || PARKED.load(Ordering::Acquire) & bit == 0)?;
+        wait_for(cpu, || !park::is_parked(cpu))?;
         ONLINE.fetch_or(bit, Ordering::AcqRel);
         r.dispatch(&Event::CpuHotplug {
             cpu_id: cpu as u32,
@@ -242,8 +223,8 @@ pub fn set_online(cpu: usize, online: bool) -> Result<(), HotplugError> {
         if policy_says_online(cpu) == Some(true) {
             return Err(HotplugError::SchedulerRefused(cpu));
         }
-        PARK_REQUESTED.fetch_or(bit, Ordering::AcqRel);
-        wait_for(cpu, || PARKED.load(Ordering::Acquire) & bit != 0)?;
+        park::request(cpu);
+        wait_for(cpu, || park::is_parked(cpu))?;
         ONLINE.fetch_and(!bit, Ordering::AcqRel);
     }
     log::info!("CPU {cpu} is {}", if online { "online" } else { "offline" });

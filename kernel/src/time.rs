@@ -2,13 +2,15 @@
 //!
 //! At boot the local APIC timer and the TSC are both calibrated against the
 //! PIT. The clock ([`now_ns`]) is the TSC scaled to nanoseconds since
-//! calibration: fine-grained and cheap to read. The timer interrupt
-//! ([`on_timer_tick`]) counts ticks at the configured rate (`timer.hz`,
-//! default [`DEFAULT_TIMER_HZ`]) and gives the test runner its chance to
-//! enforce a per-test time limit.
+//! calibration: fine-grained and cheap to read. The timer interrupt runs
+//! the tick work [`init`] installs in the CPU layer: it counts ticks at the
+//! configured rate (`timer.hz`, default [`DEFAULT_TIMER_HZ`]) and runs the
+//! callbacks the layers above added with [`add_tick_callback`] (the events
+//! thread's tick countdown; in a test kernel, the test runner's time
+//! limit). The clock knows nothing of them.
 
-use crate::arch::x86_64::{apic, cpu};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::arch::x86_64::{apic, cpu, interrupts, percpu};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Timer rate used when the command line does not set `timer.hz`.
 pub const DEFAULT_TIMER_HZ: u32 = 1000;
@@ -22,6 +24,34 @@ static TSC_BASE: AtomicU64 = AtomicU64::new(0);
 static APIC_HZ: AtomicU64 = AtomicU64::new(0);
 static TIMER_HZ: AtomicU32 = AtomicU32::new(0);
 static TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Work every CPU's timer interrupt runs after the tick count, with
+/// interrupts off: `cpu` is the CPU's index (the system tick is CPU 0's).
+/// It must not block or allocate.
+pub type TickCallback = fn(cpu: usize);
+
+/// Most tick callbacks (the kernel adds two at most).
+pub const MAX_TICK_CALLBACKS: usize = 4;
+
+/// The callbacks as `usize`s, in the order added; the first 0 ends them.
+static TICK_CALLBACKS: [AtomicUsize; MAX_TICK_CALLBACKS] =
+    [const { AtomicUsize::new(0) }; MAX_TICK_CALLBACKS];
+
+/// Adds `callback` to the work of every timer tick, after those added
+/// before it. Adding one that is already there does nothing. Panics when
+/// [`MAX_TICK_CALLBACKS`] are there: the list is fixed, so the interrupt
+/// path never locks or allocates.
+pub fn add_tick_callback(callback: TickCallback) {
+    let new = callback as usize;
+    for slot in &TICK_CALLBACKS {
+        match slot.compare_exchange(0, new, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(old) if old == new => return,
+            Err(_) => {}
+        }
+    }
+    panic!("more than {MAX_TICK_CALLBACKS} timer tick callbacks");
+}
 
 /// Why a timer rate was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +95,7 @@ pub fn init(hz: u32) {
     TSC_HZ.store(tsc_hz.max(1), Ordering::Relaxed);
     APIC_HZ.store(apic_hz, Ordering::Relaxed);
     TIMER_HZ.store(hz, Ordering::Relaxed);
+    interrupts::set_timer_hook(on_timer_tick);
     apic::start_periodic(apic_hz, hz);
 }
 
@@ -103,15 +134,27 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
     (u128::from(cycles) * 1_000_000_000 / u128::from(tsc_hz().max(1))) as u64
 }
 
-/// Called from the timer interrupt, after the EOI.
-pub fn on_timer_tick() {
+/// The timer interrupt's tick work (installed by [`init`]), after the EOI:
+/// the tick count, then the callbacks.
+fn on_timer_tick() {
+    let cpu = percpu::cpu_index();
     // The system tick count follows the boot CPU only, so it advances at
     // `timer_hz` however many CPUs are online.
-    if crate::arch::x86_64::percpu::cpu_index() == 0 {
+    if cpu == 0 {
         TICKS.fetch_add(1, Ordering::Relaxed);
-        crate::events::on_timer_tick(now_ns());
     }
-    crate::testing::check_deadline();
+    for slot in &TICK_CALLBACKS {
+        match slot.load(Ordering::Acquire) {
+            0 => break,
+            callback => {
+                // SAFETY: only `add_tick_callback` stores here, always a
+                // `TickCallback` cast to `usize` (never 0, handled above),
+                // so this turns it back into that function pointer.
+                let callback = unsafe { core::mem::transmute::<usize, TickCallback>(callback) };
+                callback(cpu);
+            }
+        }
+    }
 }
 
 /// Busy-waits (halting between ticks) until `ns` nanoseconds have passed.

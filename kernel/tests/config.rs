@@ -53,14 +53,14 @@ ktest!(
 
 ktest!(
     fn start_info_and_command_line_are_available() {
-        let info = kernel::startup::start_info();
+        let info = kernel::bootinfo::start_info();
         assert!(
             info.usable_bytes() > 64 << 20,
             "QEMU gives the test kernels 128 MiB"
         );
         assert!(info.rsdp.is_some(), "QEMU provides an RSDP through PVH");
         // The runner passes test options on the command line.
-        let _ = kernel::startup::cmdline().get("test.filter");
+        let _ = kernel::bootinfo::cmdline().get("test.filter");
     }
 );
 

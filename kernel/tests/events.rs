@@ -20,7 +20,7 @@ use spin::Mutex;
 kernel::test_kernel!();
 
 fn up() -> &'static Registry {
-    kernel::modules::bring_up().expect("modules and threads")
+    kernel::bring_up::run().expect("modules and threads")
 }
 
 fn boilerplate() -> Result<(), ModuleError> {

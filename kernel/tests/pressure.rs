@@ -112,7 +112,7 @@ impl ModuleTrait for Cache {
 
 ktest!(
     fn pressure_releases_a_cache_and_the_allocation_succeeds() {
-        let r = kernel::modules::bring_up().expect("modules and threads");
+        let r = kernel::bring_up::run().expect("modules and threads");
         r.register_v2(Cache { chunks: Vec::new() }).unwrap();
         assert!(r.start_all(Caller::Kernel).is_clean());
         assert_eq!(CACHED.load(Ordering::Relaxed), CACHE_MIB * MIB);

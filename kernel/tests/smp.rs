@@ -53,7 +53,7 @@ impl ModuleTrait for HotplugCounter {
 }
 
 fn up() -> &'static Registry {
-    let r = kernel::modules::bring_up().expect("modules and threads");
+    let r = kernel::bring_up::run().expect("modules and threads");
     if r.status("hotplug_counter").is_err() {
         r.register_v2(HotplugCounter).unwrap();
         r.start_all(Caller::Kernel);

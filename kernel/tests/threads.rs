@@ -18,7 +18,7 @@ use spin::Mutex;
 kernel::test_kernel!();
 
 fn up() -> &'static Registry {
-    kernel::modules::bring_up().expect("a scheduler module schedules threads")
+    kernel::bring_up::run().expect("a scheduler module schedules threads")
 }
 
 fn set_slice(r: &Registry, ms: u64) {

@@ -9,6 +9,7 @@
 //! than silent corruption. Memory above 4 GiB is left unused: the boot
 //! identity map, through which page tables are reached, ends there.
 
+use crate::arch::x86_64::paging::FrameSource;
 use boot::{MemoryKind, MemoryRegion};
 use spin::Mutex;
 use x86_64::PhysAddr;
@@ -153,6 +154,21 @@ pub unsafe fn free(frame: PhysFrame) -> Result<(), FrameAllocError> {
         return Err(FrameAllocError::NotManaged(frame.start_address().as_u64()));
     }
     crate::arch::x86_64::cpu::without_interrupts(|| BITMAP.lock().free(idx))
+}
+
+/// This allocator as the source of page-table frames for
+/// [`paging`](crate::arch::x86_64::paging).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Frames;
+
+// SAFETY: `table_frame` returns frames from `alloc`, which hands a frame
+// out once until it is freed, and freeing one (`free`, an `unsafe fn`)
+// requires that nothing uses it any more, so each is unused; every frame
+// it manages lies below `MANAGED_LIMIT`, 4 GiB, inside the identity map.
+unsafe impl FrameSource for Frames {
+    fn table_frame(&mut self) -> Option<PhysFrame> {
+        alloc().ok()
+    }
 }
 
 /// Current counters.

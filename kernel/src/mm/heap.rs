@@ -4,15 +4,17 @@
 //! The heap starts at [`HEAP_START`] with [`INITIAL_SIZE`] bytes mapped.
 //! When an allocation does not fit, the allocator maps more frames at the
 //! end of the region (at least [`GROW_STEP`], more if the request is
-//! larger), extends the heap and retries; only when physical frames run out
-//! does the allocation fail. [`stats`] reports size, use, the peak use and
-//! how often the heap grew, for the boot banner, the console and memory
-//! pressure.
+//! larger), extends the heap and retries; only when physical frames run
+//! out does it call the reclaim hook ([`set_reclaim_hook`], installed
+//! by the events thread: modules are asked to give memory back) and retry
+//! once before the allocation fails. [`stats`] reports size, use, the peak
+//! use and how often the heap grew, for the boot banner, the console and
+//! memory pressure.
 
 use crate::arch::x86_64::{cpu, paging, percpu};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
@@ -27,6 +29,34 @@ pub const INITIAL_SIZE: usize = 1 << 20;
 pub const GROW_STEP: usize = 256 << 10;
 /// Largest the heap's virtual region may become.
 pub const MAX_SIZE: usize = 1 << 30;
+
+/// What an allocation that found no memory calls, with no lock held,
+/// before it fails: frees what it can and says whether a retry is worth
+/// it. It may allocate (a nested failure just fails) and may wait.
+pub type ReclaimHook = fn() -> bool;
+
+/// The installed [`ReclaimHook`] as a `usize` (0: none).
+static RECLAIM_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the function a failed allocation calls before it gives up
+/// (`events::start` installs the one that asks modules for memory).
+pub fn set_reclaim_hook(hook: ReclaimHook) {
+    RECLAIM_HOOK.store(hook as usize, Ordering::Release);
+}
+
+/// Runs the reclaim hook, if one is installed: whether to retry.
+fn reclaim() -> bool {
+    match RECLAIM_HOOK.load(Ordering::Acquire) {
+        0 => false,
+        hook => {
+            // SAFETY: only `set_reclaim_hook` stores here, always a
+            // `ReclaimHook` cast to `usize` (never 0, handled above), so
+            // this turns it back into that function pointer.
+            let hook = unsafe { core::mem::transmute::<usize, ReclaimHook>(hook) };
+            hook()
+        }
+    }
+}
 
 /// Counters describing the heap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,7 +109,7 @@ impl State {
             // heap region above its top is the heap's own: only `grow`
             // maps there, under the heap lock (`MAX_SIZE` keeps it below
             // the stack region).
-            if unsafe { paging::map(end + mapped as u64, f) }.is_err() {
+            if unsafe { paging::map(end + mapped as u64, f, &mut frame::Frames) }.is_err() {
                 // SAFETY: `f` was never mapped or used.
                 let _ = unsafe { frame::free(f) };
                 break;
@@ -124,10 +154,7 @@ unsafe impl GlobalAlloc for KernelHeap {
             // Out of memory even after growing: ask the modules to give
             // memory back (only possible from a context that may wait),
             // then retry.
-            None => match crate::events::reclaim()
-                .then(|| self.try_alloc(block.layout))
-                .flatten()
-            {
+            None => match reclaim().then(|| self.try_alloc(block.layout)).flatten() {
                 Some(p) => p,
                 None => {
                     account::uncharge(owner, layout.size() as u64);
@@ -321,7 +348,8 @@ pub fn init() {
         // SAFETY: `f` was just allocated for this page alone, and the heap
         // region is the heap's own: nothing but this function (once,
         // `DONE`) and `grow` maps there.
-        unsafe { paging::map(HEAP_START + off, f) }.expect("cannot map the initial kernel heap");
+        unsafe { paging::map(HEAP_START + off, f, &mut frame::Frames) }
+            .expect("cannot map the initial kernel heap");
     }
     cpu::without_interrupts(|| {
         // SAFETY: this runs once (`DONE`), on the still empty heap;

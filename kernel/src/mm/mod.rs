@@ -4,7 +4,13 @@
 //! is the global allocator and grows by mapping frames into the higher
 //! half, and [`stack`] hands out kernel stacks with an unmapped guard page
 //! below each. Page-table edits go through
-//! [`arch::x86_64::paging`](crate::arch::x86_64::paging).
+//! [`arch::x86_64::paging`](crate::arch::x86_64::paging), which takes its
+//! page-table frames from [`frame::Frames`].
+//!
+//! Memory sits below threads and modules: what it needs from them it gets
+//! through hooks they install ([`heap::set_reclaim_hook`], called when an
+//! allocation fails), and what the CPU layer needs from it is installed by
+//! [`init`] (the stack-guard check the exception handler asks).
 
 pub mod account;
 pub mod classes;
@@ -16,7 +22,7 @@ pub mod stack;
 use boot::MemoryRegion;
 
 /// Size of a page and of a physical frame.
-pub const PAGE_SIZE: u64 = 4096;
+pub const PAGE_SIZE: u64 = crate::arch::x86_64::paging::PAGE_SIZE;
 
 unsafe extern "C" {
     static __kernel_start: u8;
@@ -33,7 +39,8 @@ pub fn kernel_image() -> (u64, u64) {
 }
 
 /// Brings up the frame allocator, memory protection (which needs frames
-/// for page tables) and the heap from the memory map.
+/// for page tables) and the heap from the memory map, and installs the
+/// stack-guard check for the exception handler.
 ///
 /// # Safety
 /// `memory_map` must be the loader's memory map: its usable RAM above the
@@ -47,6 +54,7 @@ pub unsafe fn init(memory_map: &[MemoryRegion]) {
     // tables in `.bss`. The start info, command line and map the loader
     // left were copied out by `startup::start` before this runs.
     unsafe { frame::init(memory_map, image_end) };
-    crate::arch::x86_64::protect::init();
+    crate::arch::x86_64::protect::init(&mut frame::Frames);
+    crate::arch::x86_64::exceptions::set_stack_guard_check(stack::is_guard_address);
     heap::init();
 }

@@ -79,7 +79,7 @@ impl KernelStack {
             // is in `slot`, which this stack took from `FREE_SLOTS` or
             // `NEXT_SLOT` and so owns alone (a freed slot's pages were all
             // unmapped before it was put back).
-            if unsafe { paging::map(virt, f) }.is_err() {
+            if unsafe { paging::map(virt, f, &mut frame::Frames) }.is_err() {
                 // SAFETY: `f` was never mapped or used.
                 let _ = unsafe { frame::free(f) };
                 return Err(StackError::OutOfMemory);

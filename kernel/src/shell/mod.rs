@@ -110,7 +110,7 @@ fn run(handle: ModuleHandle, caller: Caller, counters: &Counters) {
         return;
     };
     let mut editor = LineEditor::new();
-    crate::startup::wait_for_boot();
+    crate::modules::wait_for_boot();
     kprint!("\n{PROMPT}");
     loop {
         let seen = hw::irq_activity();

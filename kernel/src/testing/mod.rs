@@ -23,7 +23,7 @@
 //!
 //! ktest!(
 //!     fn the_scheduler_runs() {
-//!         let r = kernel::modules::bring_up().expect("modules and threads");
+//!         let r = kernel::testing::up();
 //!         assert!(r.scheduler().is_some());
 //!     }
 //! );
@@ -34,11 +34,15 @@
 //! test`) boots it. The `qemu_*` markers are strings embedded in the image
 //! that `scripts/qemu-runner.sh` reads before booting it. Panics and CPU
 //! exceptions inside a test fail that test only; the others still run.
+//!
+//! Nothing below this module calls it: the runner adds its time limit to
+//! the clock's tick callbacks when it starts (so only test kernels have
+//! it), and the panic handler hands a panic to it only in a test kernel.
 
 pub mod runner;
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
+pub use crate::arch::x86_64::provoke::overflow_stack;
+pub use crate::bootinfo::is_test_kernel;
 pub use runner::{check_deadline, on_panic};
 
 /// Whether (and how) a test is expected to panic.
@@ -64,35 +68,25 @@ pub struct TestCase {
     pub should_panic: ShouldPanic,
 }
 
-static TEST_KERNEL: AtomicBool = AtomicBool::new(false);
-
-/// Whether this image is a test kernel (set by `test_kernel!`).
-pub fn is_test_kernel() -> bool {
-    TEST_KERNEL.load(Ordering::Relaxed)
-}
-
-/// Marks this image as a test kernel. Used by `test_kernel!`.
-#[doc(hidden)]
-pub fn mark_test_kernel() {
-    TEST_KERNEL.store(true, Ordering::Relaxed);
-}
-
 /// Makes this binary a test kernel whose `main` is the test runner.
 #[macro_export]
 macro_rules! test_kernel {
     () => {
         #[unsafe(no_mangle)]
         extern "C" fn helix_kernel_entry(start_info_paddr: u64) -> ! {
-            $crate::testing::mark_test_kernel();
+            $crate::bootinfo::mark_test_kernel();
             $crate::startup::start(start_info_paddr, $crate::testing::runner::run)
         }
     };
 }
 
 /// Brings the kernel up for a test: other CPUs, every module (but the
-/// interactive shell), threads and events. Idempotent.
+/// interactive shell), threads and events ([`bring_up::run`]).
+/// Idempotent.
+///
+/// [`bring_up::run`]: crate::bring_up::run
 pub fn up() -> &'static helix_modules::Registry {
-    crate::modules::bring_up().expect("modules and threads start")
+    crate::bring_up::run().expect("modules and threads start")
 }
 
 /// Sends `kind` with `payload` to `module` as the kernel: the answer as
@@ -111,16 +105,6 @@ pub fn ask(
         None => Ok(alloc::string::String::from_utf8_lossy(&resp.payload).into_owned()),
         Some(e) => Err(e.into_owned()),
     }
-}
-
-/// Recurses until the stack runs into its guard page, for tests of stack
-/// overflow handling. Never returns.
-#[inline(never)]
-#[allow(unconditional_recursion)]
-pub fn overflow_stack(depth: u64) -> u64 {
-    let pad = [depth; 32];
-    core::hint::black_box(&pad);
-    overflow_stack(depth + 1) + core::hint::black_box(pad[1])
 }
 
 /// Asks the QEMU runner to boot this test kernel with `$n` CPUs: embeds

@@ -6,9 +6,10 @@
 //! `test.list` lists instead of running, and `test.timeout_ms` limits each
 //! test (default [`DEFAULT_TIMEOUT_MS`]). Each test runs through
 //! [`catch_call`]: a panic, a CPU exception (reported as a panic) or the
-//! time limit (enforced from the timer interrupt) ends that test only, and
-//! the runner goes on. The output follows libtest's format so that cargo
-//! users, and tools that read `test result:` lines, understand it.
+//! time limit (enforced from the timer interrupt, through the tick callback
+//! [`run`] adds to the clock) ends that test only, and the runner goes on.
+//! The output follows libtest's format so that cargo users, and tools that
+//! read `test result:` lines, understand it.
 
 use super::{ShouldPanic, TestCase};
 use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
@@ -156,8 +157,8 @@ pub fn set_current_test_limit_ms(ms: u64) {
     }
 }
 
-/// Called on every timer tick: fails the running test once it is over its
-/// time limit.
+/// Called on every CPU's timer tick (the runner installs it): fails the
+/// running test once it is over its time limit.
 pub fn check_deadline() {
     let deadline = DEADLINE_NS.load(Ordering::Relaxed);
     // Only the thread running the test can be unwound to the runner; if it
@@ -178,7 +179,8 @@ pub fn check_deadline() {
 
 /// The test kernel's `main`: runs the selected tests and exits QEMU.
 pub fn run() -> ! {
-    let cmdline = crate::startup::cmdline();
+    time::add_tick_callback(|_| check_deadline());
+    let cmdline = crate::bootinfo::cmdline();
     if let Some(ms) = cmdline
         .get("test.timeout_ms")
         .and_then(|v| v.parse::<u64>().ok())

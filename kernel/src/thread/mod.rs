@@ -13,10 +13,17 @@
 //! thread yields, blocks, sleeps or exits. A thread that panics (including
 //! a CPU fault such as a stack overflow) is reported and ends; the other
 //! threads go on. Threads owned by a module are killed by
-//! [`kill_owned_by`] when that module stops.
+//! [`kill_owned_by`] when that module stops. A CPU can be taken out of
+//! service and back ([`park`]).
+//!
+//! Threads sit above memory and time and below the module wiring: the
+//! CPU layer reaches them through hooks [`start`] installs (the timer's
+//! tick hook, the switch's finish-switch hook), and what they need from
+//! modules is installed by the wiring (`set_owned_fault_hook`).
 
 pub mod exec;
 mod exit;
+pub mod park;
 pub(crate) mod sched;
 mod sleep;
 mod table;
@@ -24,9 +31,7 @@ mod wait;
 
 pub use exit::{OwnedFaultHook, kill_owned_by, on_thread_panic, set_owned_fault_hook};
 pub use helix_modules::services::scheduler::{Priority, ThreadId};
-pub use sched::{
-    current_id, finish_switch, is_running, main_thread_id, run_idle, scheduler, start, yield_now,
-};
+pub use sched::{current_id, is_running, main_thread_id, run_idle, scheduler, start, yield_now};
 pub use sleep::{sleep_ms, sleep_ns};
 pub use table::{ExitStatus, ThreadInfo, ThreadState, list};
 pub use wait::WaitQueue;
@@ -84,7 +89,7 @@ impl fmt::Display for ThreadError {
 /// ```
 ///
 /// Spawning needs a running scheduler module ([`ThreadError::NoScheduler`]
-/// before `kernel::modules::bring_up`); a thread that panics or faults ends
+/// before `kernel::bring_up::run`); a thread that panics or faults ends
 /// alone, with [`ExitStatus::Panicked`] for its joiner.
 pub struct Builder {
     name: String,

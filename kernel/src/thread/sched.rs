@@ -85,7 +85,9 @@ pub(super) fn idle_thread(cpu: CpuId) -> Arc<Thread> {
 }
 
 /// Installs `scheduler`, turns the calling context into the `main` thread
-/// and gives this CPU its idle thread. Called once, by the boot CPU.
+/// and gives this CPU its idle thread, and installs the thread layer's
+/// hooks in the CPU layer: `finish_switch` after every switch, the
+/// scheduler's tick in the timer interrupt. Called once, by the boot CPU.
 pub fn start(scheduler: Arc<dyn Scheduler>) -> Result<ThreadId, ThreadError> {
     if SCHED.get().is_some() {
         return Ok(ThreadId(MAIN_ID.load(Ordering::Relaxed)));
@@ -109,6 +111,7 @@ pub fn start(scheduler: Arc<dyn Scheduler>) -> Result<ThreadId, ThreadError> {
         slot.switched_at.store(time::now_ns(), Ordering::Relaxed);
         MAIN_ID.store(id.0, Ordering::Relaxed);
         SCHED.call_once(|| scheduler);
+        switch::set_finish_switch_hook(finish_switch);
         interrupts::set_tick_hook(on_timer_tick);
         Ok(id)
     })
@@ -156,8 +159,8 @@ fn itoa(n: u32) -> heapless::String<10> {
 
 extern "C" fn idle_loop(cpu_id: u64) -> ! {
     loop {
-        if crate::smp::park_requested(cpu_id as usize) {
-            crate::smp::park_this_cpu(cpu_id as usize);
+        if super::park::is_requested(cpu_id as usize) {
+            super::park::park_this_cpu(cpu_id as usize);
         }
         // `sti; hlt` back to back: an interrupt cannot slip in between.
         x86_64::instructions::interrupts::enable_and_hlt();
@@ -254,8 +257,9 @@ pub(super) fn switch_to(next: Option<ThreadId>) {
 }
 
 /// Runs on the new stack right after every switch (and after every
-/// interrupt return): releases the previous thread.
-pub extern "C" fn finish_switch() {
+/// interrupt return), as the switch's finish-switch hook: releases the
+/// previous thread.
+extern "C" fn finish_switch() {
     let (_, slot) = this_cpu();
     let Some(prev) = slot.prev.lock().take() else {
         return;
@@ -359,7 +363,7 @@ fn on_timer_tick(frame: &mut InterruptFrame) -> *mut InterruptFrame {
     {
         super::exit::mark_exited(sched.as_ref(), &cur, ExitStatus::Killed);
         sched.pick_next(cpu_id)
-    } else if sched.tick(cpu_id, now) || cur.idle || crate::smp::park_requested(cpu_id as usize) {
+    } else if sched.tick(cpu_id, now) || cur.idle || super::park::is_requested(cpu_id as usize) {
         // A CPU asked to park gives its thread back to the policy (which
         // already queued it elsewhere) and switches to its idle thread.
         sched.pick_next(cpu_id)

@@ -15,7 +15,7 @@ use kernel::ktest;
 kernel::test_kernel!();
 
 fn up() -> &'static Registry {
-    kernel::modules::bring_up().expect("modules and threads")
+    kernel::bring_up::run().expect("modules and threads")
 }
 
 fn ask(r: &Registry, kind: &str, payload: &[u8]) -> Result<String, String> {

@@ -13,7 +13,7 @@ use kernel::{ktest, thread};
 kernel::test_kernel!();
 
 fn up() -> &'static Registry {
-    kernel::modules::bring_up().expect("modules and threads")
+    kernel::bring_up::run().expect("modules and threads")
 }
 
 fn ask(r: &Registry, kind: &str) -> Result<String, String> {

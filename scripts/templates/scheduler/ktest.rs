@@ -20,7 +20,7 @@ kernel::test_kernel!();
 kernel::qemu_cmdline!("scheduler=__name__");
 
 fn up() -> &'static Registry {
-    kernel::modules::bring_up().expect("modules and threads")
+    kernel::bring_up::run().expect("modules and threads")
 }
 
 ktest!(

@@ -4,8 +4,10 @@
 //! because the boot page tables map the first 4 GiB at offset 0, where
 //! firmware (and QEMU) put the RSDP and the tables. The result is copied
 //! into plain data ([`Platform`]) so nothing keeps pointers into firmware
-//! memory.
+//! memory. Where the RSDP is comes from the loader: the start-up code
+//! passes it to [`init`] once, and nothing else can set it.
 
+use super::paging::PAGE_SIZE;
 use super::percpu::MAX_CPUS;
 use acpi::madt::{Madt, MadtEntry};
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
@@ -15,12 +17,28 @@ use heapless::Vec;
 use spin::Once;
 
 static PLATFORM: Once<Result<Platform, AcpiDiscoveryError>> = Once::new();
+/// The RSDP the loader reported (`None` inside: it reported none), set
+/// once by [`init`].
+static RSDP: Once<Option<u64>> = Once::new();
 
-/// The MADT contents, read once (from the RSDP the loader reported in the
-/// start info) and kept.
+/// Records where the loader put the RSDP (`None`: it reported none), for
+/// [`platform`] and the power-off code. Only the first call counts.
+///
+/// # Safety
+/// `rsdp` must be the RSDP address the loader reported (the PVH start
+/// info's), or `None`: the ACPI code reads the tables it leads to, and
+/// trusts it to point at firmware tables, not at memory whose reading has
+/// side effects.
+pub unsafe fn init(rsdp: Option<u64>) {
+    RSDP.call_once(|| rsdp);
+}
+
+/// The MADT contents, read once (from the RSDP given to [`init`]) and
+/// kept. Before [`init`] there is nothing to read, and nothing is kept.
 pub fn platform() -> Result<&'static Platform, AcpiDiscoveryError> {
+    let rsdp = *RSDP.get().ok_or(AcpiDiscoveryError::NoRsdp)?;
     PLATFORM
-        .call_once(|| discover(crate::startup::start_info().rsdp))
+        .call_once(|| discover(rsdp))
         .as_ref()
         .map_err(|e| *e)
 }
@@ -29,14 +47,15 @@ pub fn platform() -> Result<&'static Platform, AcpiDiscoveryError> {
 /// without one (or with one out of the identity map's reach).
 ///
 /// The address is not a parameter on purpose: `AcpiTables::from_rsdp`
-/// trusts it, so only the loader's word is used.
+/// trusts it, so only the loader's word (given to [`init`]) is used.
 pub(super) fn tables() -> Option<AcpiTables<IdentityMap>> {
-    let rsdp = crate::startup::start_info().rsdp?;
-    if rsdp as usize >= IDENTITY_LIMIT || rsdp < crate::mm::PAGE_SIZE {
+    let rsdp = (*RSDP.get()?)?;
+    if rsdp as usize >= IDENTITY_LIMIT || rsdp < PAGE_SIZE {
         return None;
     }
-    // SAFETY: `rsdp` is the RSDP address from the PVH start info, which the
-    // loader (QEMU) fills with where it put the RSDP; it lies in the
+    // SAFETY: `rsdp` is the RSDP address from the PVH start info (the
+    // contract of `init`, the only writer of `RSDP`), which the loader
+    // (QEMU) fills with where it put the RSDP; it lies in the
     // identity-mapped first 4 GiB, past the unmapped page 0 (checked
     // above). The crate checks the signature and checksum before trusting
     // the contents or following any pointer in it, and every region it
@@ -59,7 +78,7 @@ impl AcpiHandler for IdentityMap {
         physical_address: usize,
         size: usize,
     ) -> PhysicalMapping<Self, T> {
-        let reachable = physical_address >= crate::mm::PAGE_SIZE as usize
+        let reachable = physical_address >= PAGE_SIZE as usize
             && physical_address
                 .checked_add(size)
                 .is_some_and(|end| end <= IDENTITY_LIMIT);
@@ -144,8 +163,8 @@ impl fmt::Display for AcpiDiscoveryError {
     }
 }
 
-/// Reads the MADT reachable from the loader's RSDP (`rsdp`, from the
-/// start info: [`tables`] reads it there itself).
+/// Reads the MADT reachable from the loader's RSDP (`rsdp`, as given to
+/// [`init`]: [`tables`] reads it there itself).
 fn discover(rsdp: Option<u64>) -> Result<Platform, AcpiDiscoveryError> {
     let rsdp = rsdp.ok_or(AcpiDiscoveryError::NoRsdp)?;
     if rsdp as usize >= IDENTITY_LIMIT {

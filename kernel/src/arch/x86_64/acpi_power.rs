@@ -94,7 +94,7 @@ fn find_s5() -> Option<S5> {
     let fadt = tables.find_table::<Fadt>().ok()?;
     let pm1a = fadt.pm1a_control_block().ok()?;
     let AmlTable { address, length } = tables.dsdt().ok()?;
-    if address < crate::mm::PAGE_SIZE as usize
+    if address < super::paging::PAGE_SIZE as usize
         || address
             .checked_add(length as usize)
             .is_none_or(|end| end > 4 << 30)

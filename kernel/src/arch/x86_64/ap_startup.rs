@@ -17,8 +17,8 @@
 //! An AP that already started may keep a stale read + execute TLB entry
 //! for the page while it is writable again; it never goes back there.
 
-use super::apic;
 use super::paging::{self, Access};
+use super::{apic, cpu};
 use core::sync::atomic::{AtomicBool, Ordering};
 use x86_64::registers::control::Cr3;
 
@@ -169,7 +169,8 @@ pub unsafe fn install_trampoline() {
 
 /// Starts the AP with local APIC id `apic_id` as CPU `index`, running
 /// `entry(index)` on the stack whose top is `stack_top`. Returns whether it
-/// reported in within the timeout.
+/// reported in within the timeout. `now_ns` is the clock the waits are
+/// timed with (the kernel's, calibrated: nanoseconds, never going back).
 ///
 /// # Safety
 /// [`install_trampoline`] ran. `stack_top` is the 16-byte aligned top of a
@@ -182,6 +183,7 @@ pub unsafe fn start_ap(
     index: usize,
     stack_top: u64,
     entry: extern "C" fn(u64) -> !,
+    now_ns: fn() -> u64,
 ) -> bool {
     let (pml4, _) = Cr3::read();
     while_writable(|| {
@@ -201,11 +203,19 @@ pub unsafe fn start_ap(
     STARTED.store(false, Ordering::Release);
     let page = (TRAMPOLINE_ADDR >> 12) as u8;
     apic::send_init(apic_id);
-    crate::time::delay_ns(10_000_000);
+    // 10 ms, halting between timer ticks when interrupts are on.
+    let end = now_ns().saturating_add(10_000_000);
+    while now_ns() < end {
+        if cpu::interrupts_enabled() {
+            cpu::halt();
+        } else {
+            core::hint::spin_loop();
+        }
+    }
     for _ in 0..2 {
         apic::send_startup(apic_id, page);
-        let deadline = crate::time::now_ns() + 100_000_000;
-        while crate::time::now_ns() < deadline {
+        let deadline = now_ns() + 100_000_000;
+        while now_ns() < deadline {
             if STARTED.load(Ordering::Acquire) {
                 return true;
             }

@@ -8,14 +8,42 @@
 //! it as the message: the panic handler prints it and ends the run, and the
 //! test runner can catch it and compare it with what a test expected. A
 //! double fault whose stack pointer sits in a stack guard page is reported
-//! as the kernel stack overflow it almost certainly is.
+//! as the kernel stack overflow it almost certainly is: where the guard
+//! pages are is the memory manager's business, so it installs the check
+//! ([`set_stack_guard_check`]) and this module only asks it.
 
 use super::entry::InterruptFrame;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use x86_64::registers::control::Cr2;
 
 static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
+/// The installed [`StackGuardCheck`] as a `usize` (0: none yet).
+static STACK_GUARD_CHECK: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether an address lies in the guard page of a kernel stack.
+pub type StackGuardCheck = fn(u64) -> bool;
+
+/// Installs the check that tells a stack overflow from any other fault
+/// (`mm::init` installs the stack allocator's). Until then no address is
+/// taken for a guard page.
+pub fn set_stack_guard_check(check: StackGuardCheck) {
+    STACK_GUARD_CHECK.store(check as usize, Ordering::Release);
+}
+
+/// Whether `addr` is in a stack guard page, as the installed check says.
+fn in_stack_guard(addr: u64) -> bool {
+    match STACK_GUARD_CHECK.load(Ordering::Acquire) {
+        0 => false,
+        check => {
+            // SAFETY: only `set_stack_guard_check` stores here, always a
+            // `StackGuardCheck` cast to `usize` (never 0, handled above),
+            // so this turns it back into that function pointer.
+            let check = unsafe { core::mem::transmute::<usize, StackGuardCheck>(check) };
+            check(addr)
+        }
+    }
+}
 
 /// Vector of the breakpoint exception.
 pub const BREAKPOINT: u64 = 3;
@@ -73,7 +101,7 @@ pub struct ExceptionReport {
 impl ExceptionReport {
     fn capture(frame: &InterruptFrame) -> Self {
         let cr2 = Cr2::read_raw();
-        let in_guard = |addr: u64| crate::mm::stack::is_guard_address(addr);
+        let in_guard = in_stack_guard;
         let stack_overflow = match frame.vector {
             DOUBLE_FAULT => in_guard(frame.rsp) || in_guard(frame.rsp.wrapping_sub(8)),
             PAGE_FAULT => in_guard(cr2),

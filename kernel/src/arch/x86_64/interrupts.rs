@@ -1,10 +1,13 @@
 //! The Rust side of interrupt entry: routes a saved frame to its handler.
 //!
 //! Exceptions (vectors 0..32) go to [`super::exceptions`]. The timer vector
-//! acknowledges the APIC first, then runs the kernel's tick work, which may
-//! hand back a different frame to switch threads. Other vectors run the
-//! handler registered for them with [`set_handler`]; an unregistered vector
-//! is counted and logged once, never fatal.
+//! acknowledges the APIC first, then runs the two pieces of tick work the
+//! layers above installed: the clock's ([`set_timer_hook`], from
+//! `time::init`) and then the scheduler's ([`set_tick_hook`], from
+//! `thread::start`), which may hand back a different frame to switch
+//! threads. Other vectors run the handler registered for them with
+//! [`set_handler`]; an unregistered vector is counted and logged once,
+//! never fatal.
 
 use super::entry::InterruptFrame;
 use super::idt::{FIRST_IRQ_VECTOR, SPURIOUS_VECTOR, TIMER_VECTOR};
@@ -18,7 +21,11 @@ pub type Handler = fn(&mut InterruptFrame);
 /// What the timer tick wants done with the interrupted context.
 pub type TickHook = fn(&mut InterruptFrame) -> *mut InterruptFrame;
 
+/// Tick work that does not switch threads (the clock's).
+pub type TimerHook = fn();
+
 static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
+static TIMER_HOOK: AtomicUsize = AtomicUsize::new(0);
 static TICK_HOOK: AtomicUsize = AtomicUsize::new(0);
 static UNHANDLED: AtomicU64 = AtomicU64::new(0);
 
@@ -57,8 +64,14 @@ pub fn clear_handler(vector: u8) {
     HANDLERS[usize::from(vector)].store(0, Ordering::Release);
 }
 
-/// Installs the function the timer interrupt calls after the kernel's own
-/// tick accounting; the scheduler uses it to preempt.
+/// Installs the function every timer interrupt runs first, after the EOI:
+/// `time::init` installs the clock's tick (its count and callbacks).
+pub fn set_timer_hook(hook: TimerHook) {
+    TIMER_HOOK.store(hook as usize, Ordering::Release);
+}
+
+/// Installs the function the timer interrupt calls after the
+/// [`set_timer_hook`] work; the scheduler uses it to preempt.
 pub fn set_tick_hook(hook: TickHook) {
     TICK_HOOK.store(hook as usize, Ordering::Release);
 }
@@ -90,7 +103,14 @@ pub(super) unsafe extern "C" fn dispatch(frame: *mut InterruptFrame) -> *mut Int
             // or unwind a timed-out test, and must not leave the APIC
             // waiting for an EOI that never comes.
             apic::end_of_interrupt();
-            crate::time::on_timer_tick();
+            let timer = TIMER_HOOK.load(Ordering::Acquire);
+            if timer != 0 {
+                // SAFETY: only `set_timer_hook` stores here, always a
+                // `TimerHook` cast to `usize` (never 0, checked above), so
+                // this turns it back into that function pointer.
+                let timer = unsafe { core::mem::transmute::<usize, TimerHook>(timer) };
+                timer();
+            }
             match TICK_HOOK.load(Ordering::Acquire) {
                 0 => frame,
                 hook => {

@@ -15,9 +15,11 @@
 //! writable-and-executable value, so W^X holds for every page set through
 //! it. [`lookup`] and [`for_each_mapping`] read the tables back, with the
 //! effective permissions of every level, for tests and diagnostics.
+//!
+//! Frames for new page tables are not taken from anywhere in particular:
+//! the caller passes a [`FrameSource`] (the memory manager's frame
+//! allocator), so this module needs nothing above the CPU.
 
-use crate::mm::PAGE_SIZE;
-use crate::mm::frame::{self, FrameAllocError};
 use spin::Mutex;
 use x86_64::instructions::tlb;
 use x86_64::registers::control::Cr3;
@@ -29,6 +31,21 @@ use x86_64::structures::paging::{
 use x86_64::{PhysAddr, VirtAddr};
 
 static LOCK: Mutex<()> = Mutex::new(());
+
+/// Size of a page (and of a physical frame).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Where the frames for new page tables come from.
+///
+/// # Safety
+/// Every frame [`table_frame`](Self::table_frame) returns must be unused
+/// by anything else (it becomes a page table, and is never given back
+/// through this trait) and lie below 4 GiB, where the boot identity map
+/// lets the mapper zero and read it at its physical address.
+pub unsafe trait FrameSource {
+    /// A free frame for a page table, or `None` when there is none.
+    fn table_frame(&mut self) -> Option<PhysFrame>;
+}
 
 /// Why a mapping could not be changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,23 +77,16 @@ impl core::fmt::Display for MapError {
     }
 }
 
-impl From<FrameAllocError> for MapError {
-    fn from(_: FrameAllocError) -> Self {
-        Self::OutOfFrames
-    }
-}
-
-/// Hands page-table frames to the `x86_64` mapper from our frame allocator.
-struct TableFrames;
+/// Hands page-table frames to the `x86_64` mapper from a [`FrameSource`].
+struct TableFrames<'a, F: FrameSource>(&'a mut F);
 
 // SAFETY: `allocate_frame` must return frames no one else uses. They come
-// from `frame::alloc`, which hands a frame out once until it is freed, and
-// freeing one (`frame::free`, an `unsafe fn`) requires that nothing uses it
-// any more. Every managed frame lies below 4 GiB, so the mapper can zero it
-// through the identity map (offset 0).
-unsafe impl FrameAllocator<Size4KiB> for TableFrames {
+// from a `FrameSource`, whose implementer guarantees exactly that, and
+// that they lie below 4 GiB, so the mapper can zero them through the
+// identity map (offset 0).
+unsafe impl<F: FrameSource> FrameAllocator<Size4KiB> for TableFrames<'_, F> {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        frame::alloc().ok()
+        self.0.table_frame()
     }
 }
 
@@ -97,23 +107,28 @@ fn with_mapper<R>(f: impl FnOnce(&mut OffsetPageTable<'static>) -> R) -> R {
     })
 }
 
-/// Maps the 4 KiB page at `virt` to `frame`, writable and non-executable.
-/// A page already mapped is refused (`AlreadyMapped`), and so is one
-/// inside a 2 MiB page (`HugePage`).
+/// Maps the 4 KiB page at `virt` to `frame`, writable and non-executable,
+/// taking any page table it needs from `tables`. A page already mapped is
+/// refused (`AlreadyMapped`), and so is one inside a 2 MiB page
+/// (`HugePage`).
 ///
 /// # Safety
 /// `frame` must be the caller's alone: allocated for this mapping and not
 /// mapped or used anywhere else (its identity-map alias aside, which
 /// nothing touches). `virt` must be in a region the caller owns, so that
 /// no one holds a pointer that the new mapping would give meaning to.
-pub unsafe fn map(virt: u64, frame: PhysFrame) -> Result<(), MapError> {
+pub unsafe fn map(
+    virt: u64,
+    frame: PhysFrame,
+    tables: &mut impl FrameSource,
+) -> Result<(), MapError> {
     let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
     with_mapper(|m| {
         // SAFETY: the caller guarantees `frame` is used by nothing else and
         // `virt` is theirs; `map_to` refuses a page already mapped, so no
         // live mapping changes under anyone.
-        match unsafe { m.map_to(page, frame, flags, &mut TableFrames) } {
+        match unsafe { m.map_to(page, frame, flags, &mut TableFrames(tables)) } {
             Ok(flush) => {
                 flush.flush();
                 Ok(())
@@ -224,11 +239,12 @@ unsafe fn identity_directories(pml4: &PageTable) -> impl Iterator<Item = (u64, &
 /// were split. Runs once, at boot, on the boot CPU, before any other CPU
 /// uses these tables: only this CPU's TLB is flushed.
 ///
-/// Page-table frames come from the frame allocator. Panics if `EFER.NXE`
-/// is off: the no-execute bit is reserved without it.
+/// Page-table frames come from `tables`. Panics if `EFER.NXE` is off: the
+/// no-execute bit is reserved without it.
 pub fn protect_identity_map(
     split_end: u64,
     policy: impl Fn(u64) -> Access,
+    tables: &mut impl FrameSource,
 ) -> Result<usize, MapError> {
     if !Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE) {
         // Setting bit 63 without NXE would make every page fault as
@@ -251,18 +267,15 @@ pub fn protect_identity_map(
                     entry.set_flags(flags | PageTableFlags::NO_EXECUTE);
                     continue;
                 }
-                let frame = match frame::alloc() {
-                    Ok(frame) => frame,
-                    Err(e) => {
-                        result = Err(e.into());
-                        break 'dirs;
-                    }
+                let Some(frame) = tables.table_frame() else {
+                    result = Err(MapError::OutOfFrames);
+                    break 'dirs;
                 };
                 // Bit 12 of a 2 MiB entry is PAT, not address: mask it.
                 let phys = entry.addr().as_u64() & !(HUGE_PAGE_SIZE - 1);
-                // SAFETY: the frame was just allocated for this table alone
-                // and lies below 4 GiB, so it is identity-mapped; `LOCK` is
-                // held.
+                // SAFETY: the frame source gave the frame for this table
+                // alone and it lies below 4 GiB (the `FrameSource`
+                // contract), so it is identity-mapped; `LOCK` is held.
                 let pt = unsafe { table_at(frame.start_address()) };
                 for (k, leaf) in pt.iter_mut().enumerate() {
                     let offset = k as u64 * PAGE_SIZE;

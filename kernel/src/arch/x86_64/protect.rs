@@ -3,7 +3,7 @@
 //!
 //! The boot stub maps the first 4 GiB with 2 MiB pages, writable and
 //! executable. [`init`] (from `mm::init`, once the frame allocator can give
-//! page-table frames) splits the 2 MiB pages that hold the kernel image
+//! page-table frames, which it passes in) splits the 2 MiB pages that hold the kernel image
 //! into 4 KiB pages and gives each the access its section needs, from the
 //! linker script's symbols ([`sections`]):
 //!
@@ -24,8 +24,7 @@
 //! are set by the boot stub on the boot CPU and by the trampoline on every
 //! AP; [`check_this_cpu`] verifies them on each CPU and records it.
 
-use super::paging::{self, Access};
-use crate::mm::PAGE_SIZE;
+use super::paging::{self, Access, FrameSource, PAGE_SIZE};
 use core::ops::Range;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::{Cr0, Cr0Flags};
@@ -104,14 +103,14 @@ pub fn checked_cpus() -> u64 {
     CHECKED_CPUS.load(Ordering::Acquire)
 }
 
-/// Protects the kernel image and the identity map (see the module docs).
-/// Called once on the boot CPU, after the frame allocator is up and before
-/// any other CPU starts.
-pub fn init() {
+/// Protects the kernel image and the identity map (see the module docs),
+/// with page tables from `tables`. Called once on the boot CPU, after the
+/// frame allocator is up and before any other CPU starts.
+pub fn init(tables: &mut impl FrameSource) {
     check_this_cpu(0);
     let s = sections();
     let split_end = s.image.end.next_multiple_of(2 << 20);
-    match paging::protect_identity_map(split_end, |addr| access_of(&s, addr)) {
+    match paging::protect_identity_map(split_end, |addr| access_of(&s, addr), tables) {
         Ok(split) => log::debug!(
             "memory protection: text {:#x}-{:#x} RX, rodata {:#x}-{:#x} R, data {:#x}-{:#x} RW, \
              page 0 unmapped, {split} 2 MiB pages split, identity map NX",

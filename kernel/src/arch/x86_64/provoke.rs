@@ -4,8 +4,8 @@
 //! kernel sets it up; none returns normally then.
 //!
 //! The ones whose target is fixed ([`null_read`], [`general_protection`],
-//! [`invalid_opcode`], [`divide_error`]) are safe: they fault wherever they
-//! run. The ones that take an address ([`load`], [`store`], [`jump`]) are
+//! [`invalid_opcode`], [`divide_error`], and [`overflow_stack`], which runs
+//! into the stack's guard page) are safe: they fault wherever they run. The ones that take an address ([`load`], [`store`], [`jump`]) are
 //! `unsafe fn`s: aimed at memory that does not fault, they would read,
 //! write or run it, so the caller states why that cannot do harm.
 
@@ -82,4 +82,15 @@ pub unsafe fn jump(addr: u64) {
     // code safe to call as `extern "C" fn()`; the call clobbers what such a
     // function may. No function pointer is made, so 0 is fine (it faults).
     unsafe { core::arch::asm!("call {0}", in(reg) addr, clobber_abi("C")) };
+}
+
+/// Recurses until the stack runs into its guard page: a page fault that
+/// the CPU cannot deliver on that stack, so a double fault on its IST
+/// stack, reported as a kernel stack overflow. Never returns.
+#[inline(never)]
+#[allow(unconditional_recursion)]
+pub fn overflow_stack(depth: u64) -> u64 {
+    let pad = [depth; 32];
+    core::hint::black_box(&pad);
+    overflow_stack(depth + 1) + core::hint::black_box(pad[1])
 }

@@ -5,12 +5,29 @@
 //! that frame from the interrupt stubs; a thread that yields, blocks or
 //! sleeps builds an identical one in [`context_switch`]. Resuming is the
 //! same for both: load the frame's address into `rsp`, restore registers,
-//! `iretq`. Right after the stack switch both paths call
-//! `crate::thread::finish_switch`, which marks the previous thread as off
-//! this CPU, so another CPU may resume it only once its stack is free.
+//! `iretq`. Right after the stack switch both paths call the finish-switch
+//! hook the thread layer installed ([`set_finish_switch_hook`], from
+//! `thread::start`), which marks the previous thread as off this CPU, so
+//! another CPU may resume it only once its stack is free.
 
 use super::entry::{InterruptFrame, save_registers};
 use core::arch::naked_asm;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// What runs on the new stack right after every switch and interrupt
+/// return, before the frame is restored. Runs with interrupts off.
+pub type FinishSwitchHook = extern "C" fn();
+
+/// The installed [`FinishSwitchHook`] as an address (0: none), read by
+/// [`resume_frame`]'s assembly.
+static FINISH_SWITCH_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the function `resume_frame` calls on the new stack before
+/// restoring a frame (`thread::start` installs the thread layer's
+/// `finish_switch`). Until then, nothing is called.
+pub fn set_finish_switch_hook(hook: FinishSwitchHook) {
+    FINISH_SWITCH_HOOK.store(hook as usize, Ordering::Release);
+}
 
 /// Kernel code and data selectors, as laid out by [`super::gdt`].
 pub const KERNEL_CS: u64 = 0x08;
@@ -50,8 +67,9 @@ pub unsafe extern "C" fn context_switch(save_rsp: *mut u64, next_rsp: u64) {
     );
 }
 
-/// Finishes a switch onto the frame at `rsp`: tells the kernel the previous
-/// thread is off this CPU, then restores the frame.
+/// Finishes a switch onto the frame at `rsp`: runs the finish-switch hook
+/// (which tells the thread layer the previous thread is off this CPU),
+/// then restores the frame.
 ///
 /// # Safety
 /// Jumped to, never called: by [`context_switch`] and the interrupt entry
@@ -61,11 +79,17 @@ pub unsafe extern "C" fn context_switch(save_rsp: *mut u64, next_rsp: u64) {
 pub(super) unsafe extern "C" fn resume_frame() {
     naked_asm!(
         // rbx is restored from the frame below, so it may hold the frame
-        // address across the call; the call needs an aligned stack.
+        // address across the call; the call needs an aligned stack. rax is
+        // restored from the frame too, so it may hold the hook's address
+        // (a plain load: an x86 load is an acquire).
+        "mov rax, qword ptr [rip + {hook}]",
+        "test rax, rax",
+        "jz 2f",
         "mov rbx, rsp",
         "and rsp, -16",
-        "call {finish}",
+        "call rax",
         "mov rsp, rbx",
+        "2:",
         "pop r15",
         "pop r14",
         "pop r13",
@@ -83,7 +107,7 @@ pub(super) unsafe extern "C" fn resume_frame() {
         "pop rax",
         "add rsp, 16",
         "iretq",
-        finish = sym crate::thread::finish_switch,
+        hook = sym FINISH_SWITCH_HOOK,
     );
 }
 
