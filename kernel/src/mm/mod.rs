@@ -52,7 +52,7 @@ pub unsafe fn init(memory_map: &[MemoryRegion]) {
     // unused memory. Everything below `image_end` is kept out: low memory
     // (the AP trampoline page), the image with its boot stack and boot page
     // tables in `.bss`. The start info, command line and map the loader
-    // left were copied out by `startup::start` before this runs.
+    // left were copied out by `bootinfo::init` before this runs.
     unsafe { frame::init(memory_map, image_end) };
     crate::arch::x86_64::protect::init(&mut frame::Frames);
     crate::arch::x86_64::exceptions::set_stack_guard_check(stack::is_guard_address);

@@ -96,9 +96,9 @@ fn with_mapper<R>(f: impl FnOnce(&mut OffsetPageTable<'static>) -> R) -> R {
         let (pml4_frame, _) = Cr3::read();
         let pml4 = pml4_frame.start_address().as_u64() as *mut PageTable;
         // SAFETY: CR3 holds the active PML4. Every page table lives below
-        // 4 GiB (the boot stub's in the image, later ones from the frame
-        // allocator, which manages nothing higher), where physical memory
-        // is identity-mapped, which is all `OffsetPageTable` reads through
+        // 4 GiB (the boot stub's in the image, later ones from a
+        // `FrameSource`, whose contract keeps them there), where physical
+        // memory is identity-mapped, which is all `OffsetPageTable` reads through
         // offset 0. `LOCK` (held, interrupts off, until the closure
         // returns) is taken by every Rust access to the tables, so this is
         // the only reference to them meanwhile.
