@@ -1,0 +1,1 @@
+//! ELF64 validation of module binaries (placeholder: being written).
