@@ -241,9 +241,25 @@
 //! # Ok::<(), ModuleError>(())
 //! ```
 //!
+//! Rather than writing a bus like this, a driver's tests can use
+//! [`FakeHardware`](../testing/struct.FakeHardware.html) (feature
+//! `testing`: `helix-modules = { workspace = true, features = ["testing"] }`
+//! under `[dev-dependencies]`): port banks with per-port device models,
+//! claims that behave like the kernel's, an access log, and `raise_irq` to
+//! deliver an interrupt to the driver's handler:
+//!
+//! ```text
+//! let hw = FakeHardware::new();
+//! hw.set_port(0x71, 0x59);                  // what the device answers
+//! let r = Registry::builder().hardware(Arc::new(hw.clone())).build();
+//! // ... register and start the driver, then:
+//! assert_eq!(hw.writes_to(0x70), [0x00]);   // it selected register 0
+//! hw.raise_irq(4)?;                         // its handler runs
+//! ```
+//!
 //! In the kernel, the hardware service is the real one: claims are
 //! exclusive across drivers and whatever a module still holds is released
-//! when it stops.
+//! when it stops or fails, whatever its own `stop` did.
 //!
 //! # 5. Schedulers
 //!
@@ -346,6 +362,20 @@
 //!
 //! `cargo ktest --test NAME` runs it; `cargo test` at the root runs
 //! everything, both kinds included.
+//!
+//! # 8. When module code fails
+//!
+//! Module code is untrusted: every call the registry makes into a module
+//! is a contained call ([`crate::contain`]). In the kernel, a panic, a CPU
+//! exception (a null pointer, a stack overflow...), a call that runs past
+//! its time budget, or an allocation past the module's memory limit
+//! ([`ModuleInfo::memory_limit`]) ends that call only: the module goes
+//! Failed with [`ModuleError::Faulted`] saying where and what, its threads
+//! and hardware claims are given back, the caller gets the error, and the
+//! supervisor restarts it (with a back-off, and holds it if it keeps
+//! failing). So a module need not defend against its own bugs with
+//! `catch_unwind` (there is none in `no_std`); it should still return
+//! errors for what it expects to go wrong, which cost nothing to recover.
 
 #[allow(unused_imports)] // for the intra-doc links above
 use crate::v2::{Context, ModuleAdapter, ModuleInfo, ModuleTrait};
