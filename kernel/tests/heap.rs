@@ -75,3 +75,34 @@ ktest!(
         }
     }
 );
+
+ktest!(
+    fn an_owner_over_its_limit_is_refused_except_in_kernel_work() {
+        use core::alloc::Layout;
+        use kernel::arch::x86_64::{cpu, percpu};
+        use kernel::mm::account;
+        // An owner no module uses, with no room at all.
+        const OWNER: u32 = 250;
+        account::set_limit(OWNER, 0);
+        let layout = Layout::new::<[u64; 4]>();
+        let before = cpu::without_interrupts(|| percpu::set_charge(OWNER));
+        // SAFETY: a plain allocation of a non-zero-sized layout; the
+        // result is checked and freed below with the same layout.
+        let refused = unsafe { alloc::alloc::alloc(layout) };
+        // Kernel work on the owner's behalf (a module's call into the
+        // registry) is charged but not limited.
+        kernel::thread::exec::enter_section();
+        // SAFETY: as above.
+        let allowed = unsafe { alloc::alloc::alloc(layout) };
+        let charged = account::usage(OWNER).in_use;
+        kernel::thread::exec::leave_section();
+        cpu::without_interrupts(|| percpu::set_charge(before));
+        assert!(refused.is_null(), "the limit was not enforced");
+        assert!(!allowed.is_null(), "kernel work was held to the limit");
+        assert_eq!(charged, 32, "kernel work is still charged to its owner");
+        // SAFETY: `allowed` came from `alloc` with `layout` just above.
+        unsafe { alloc::alloc::dealloc(allowed, layout) };
+        assert_eq!(account::usage(OWNER).in_use, 0);
+        assert_eq!(account::usage(OWNER).failures, 1);
+    }
+);

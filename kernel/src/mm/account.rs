@@ -54,10 +54,15 @@ fn slot(owner: u32) -> &'static Counters {
 }
 
 /// Charges `bytes` to `owner`; `false` (and nothing charged, a failure
-/// counted) if that would pass its limit.
-pub fn charge(owner: u32, bytes: u64) -> bool {
+/// counted) if that would pass its limit and `limited` (the kernel's own
+/// work on the owner's behalf is charged but not limited).
+pub fn charge(owner: u32, bytes: u64, limited: bool) -> bool {
     let c = slot(owner);
-    let limit = c.limit.load(Ordering::Relaxed);
+    let limit = if limited {
+        c.limit.load(Ordering::Relaxed)
+    } else {
+        UNLIMITED
+    };
     let mut now = c.in_use.load(Ordering::Relaxed);
     loop {
         let next = now.saturating_add(bytes);

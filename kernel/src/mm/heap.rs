@@ -141,11 +141,13 @@ impl State {
 // memory stays mapped for good once given to the allocator.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let owner = cpu::without_interrupts(percpu::charge);
+        let word = cpu::without_interrupts(percpu::charge);
+        let owner = word & !percpu::CHARGE_KERNEL_WORK;
+        let limited = word & percpu::CHARGE_KERNEL_WORK == 0;
         let Some(block) = Block::for_layout(layout) else {
             return null_mut();
         };
-        if !account::charge(owner, layout.size() as u64) {
+        if !account::charge(owner, layout.size() as u64, limited) {
             // Over the owner's limit: fail this allocation only.
             return null_mut();
         }

@@ -53,17 +53,16 @@ pub unsafe fn set_guard(frame: u64) {
     cpu::without_interrupts(|| this_cpu().1.guard.store(frame, Ordering::Relaxed));
 }
 
-/// Replaces the running thread's section count with `n` and returns the
-/// old one (a contained call starts at 0 and restores the caller's count).
-pub fn swap_sections(n: u64) -> u64 {
-    cpu::without_interrupts(|| this_cpu().1.sections.swap(n, Ordering::Relaxed))
-}
-
 /// Enters a kernel section: until the matching [`leave_section`], the
 /// running thread is not killed and its contained call is not stopped
 /// from the timer interrupt (both wait for the section to end).
 pub fn enter_section() {
-    cpu::without_interrupts(|| this_cpu().1.sections.fetch_add(1, Ordering::Relaxed));
+    cpu::without_interrupts(|| {
+        this_cpu().1.sections.fetch_add(1, Ordering::Relaxed);
+        // The registry's work for a module is not held to the module's
+        // memory limit: failing there would fail the kernel's own code.
+        percpu::set_kernel_work(true);
+    });
 }
 
 /// Leaves a kernel section; returns how many are still open. Leaving the
@@ -74,6 +73,9 @@ pub fn leave_section() -> u64 {
         let slot = this_cpu().1;
         let n = slot.sections.load(Ordering::Relaxed).saturating_sub(1);
         slot.sections.store(n, Ordering::Relaxed);
+        if n == 0 {
+            percpu::set_kernel_work(false);
+        }
         (n, at_safe_point(slot))
     });
     if safe && super::is_running() {

@@ -188,8 +188,9 @@ pub(super) fn spawn(
     let t = Arc::new(Thread::new(id, name, owner, false));
     // A thread charges its allocations to whoever spawned it (a module
     // starting a worker: that module).
+    let charge = cpu::without_interrupts(crate::arch::x86_64::percpu::charge);
     t.charge.store(
-        cpu::without_interrupts(crate::arch::x86_64::percpu::charge),
+        charge & !crate::arch::x86_64::percpu::CHARGE_KERNEL_WORK,
         Ordering::Relaxed,
     );
     // SAFETY: as in `create_idle`: a page-aligned top of a stack just

@@ -36,6 +36,25 @@ pub fn charge() -> u32 {
     AREAS[cpu_index()].charge.load(Ordering::Relaxed) as u32
 }
 
+/// The charge word's top bit: the running code works on its owner's behalf
+/// inside the kernel (a module's call into the registry), so the owner's
+/// memory limit does not apply to it; the bytes are still charged to the
+/// owner (the rest of the word).
+pub const CHARGE_KERNEL_WORK: u32 = 1 << 31;
+
+/// Marks (or unmarks) the running code as kernel work on its owner's
+/// behalf (see [`CHARGE_KERNEL_WORK`]). Interrupts must be off.
+#[inline]
+pub fn set_kernel_work(on: bool) {
+    let c = &AREAS[cpu_index()].charge;
+    let bit = u64::from(CHARGE_KERNEL_WORK);
+    if on {
+        c.fetch_or(bit, Ordering::Relaxed);
+    } else {
+        c.fetch_and(!bit, Ordering::Relaxed);
+    }
+}
+
 /// Sets whom allocations on this CPU are charged to; returns the previous
 /// value. Interrupts must be off (the value belongs to the running thread).
 #[inline]
