@@ -7,7 +7,8 @@
 //! first 4 GiB, enables long mode, switches to the boot stack and calls the
 //! kernel's `helix_kernel_entry(start_info_paddr)`. [`start_info`] then
 //! turns the `hvm_start_info` structure the loader left in memory into a
-//! [`StartInfo`] with owned copies of the command line and memory map,
+//! [`StartInfo`] with owned copies of the command line and memory map and
+//! the list of modules the loader placed in memory (QEMU's `-initrd`),
 //! checking every pointer and length on the way. The linker script that
 //! lays out every Helix kernel image is `boot/linker.ld`.
 //!
@@ -25,8 +26,8 @@ pub mod start_info;
 
 pub use cmdline::{Cmdline, Param};
 pub use start_info::{
-    CmdlineCut, MAX_CMDLINE, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, PhysRead, StartInfo,
-    StartInfoError,
+    BootModule, CmdlineCut, MAX_CMDLINE, MAX_MEMORY_REGIONS, MAX_MODULES, MAX_PHYS_ADDR,
+    MemoryKind, MemoryRegion, PhysRead, StartInfo, StartInfoError,
 };
 
 /// The absolute path of the linker script every kernel image links with.

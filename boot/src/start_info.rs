@@ -7,9 +7,12 @@
 //! and refuses out-of-range addresses), the command line is read up to
 //! [`MAX_CMDLINE`] bytes (a longer one is cut at a word boundary and the
 //! cut reported in [`StartInfo::cmdline_cut`], never an error) and must be
-//! UTF-8, and the memory map is capped at [`MAX_MEMORY_REGIONS`] entries.
-//! The result owns copies of everything, so the kernel may reuse the
-//! loader's memory afterwards.
+//! UTF-8, the memory map is capped at [`MAX_MEMORY_REGIONS`] entries, and
+//! the module list at [`MAX_MODULES`], each module's range checked
+//! ([`BootModule`]). The result owns copies of everything but the modules'
+//! contents, so the kernel may reuse the loader's memory afterwards, except
+//! the modules' ranges, which it must keep (QEMU's `-initrd` file is module
+//! 0, [`StartInfo::initrd`]).
 //!
 //! What QEMU can pass: its PVH loader (the `pvh.bin` option ROM,
 //! `pc-bios/optionrom/pvh_main.c`) copies `-append` and its NUL from
@@ -34,11 +37,19 @@ pub const START_INFO_MAGIC: u32 = 0x336e_c578;
 pub const MAX_CMDLINE: usize = 4096;
 /// The most memory map entries kept; more are an error.
 pub const MAX_MEMORY_REGIONS: usize = 64;
+/// The most boot modules kept; more are an error. QEMU passes one (its
+/// `-initrd` file) or none.
+pub const MAX_MODULES: usize = 8;
+/// One past the highest physical address x86-64 can have (52 address
+/// bits): a module that ends beyond it is not in memory.
+pub const MAX_PHYS_ADDR: u64 = 1 << 52;
 
 /// Size of the version-1 `hvm_start_info` structure.
 const START_INFO_SIZE: usize = 56;
 /// Size of one `hvm_memmap_table_entry`.
 const MEMMAP_ENTRY_SIZE: usize = 24;
+/// Size of one `hvm_modlist_entry`.
+const MODLIST_ENTRY_SIZE: usize = 32;
 /// Alignment of the command-line reads (see `read_cmdline`).
 const CMDLINE_CHUNK: usize = 64;
 
@@ -68,6 +79,26 @@ pub enum StartInfoError {
     CmdlineNotUtf8,
     /// The memory map has more than [`MAX_MEMORY_REGIONS`] entries.
     TooManyRegions(u32),
+    /// The module list has more than [`MAX_MODULES`] entries.
+    TooManyModules(u32),
+    /// A module's `paddr + size` wraps around the address space.
+    ModuleWraps {
+        /// Index of the module in the loader's list.
+        index: u32,
+        /// Its physical address.
+        paddr: u64,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// A module starts at address 0 or ends past [`MAX_PHYS_ADDR`].
+    ModuleOutOfRange {
+        /// Index of the module in the loader's list.
+        index: u32,
+        /// Its physical address.
+        paddr: u64,
+        /// Its size in bytes.
+        size: u64,
+    },
 }
 
 impl fmt::Display for StartInfoError {
@@ -99,6 +130,21 @@ impl fmt::Display for StartInfoError {
                     "memory map has {n} entries, at most {MAX_MEMORY_REGIONS} supported"
                 )
             }
+            Self::TooManyModules(n) => {
+                write!(
+                    f,
+                    "module list has {n} entries, at most {MAX_MODULES} supported"
+                )
+            }
+            Self::ModuleWraps { index, paddr, size } => write!(
+                f,
+                "module {index} at {paddr:#x}+{size:#x} wraps around the address space"
+            ),
+            Self::ModuleOutOfRange { index, paddr, size } => write!(
+                f,
+                "module {index} at {paddr:#x}+{size:#x} is not in physical memory \
+                 (it starts at 0 or ends past {MAX_PHYS_ADDR:#x})"
+            ),
         }
     }
 }
@@ -164,6 +210,28 @@ impl MemoryRegion {
     }
 }
 
+/// One module the loader placed in memory (`hvm_modlist_entry`): QEMU's
+/// `-initrd` file. Its range is checked: it does not wrap, does not start
+/// at address 0 and ends at or below [`MAX_PHYS_ADDR`]; whether the kernel
+/// can reach it is the kernel's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootModule {
+    /// Physical address of its first byte.
+    pub paddr: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Physical address of its NUL-terminated command line, if the loader
+    /// gave one (QEMU gives none); not read by the parser.
+    pub cmdline_paddr: Option<u64>,
+}
+
+impl BootModule {
+    /// One past its last byte (cannot wrap: checked when parsed).
+    pub fn end(&self) -> u64 {
+        self.paddr.saturating_add(self.size)
+    }
+}
+
 /// How a command line longer than [`MAX_CMDLINE`] bytes was shortened: it
 /// was cut after the last whole word that fits, so no parameter is kept
 /// with half its value.
@@ -211,6 +279,9 @@ pub struct StartInfo {
     pub rsdp: Option<u64>,
     /// The physical memory map, in the loader's order.
     pub memory_map: Vec<MemoryRegion, MAX_MEMORY_REGIONS>,
+    /// The modules the loader placed in memory, in its order: QEMU's
+    /// `-initrd` file, or nothing ([`StartInfo::initrd`]).
+    pub modules: Vec<BootModule, MAX_MODULES>,
 }
 
 impl Default for StartInfo {
@@ -231,6 +302,7 @@ impl StartInfo {
             cmdline_cut: None,
             rsdp: None,
             memory_map: Vec::new(),
+            modules: Vec::new(),
         }
     }
 
@@ -262,6 +334,8 @@ impl StartInfo {
         }
         self.version = u32_at(4);
         self.flags = u32_at(8);
+        let modules = u32_at(12);
+        let modlist_paddr = u64_at(16);
         let cmdline_paddr = u64_at(24);
         let rsdp_paddr = u64_at(32);
         self.rsdp = (rsdp_paddr != 0).then_some(rsdp_paddr);
@@ -278,7 +352,14 @@ impl StartInfo {
         if cmdline_paddr != 0 {
             self.cmdline_cut = read_cmdline(mem, cmdline_paddr, &mut self.cmdline)?;
         }
-        read_memory_map(mem, memmap_paddr, memmap_entries, &mut self.memory_map)
+        read_memory_map(mem, memmap_paddr, memmap_entries, &mut self.memory_map)?;
+        read_modules(mem, modlist_paddr, modules, &mut self.modules)
+    }
+
+    /// The initrd: the first module, which is QEMU's `-initrd` file (QEMU
+    /// passes at most one module).
+    pub fn initrd(&self) -> Option<&BootModule> {
+        self.modules.first()
     }
 
     /// Total bytes of usable RAM in the memory map.
@@ -397,6 +478,59 @@ fn read_memory_map(
         };
         map.push(region)
             .map_err(|_| StartInfoError::TooManyRegions(entries))?;
+    }
+    Ok(())
+}
+
+/// Reads `entries` module list entries at `paddr` into `modules` (emptied
+/// first), checking each module's range.
+fn read_modules(
+    mem: &dyn PhysRead,
+    paddr: u64,
+    entries: u32,
+    modules: &mut Vec<BootModule, MAX_MODULES>,
+) -> Result<(), StartInfoError> {
+    modules.clear();
+    if entries as usize > MAX_MODULES {
+        return Err(StartInfoError::TooManyModules(entries));
+    }
+    for index in 0..entries {
+        let mut raw = [0u8; MODLIST_ENTRY_SIZE];
+        let addr = paddr
+            .checked_add(u64::from(index) * MODLIST_ENTRY_SIZE as u64)
+            .ok_or(StartInfoError::BadAddress {
+                paddr,
+                len: MODLIST_ENTRY_SIZE,
+            })?;
+        mem.read(addr, &mut raw)?;
+        let u64_at = |off: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&raw[off..off + 8]);
+            u64::from_le_bytes(b)
+        };
+        let (module_paddr, size, cmdline_paddr) = (u64_at(0), u64_at(8), u64_at(16));
+        let end = module_paddr
+            .checked_add(size)
+            .ok_or(StartInfoError::ModuleWraps {
+                index,
+                paddr: module_paddr,
+                size,
+            })?;
+        if module_paddr == 0 || end > MAX_PHYS_ADDR {
+            return Err(StartInfoError::ModuleOutOfRange {
+                index,
+                paddr: module_paddr,
+                size,
+            });
+        }
+        let module = BootModule {
+            paddr: module_paddr,
+            size,
+            cmdline_paddr: (cmdline_paddr != 0).then_some(cmdline_paddr),
+        };
+        modules
+            .push(module)
+            .map_err(|_| StartInfoError::TooManyModules(entries))?;
     }
     Ok(())
 }

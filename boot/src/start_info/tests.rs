@@ -35,6 +35,19 @@ impl Image {
         s.extend_from_slice(&0u32.to_le_bytes());
         self.put(at, &s);
     }
+    /// Sets `nr_modules` and `modlist_paddr` of the start info at `at`.
+    fn put_module_list(&mut self, at: usize, list: u64, n: u32) {
+        self.put(at + 12, &n.to_le_bytes());
+        self.put(at + 16, &list.to_le_bytes());
+    }
+    fn put_module(&mut self, at: usize, paddr: u64, size: u64, cmdline: u64) {
+        let mut e = StdVec::new();
+        e.extend_from_slice(&paddr.to_le_bytes());
+        e.extend_from_slice(&size.to_le_bytes());
+        e.extend_from_slice(&cmdline.to_le_bytes());
+        e.extend_from_slice(&0u64.to_le_bytes());
+        self.put(at, &e);
+    }
     fn put_region(&mut self, at: usize, start: u64, len: u64, kind: u32) {
         let mut e = StdVec::new();
         e.extend_from_slice(&start.to_le_bytes());
@@ -332,4 +345,160 @@ fn a_magic_overwritten_by_text_says_the_command_line_was_too_long() {
         "{text}"
     );
     assert!(text.contains("at most 4095 bytes"), "{text}");
+}
+
+#[test]
+fn no_modules_means_no_initrd() {
+    let mut img = Image::new(0x200);
+    img.put_start_info(0, 1, 0, 0, 0, 0);
+    let info = StartInfo::parse(&img, 0).unwrap();
+    assert!(info.modules.is_empty());
+    assert_eq!(info.initrd(), None);
+}
+
+#[test]
+fn one_module_is_the_initrd() {
+    // As QEMU's PVH loader passes `-initrd`: one entry, no command line.
+    let mut img = Image::new(0x400);
+    img.put_start_info(0, 1, 0, 0, 0, 0);
+    img.put_module_list(0, 0x100, 1);
+    img.put_module(0x100, 0x7f0_0000, 0x1_0200, 0);
+    let info = StartInfo::parse(&img, 0).unwrap();
+    let initrd = BootModule {
+        paddr: 0x7f0_0000,
+        size: 0x1_0200,
+        cmdline_paddr: None,
+    };
+    assert_eq!(info.modules.as_slice(), &[initrd]);
+    assert_eq!(info.initrd(), Some(&initrd));
+    assert_eq!(initrd.end(), 0x7f1_0200);
+}
+
+#[test]
+fn several_modules_are_kept_in_order_with_their_command_lines() {
+    let mut img = Image::new(0x400);
+    // Version 0 has the module list too (only the memory map is newer).
+    img.put_start_info(0, 0, 0, 0, 0, 0);
+    img.put_module_list(0, 0x100, 3);
+    img.put_module(0x100, 0x20_0000, 0x1000, 0x300);
+    img.put_module(0x120, 0x30_0000, 0, 0);
+    img.put_module(0x140, 0x1_0000_0000, 0x2000, 0);
+    let info = StartInfo::parse(&img, 0).unwrap();
+    assert_eq!(info.modules.len(), 3);
+    assert_eq!(info.modules[0].cmdline_paddr, Some(0x300));
+    assert_eq!(info.modules[1].size, 0, "an empty module is kept");
+    assert_eq!(
+        info.modules[2].paddr, 0x1_0000_0000,
+        "above 4 GiB is parsed"
+    );
+    assert_eq!(info.initrd().map(|m| m.paddr), Some(0x20_0000));
+}
+
+#[test]
+fn rejects_too_many_modules() {
+    let mut img = Image::new(0x400);
+    img.put_start_info(0, 1, 0, 0, 0, 0);
+    img.put_module_list(0, 0x100, MAX_MODULES as u32 + 1);
+    let err = StartInfo::parse(&img, 0).unwrap_err();
+    assert_eq!(err, StartInfoError::TooManyModules(9));
+    assert_eq!(
+        std::format!("{err}"),
+        "module list has 9 entries, at most 8 supported"
+    );
+    // A huge count is refused before anything is read.
+    img.put_module_list(0, 0xffff_ffff_ffff_ff00, u32::MAX);
+    assert_eq!(
+        StartInfo::parse(&img, 0).unwrap_err(),
+        StartInfoError::TooManyModules(u32::MAX)
+    );
+}
+
+#[test]
+fn rejects_a_wrapping_module() {
+    let mut img = Image::new(0x400);
+    img.put_start_info(0, 1, 0, 0, 0, 0);
+    img.put_module_list(0, 0x100, 2);
+    img.put_module(0x100, 0x20_0000, 0x1000, 0);
+    img.put_module(0x120, 0xffff_ffff_ffff_f000, 0x2000, 0);
+    let err = StartInfo::parse(&img, 0).unwrap_err();
+    assert_eq!(
+        err,
+        StartInfoError::ModuleWraps {
+            index: 1,
+            paddr: 0xffff_ffff_ffff_f000,
+            size: 0x2000
+        }
+    );
+    assert!(
+        std::format!("{err}").contains("module 1 at 0xfffffffffffff000+0x2000 wraps"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rejects_a_module_outside_physical_memory() {
+    let mut img = Image::new(0x400);
+    img.put_start_info(0, 1, 0, 0, 0, 0);
+    img.put_module_list(0, 0x100, 1);
+    // Ends one byte past the 52-bit physical address space.
+    img.put_module(0x100, MAX_PHYS_ADDR - 0x1000, 0x1001, 0);
+    let err = StartInfo::parse(&img, 0).unwrap_err();
+    assert_eq!(
+        err,
+        StartInfoError::ModuleOutOfRange {
+            index: 0,
+            paddr: MAX_PHYS_ADDR - 0x1000,
+            size: 0x1001
+        }
+    );
+    assert!(
+        std::format!("{err}").contains("not in physical memory"),
+        "{err}"
+    );
+    // Ending exactly at the limit is fine.
+    img.put_module(0x100, MAX_PHYS_ADDR - 0x1000, 0x1000, 0);
+    assert!(StartInfo::parse(&img, 0).is_ok());
+    // A module at address 0 is not one the loader placed.
+    img.put_module(0x100, 0, 0x1000, 0);
+    assert!(matches!(
+        StartInfo::parse(&img, 0).unwrap_err(),
+        StartInfoError::ModuleOutOfRange {
+            index: 0,
+            paddr: 0,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_module_list_past_memory_is_bad_address() {
+    // The first entry fits, the second runs off the end.
+    let mut img = Image::new(0x120);
+    img.put_start_info(0, 1, 0, 0, 0, 0);
+    img.put_module_list(0, 0x100, 2);
+    img.put_module(0x100, 0x20_0000, 0x1000, 0);
+    assert!(matches!(
+        StartInfo::parse(&img, 0).unwrap_err(),
+        StartInfoError::BadAddress { .. }
+    ));
+    // A list address whose entries would wrap.
+    img.put_module_list(0, u64::MAX - 0x10, 2);
+    assert!(matches!(
+        StartInfo::parse(&img, 0).unwrap_err(),
+        StartInfoError::BadAddress { .. }
+    ));
+}
+
+#[test]
+fn parse_into_forgets_earlier_modules() {
+    let mut img = Image::new(0x400);
+    img.put_start_info(0, 1, 0, 0, 0, 0);
+    img.put_module_list(0, 0x100, 1);
+    img.put_module(0x100, 0x20_0000, 0x1000, 0);
+    let mut info = StartInfo::new();
+    info.parse_into(&img, 0).unwrap();
+    assert_eq!(info.modules.len(), 1);
+    img.put_module_list(0, 0, 0);
+    info.parse_into(&img, 0).unwrap();
+    assert!(info.modules.is_empty());
 }
