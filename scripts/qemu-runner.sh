@@ -15,6 +15,10 @@
 #   HELIX_TIMEOUT      seconds before the run is killed as hung (default 60)
 #   HELIX_INTERACTIVE  1: attach the serial console to the terminal, no timeout
 #   HELIX_STDIN        1: keep stdin (a pipe from a test driving the console)
+#   HELIX_INITRD       a file to pass as the initrd (`-initrd FILE`: QEMU's
+#                      PVH loader places it in RAM and lists it as the one
+#                      module in the start info; the console's `initrd`
+#                      command lists a cpio archive's files)
 #   HELIX_QEMU_ARGS    extra QEMU arguments
 #   HELIX_NO_EXIT_DEVICE  1: leave out the isa-debug-exit device (the kernel
 #                      then powers off through ACPI S5)
@@ -85,6 +89,13 @@ args=(
     -m "${mem:-128M}"
     -nodefaults -no-reboot -display none
 )
+if [ -n "${HELIX_INITRD:-}" ]; then
+    if [ ! -f "$HELIX_INITRD" ] || [ ! -r "$HELIX_INITRD" ]; then
+        echo "qemu-runner: HELIX_INITRD=$HELIX_INITRD is not a readable file" >&2
+        exit 1
+    fi
+    args+=(-initrd "$HELIX_INITRD")
+fi
 if [ "${HELIX_NO_EXIT_DEVICE:-0}" != 1 ]; then
     args+=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 fi

@@ -9,23 +9,30 @@
 #   -p, --poweroff      power off once booted, even in a terminal
 #   -a, --append TEXT   extra kernel command line, e.g. "log=debug timer.hz=250"
 #   -s, --smp N         number of CPUs (default 1)
+#   --initrd FILE       pass FILE as the initrd (a cpio archive: the console's
+#                       `initrd` command lists it)
 #   -r, --release       boot an optimised build
 #   -h, --help          this text
 set -euo pipefail
+# Where the caller is: a relative --initrd path is relative to it.
+caller_dir=$PWD
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 
 interactive=auto
 append=""
 smp=1
 profile=dev
+initrd=""
 while [ $# -gt 0 ]; do
     case $1 in
         -i|--interactive) interactive=1 ;;
         -p|--poweroff) interactive=0 ;;
         -a|--append) [ $# -ge 2 ] || { usage >&2; exit 2; }; append=$2; shift ;;
         -s|--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift ;;
+        --initrd) [ $# -ge 2 ] || { usage >&2; exit 2; }
+            case $2 in /*) initrd=$2 ;; *) initrd=$caller_dir/$2 ;; esac; shift ;;
         -r|--release) profile=release ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -33,6 +40,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 case $smp in ''|*[!0-9]*) echo "run.sh: --smp needs a number" >&2; exit 2 ;; esac
+if [ -n "$initrd" ] && [ ! -f "$initrd" ]; then
+    echo "run.sh: --initrd $initrd: no such file" >&2
+    exit 2
+fi
 
 scripts/setup.sh
 cargo build -q -p kernel --bin kernel --target x86_64-unknown-none --profile "$profile"
@@ -46,4 +57,5 @@ cmdline=$append
 if [ "$interactive" = 0 ]; then
     cmdline="helix.poweroff${cmdline:+ $cmdline}"
 fi
-HELIX_CMDLINE="$cmdline" HELIX_SMP="$smp" HELIX_INTERACTIVE="$interactive" exec scripts/qemu-runner.sh "$kernel"
+HELIX_CMDLINE="$cmdline" HELIX_SMP="$smp" HELIX_INTERACTIVE="$interactive" HELIX_INITRD="$initrd" \
+    exec scripts/qemu-runner.sh "$kernel"

@@ -1,15 +1,17 @@
 //! What the loader told the kernel: the PVH start info (memory map,
-//! command line, ACPI RSDP), parsed once at boot, and whether this image
-//! is a test kernel.
+//! command line, ACPI RSDP, modules), parsed once at boot, the initrd the
+//! loader placed in memory, and whether this image is a test kernel.
 //!
 //! Everything above reads it from here: [`cmdline`] for `key=value`
-//! settings, [`start_info`] for the memory map and the RSDP,
+//! settings, [`start_info`] for the memory map and the RSDP, [`initrd`]
+//! for the initrd's bytes (QEMU's `-initrd` file, read in place; its
+//! frames are kept out of the frame allocator by `mm::init`),
 //! [`is_test_kernel`] to behave as a test kernel (quieter log, no
 //! interactive console). [`init`] is called once, by the start-up code,
 //! right after the serial port is up.
 
 use crate::mm;
-use ::boot::{Cmdline, PhysRead, StartInfo, StartInfoError};
+use ::boot::{BootModule, Cmdline, PhysRead, StartInfo, StartInfoError};
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
 
@@ -73,6 +75,72 @@ pub fn start_info() -> &'static StartInfo {
 /// The kernel command line (empty before [`init`]).
 pub fn cmdline() -> Cmdline<'static> {
     Cmdline::new(START_INFO.get().map_or("", |s| s.cmdline.as_str()))
+}
+
+/// Why the kernel does not use the initrd the loader passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitrdRefused {
+    /// It ends past 4 GiB, outside the identity map through which the
+    /// kernel reads it.
+    OutsideIdentityMap {
+        /// Its physical address.
+        paddr: u64,
+        /// Its size in bytes.
+        size: u64,
+    },
+}
+
+impl core::fmt::Display for InitrdRefused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::OutsideIdentityMap { paddr, size } => write!(
+                f,
+                "initrd at {paddr:#x}+{size:#x} ignored: it ends past 4 GiB, outside the \
+                 identity map the kernel reads it through"
+            ),
+        }
+    }
+}
+
+/// The initrd's place in memory, if the loader passed one: the first
+/// module, as QEMU passes its `-initrd` file; `Err` if the kernel cannot
+/// use it.
+fn initrd_module() -> Option<Result<BootModule, InitrdRefused>> {
+    let m = *START_INFO.get()?.initrd()?;
+    if m.end() > mm::frame::MANAGED_LIMIT {
+        return Some(Err(InitrdRefused::OutsideIdentityMap {
+            paddr: m.paddr,
+            size: m.size,
+        }));
+    }
+    Some(Ok(m))
+}
+
+/// The initrd's bytes, read-only, where the loader put them; `None` if the
+/// kernel was booted without one, or with one it cannot use
+/// ([`initrd_refused`] says why; the start-up code logs it).
+pub fn initrd() -> Option<&'static [u8]> {
+    let m = initrd_module()?.ok()?;
+    if m.size == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: `[m.paddr, m.end())` is a range the loader filled with the
+    // initrd: not null and not wrapping (checked by the start-info parser),
+    // ending at or below 4 GiB (checked above), so inside the identity map,
+    // which stays readable (memory protection unmaps page 0 only, and
+    // `m.paddr` is not 0) and maps it at its physical address. Its size
+    // fits in `isize` (at most 4 GiB). Nothing writes it for the rest of
+    // the run: `mm::init` keeps its frames out of the frame allocator (the
+    // only source of memory the kernel writes outside its image and the
+    // AP trampoline page, neither of which the loader puts modules in), so
+    // shared `'static` references to it are sound. `u8` has no alignment
+    // or validity requirement.
+    Some(unsafe { core::slice::from_raw_parts(m.paddr as *const u8, m.size as usize) })
+}
+
+/// Why the initrd the loader passed is not used, if it is not.
+pub fn initrd_refused() -> Option<InitrdRefused> {
+    initrd_module()?.err()
 }
 
 /// Whether this image is a test kernel (set by `test_kernel!`).

@@ -58,16 +58,26 @@ pub fn start(start_info_paddr: u64, main: fn() -> !) -> ! {
     if let Some(cut) = info.cmdline_cut {
         log::warn!("{cut}");
     }
+    if let Some(refused) = bootinfo::initrd_refused() {
+        log::warn!("{refused}");
+    }
+    if info.modules.len() > 1 {
+        log::warn!(
+            "the loader passed {} modules: the first is the initrd, the others are kept \
+             out of the frame allocator and unused",
+            info.modules.len()
+        );
+    }
     for bad in cmdline.errors() {
         log::warn!("ignoring malformed command-line token {bad:?}");
     }
 
     arch::init_bsp();
     helix_modules::sync::set_interrupt_control(cpu::disable_interrupts, cpu::restore_interrupts);
-    // SAFETY: `info.memory_map` is the loader's memory map, copied out of
-    // the start info above, and this runs once: a second `start` stops in
-    // `bootinfo::init` above.
-    unsafe { mm::init(&info.memory_map) };
+    // SAFETY: `info.memory_map` and `info.modules` are the loader's memory
+    // map and module list, copied out of the start info above, and this
+    // runs once: a second `start` stops in `bootinfo::init` above.
+    unsafe { mm::init(&info.memory_map, &info.modules) };
 
     let hz = match cmdline.get("timer.hz").map(time::parse_timer_hz) {
         None => time::DEFAULT_TIMER_HZ,
@@ -131,6 +141,15 @@ pub fn print_banner() {
         "  image    {img_start:#x}-{img_end:#x} ({} KiB)",
         (img_end - img_start) >> 10
     );
+    if let Some(m) = info.initrd().filter(|_| bootinfo::initrd().is_some()) {
+        kprintln!(
+            "  initrd   {:#x}-{:#x} ({} KiB, {} bytes)",
+            m.paddr,
+            m.end(),
+            m.size.div_ceil(1024),
+            m.size
+        );
+    }
     let frames = mm::frame::stats();
     kprintln!(
         "  frames   {} free of {} ({} MiB)",

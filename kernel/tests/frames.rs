@@ -98,3 +98,39 @@ ktest!(
         assert!(frame::alloc().is_ok_and(|f| unsafe { frame::free(f) }.is_ok()));
     }
 );
+
+ktest!(
+    fn initrd_frames_are_never_handed_out() {
+        // Booted without an initrd (`cargo ktest`), nothing is kept out;
+        // harness/tests/initrd.rs boots this kernel with one.
+        let Some(m) = kernel::bootinfo::start_info().initrd().copied() else {
+            assert_eq!(frame::stats().kept, 0);
+            assert!(kernel::bootinfo::initrd().is_none());
+            return;
+        };
+        let bytes = kernel::bootinfo::initrd().expect("an initrd below 4 GiB is used");
+        assert_eq!(bytes.len() as u64, m.size);
+        assert_eq!(bytes.as_ptr() as u64, m.paddr, "read in place");
+        // Every frame the initrd touches, a partly covered last one too.
+        let (first, end) = (m.paddr & !0xfff, m.end().next_multiple_of(0x1000));
+        assert_eq!(frame::stats().kept as u64, (end - first) / 0x1000);
+        let mut taken = Vec::with_capacity(frame::stats().free);
+        while let Ok(f) = frame::alloc() {
+            taken.push(f);
+        }
+        let inside = taken
+            .iter()
+            .map(|f| f.start_address().as_u64())
+            .find(|a| (first..end).contains(a));
+        for f in taken {
+            // SAFETY: allocated above and never mapped or used.
+            unsafe { frame::free(f) }.unwrap();
+        }
+        assert_eq!(inside, None, "a frame of the initrd was handed out");
+        let initrd_frame = PhysFrame::containing_address(PhysAddr::new(first));
+        // SAFETY: the allocator does not manage the initrd's frames, so it
+        // only refuses this one: nothing is handed out or changed.
+        let refused = unsafe { frame::free(initrd_frame) };
+        assert_eq!(refused, Err(FrameAllocError::NotManaged(first)));
+    }
+);

@@ -1,8 +1,11 @@
 //! The physical frame allocator: a bitmap over the first 4 GiB.
 //!
 //! One bit per 4 KiB frame (set = free), seeded from the usable RAM regions
-//! of the memory map above the kernel image, so firmware areas, the loader's
-//! structures and the image itself are never handed out. Allocation is
+//! of the memory map above the kernel image, less the frames of the modules
+//! the loader placed in RAM (QEMU's `-initrd`, which the kernel reads in
+//! place: [`bootinfo::initrd`](crate::bootinfo::initrd)), so firmware
+//! areas, the loader's structures and modules and the image itself are
+//! never handed out. Allocation is
 //! next-fit from a hint, skipping full 64-frame words; freeing moves the
 //! hint back, so a freed frame is the next one reused. Freeing a frame that
 //! is already free, or one the allocator never managed, is an error rather
@@ -10,7 +13,7 @@
 //! identity map, through which page tables are reached, ends there.
 
 use crate::arch::x86_64::paging::FrameSource;
-use boot::{MemoryKind, MemoryRegion};
+use boot::{BootModule, MemoryKind, MemoryRegion};
 use spin::Mutex;
 use x86_64::PhysAddr;
 use x86_64::structures::paging::{PhysFrame, Size4KiB};
@@ -50,6 +53,9 @@ pub struct FrameStats {
     pub total: usize,
     /// Frames free now.
     pub free: usize,
+    /// Frames of usable RAM kept out for the loader's modules (the
+    /// initrd): never handed out, and not counted in `total`.
+    pub kept: usize,
 }
 
 struct Bitmap {
@@ -58,6 +64,7 @@ struct Bitmap {
     hint: usize,
     free: usize,
     total: usize,
+    kept: usize,
 }
 
 static BITMAP: Mutex<Bitmap> = Mutex::new(Bitmap {
@@ -66,6 +73,7 @@ static BITMAP: Mutex<Bitmap> = Mutex::new(Bitmap {
     hint: 0,
     free: 0,
     total: 0,
+    kept: 0,
 });
 
 impl Bitmap {
@@ -81,6 +89,28 @@ impl Bitmap {
                 self.total += 1;
             }
         }
+    }
+
+    /// Takes every managed frame that `[start, end)` touches out of the
+    /// allocator (a partly covered frame too), so it is never handed out;
+    /// returns how many it took. Only for frames that are still free.
+    fn remove_range(&mut self, start: u64, end: u64) -> usize {
+        let first = start / PAGE_SIZE;
+        let last = end.div_ceil(PAGE_SIZE).min(FRAMES as u64);
+        let mut removed = 0;
+        for idx in first..last {
+            let (w, b) = ((idx / 64) as usize, idx % 64);
+            if self.managed[w] & (1 << b) != 0 {
+                self.managed[w] &= !(1 << b);
+                if self.free_bits[w] & (1 << b) != 0 {
+                    self.free_bits[w] &= !(1 << b);
+                    self.free -= 1;
+                }
+                self.total -= 1;
+                removed += 1;
+            }
+        }
+        removed
     }
 
     fn alloc(&mut self) -> Option<usize> {
@@ -114,13 +144,16 @@ impl Bitmap {
     }
 }
 
-/// Marks the usable RAM of `map` at or above `reserved_below` as free.
+/// Marks the usable RAM of `map` at or above `reserved_below` as free,
+/// except the frames that `modules` (the loader's modules: the initrd)
+/// touch, which are kept out for good ([`FrameStats::kept`]).
 ///
 /// # Safety
-/// Every `Ram` region of `map` at or above `reserved_below` must be memory
-/// nothing uses (the loader's memory map, with `reserved_below` past the
-/// kernel image, as `mm::init` passes): from now on it is handed out.
-pub unsafe fn init(map: &[MemoryRegion], reserved_below: u64) {
+/// Every `Ram` region of `map` at or above `reserved_below`, outside
+/// `modules`, must be memory nothing uses (the loader's memory map and
+/// module list, with `reserved_below` past the kernel image, as `mm::init`
+/// passes): from now on it is handed out.
+pub unsafe fn init(map: &[MemoryRegion], reserved_below: u64, modules: &[BootModule]) {
     crate::arch::x86_64::cpu::without_interrupts(|| {
         let mut bm = BITMAP.lock();
         for r in map.iter().filter(|r| r.kind == MemoryKind::Ram) {
@@ -128,6 +161,10 @@ pub unsafe fn init(map: &[MemoryRegion], reserved_below: u64) {
             if start < r.end() {
                 bm.add_range(start, r.end());
             }
+        }
+        for m in modules {
+            let kept = bm.remove_range(m.paddr, m.end());
+            bm.kept += kept;
         }
     });
 }
@@ -178,6 +215,7 @@ pub fn stats() -> FrameStats {
         FrameStats {
             total: bm.total,
             free: bm.free,
+            kept: bm.kept,
         }
     })
 }

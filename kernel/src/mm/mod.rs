@@ -1,6 +1,7 @@
 //! Memory management: physical frames, the kernel heap, guarded stacks.
 //!
-//! [`frame`] owns physical memory (fed from the PVH memory map), [`heap`]
+//! [`frame`] owns physical memory (fed from the PVH memory map, less the
+//! initrd's frames), [`heap`]
 //! is the global allocator and grows by mapping frames into the higher
 //! half, and [`stack`] hands out kernel stacks with an unmapped guard page
 //! below each. Page-table edits go through
@@ -19,7 +20,7 @@ pub mod heap;
 pub mod pressure;
 pub mod stack;
 
-use boot::MemoryRegion;
+use boot::{BootModule, MemoryRegion};
 
 /// Size of a page and of a physical frame.
 pub const PAGE_SIZE: u64 = crate::arch::x86_64::paging::PAGE_SIZE;
@@ -40,20 +41,24 @@ pub fn kernel_image() -> (u64, u64) {
 
 /// Brings up the frame allocator, memory protection (which needs frames
 /// for page tables) and the heap from the memory map, and installs the
-/// stack-guard check for the exception handler.
+/// stack-guard check for the exception handler. The frames of `modules`
+/// (the loader's modules: the initrd, which the kernel reads in place) are
+/// kept out of the frame allocator.
 ///
 /// # Safety
-/// `memory_map` must be the loader's memory map: its usable RAM above the
-/// kernel image is free memory (the frame allocator hands it out). Called
-/// once (`startup::start`).
-pub unsafe fn init(memory_map: &[MemoryRegion]) {
+/// `memory_map` and `modules` must be the loader's memory map and module
+/// list: its usable RAM above the kernel image, outside the modules, is
+/// free memory (the frame allocator hands it out). Called once
+/// (`startup::start`).
+pub unsafe fn init(memory_map: &[MemoryRegion], modules: &[BootModule]) {
     let (_, image_end) = kernel_image();
-    // SAFETY: the caller passes the loader's map, whose usable RAM is
-    // unused memory. Everything below `image_end` is kept out: low memory
-    // (the AP trampoline page), the image with its boot stack and boot page
-    // tables in `.bss`. The start info, command line and map the loader
+    // SAFETY: the caller passes the loader's map and modules; the map's
+    // usable RAM outside the modules is unused memory. Everything below
+    // `image_end` is kept out: low memory (the AP trampoline page), the
+    // image with its boot stack and boot page tables in `.bss`; so are the
+    // modules' frames. The start info, command line and map the loader
     // left were copied out by `bootinfo::init` before this runs.
-    unsafe { frame::init(memory_map, image_end) };
+    unsafe { frame::init(memory_map, image_end, modules) };
     crate::arch::x86_64::protect::init(&mut frame::Frames);
     crate::arch::x86_64::exceptions::set_stack_guard_check(stack::is_guard_address);
     heap::init();

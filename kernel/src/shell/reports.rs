@@ -199,9 +199,14 @@ pub(super) fn mem() -> String {
     let f = mm::frame::stats();
     let (available, total) = mm::pressure::snapshot();
     let level = mm::pressure::current().map_or(String::from("none"), |l| format!("{l:?}"));
+    let kept = if f.kept > 0 {
+        format!(", {} more kept for the initrd", f.kept)
+    } else {
+        String::new()
+    };
     format!(
         "heap:     {} KiB mapped, {} KiB used, {} KiB free, peak {} KiB, grew {} times, {} failed allocations\n\
-         frames:   {} free of {} ({} MiB of {} MiB)\n\
+         frames:   {} free of {} ({} MiB of {} MiB){kept}\n\
          pressure: {level} ({} MiB of {} MiB available)",
         h.size >> 10,
         h.used >> 10,
