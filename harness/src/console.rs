@@ -30,6 +30,12 @@ impl Console {
     /// Builds and boots the kernel with `cpus` CPUs and `cmdline`, and
     /// waits for the first prompt.
     pub fn boot(cpus: u32, cmdline: &str) -> Console {
+        Self::boot_with_env(cpus, cmdline, &[])
+    }
+
+    /// As [`Console::boot`], with `env` added to the QEMU runner's
+    /// environment (e.g. `HELIX_INITRD`, `HELIX_MEM`).
+    pub fn boot_with_env(cpus: u32, cmdline: &str, env: &[(&str, &str)]) -> Console {
         let kernel = build_kernel();
         let mut child = Command::new(workspace_root().join("scripts/qemu-runner.sh"))
             .arg(&kernel)
@@ -37,6 +43,7 @@ impl Console {
             .env("HELIX_SMP", cpus.to_string())
             .env("HELIX_CMDLINE", cmdline)
             .env("HELIX_TIMEOUT", "120")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
