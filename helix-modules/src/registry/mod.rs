@@ -26,6 +26,7 @@ mod params;
 mod reload;
 mod slot;
 mod steps;
+mod stopping;
 mod supervisor;
 
 use alloc::boxed::Box;
