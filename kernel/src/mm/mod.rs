@@ -1,10 +1,12 @@
-//! Memory management: physical frames, the kernel heap, guarded stacks.
+//! Memory management: physical frames, the kernel heap, guarded stacks,
+//! module images.
 //!
 //! [`frame`] owns physical memory (fed from the PVH memory map, less the
 //! initrd's frames), [`heap`]
 //! is the global allocator and grows by mapping frames into the higher
-//! half, and [`stack`] hands out kernel stacks with an unmapped guard page
-//! below each. Page-table edits go through
+//! half, [`stack`] hands out kernel stacks with an unmapped guard page
+//! below each, and [`image`] maps module binaries (W^X, relocated) in a
+//! region of their own. Page-table edits go through
 //! [`arch::x86_64::paging`](crate::arch::x86_64::paging), which takes its
 //! page-table frames from [`frame::Frames`].
 //!
@@ -17,6 +19,7 @@ pub mod account;
 pub mod classes;
 pub mod frame;
 pub mod heap;
+pub mod image;
 pub mod pressure;
 pub mod stack;
 

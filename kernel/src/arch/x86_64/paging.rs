@@ -3,17 +3,20 @@
 //! The boot stub identity-maps the first 4 GiB with 2 MiB pages under
 //! PML4 entry 0, and page-table frames come from that range, so a physical
 //! address is also a usable pointer (offset 0). Everything the kernel maps
-//! later (heap, guarded stacks) lives in the higher half, under other PML4
-//! entries, with 4 KiB pages so that single guard pages can stay unmapped.
+//! later (heap, guarded stacks, module images) lives in the higher half,
+//! under other PML4 entries, with 4 KiB pages so that single guard pages
+//! can stay unmapped.
 //! Every edit holds one lock with interrupts off.
 //!
 //! Memory protection ([`super::protect`] decides, this module applies):
 //! [`protect_identity_map`] splits the 2 MiB identity pages that hold the
 //! kernel image into 4 KiB pages with an [`Access`] each, and makes the rest
 //! of the identity map non-executable; [`set_identity_access`] changes one
-//! of those 4 KiB pages later (the AP trampoline). [`Access`] has no
-//! writable-and-executable value, so W^X holds for every page set through
-//! it. [`lookup`] and [`for_each_mapping`] read the tables back, with the
+//! of those 4 KiB pages later (the AP trampoline), and [`set_access`] one
+//! page that [`map`] mapped (module images, once filled);
+//! [`release_tables`] frees the emptied page tables of a region given up.
+//! [`Access`] has no writable-and-executable value, so W^X holds for every
+//! page set through it. [`lookup`] and [`for_each_mapping`] read the tables back, with the
 //! effective permissions of every level, for tests and diagnostics.
 //!
 //! Frames for new page tables are not taken from anywhere in particular:
@@ -61,6 +64,9 @@ pub enum MapError {
     /// The address is not in the identity map's 4 KiB part: below
     /// [`protect_identity_map`]'s split end, after it ran.
     NotSplit(u64),
+    /// [`set_access`] with [`Access::None`]: taking a page away is
+    /// [`unmap`], which gives its frame back.
+    NoAccess(u64),
 }
 
 impl core::fmt::Display for MapError {
@@ -73,6 +79,7 @@ impl core::fmt::Display for MapError {
             Self::NotSplit(a) => {
                 write!(f, "address {a:#x} is not a 4 KiB page of the identity map")
             }
+            Self::NoAccess(a) => write!(f, "page {a:#x}: no access means unmapping it"),
         }
     }
 }
@@ -150,6 +157,95 @@ pub fn unmap(virt: u64) -> Result<PhysFrame, MapError> {
         }
         Err(UnmapError::ParentEntryHugePage) => Err(MapError::HugePage(virt)),
         Err(_) => Err(MapError::NotMapped(virt)),
+    })
+}
+
+/// Sets the access of the 4 KiB page at `virt`, mapped by [`map`], and
+/// flushes this CPU's TLB entry for it. Other CPUs are not told: the caller
+/// must know that none of them has used the page since its access last
+/// changed (a region no other CPU has seen yet, say). [`Access::None`] is
+/// refused (`NoAccess`): use [`unmap`].
+pub fn set_access(virt: u64, access: Access) -> Result<(), MapError> {
+    use x86_64::structures::paging::mapper::FlagUpdateError;
+    if access == Access::None {
+        return Err(MapError::NoAccess(virt));
+    }
+    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+    with_mapper(|m| {
+        // SAFETY: only the leaf's access bits change, to a value `Access`
+        // allows (never writable and executable); the frame stays the
+        // same, so no one's memory changes under them. A page that
+        // becomes read-only or non-executable makes later accesses fault
+        // rather than do harm.
+        match unsafe { m.update_flags(page, access.flags()) } {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(FlagUpdateError::ParentEntryHugePage) => Err(MapError::HugePage(virt)),
+            Err(FlagUpdateError::PageNotMapped) => Err(MapError::NotMapped(virt)),
+        }
+    })
+}
+
+/// Unlinks every page table that maps a 2 MiB-aligned 2 MiB block inside
+/// `[start, end)` and maps nothing any more, flushes this CPU's TLB and
+/// paging-structure caches, and hands each table's frame to `release`
+/// (called with the page-table lock held and interrupts off: it must not
+/// map, but may free the frame). Returns how many tables were released.
+/// Higher-level tables are kept (they may map other blocks later).
+///
+/// Other CPUs are not told: one of them may still cache a directory entry
+/// pointing at a released table, for addresses inside `[start, end)` only,
+/// so the caller must know that no code uses those addresses again.
+pub fn release_tables(start: u64, end: u64, mut release: impl FnMut(PhysFrame)) -> usize {
+    let first = start.next_multiple_of(HUGE_PAGE_SIZE);
+    with_mapper(|m| {
+        let mut released = 0;
+        let mut block = first;
+        while block.checked_add(HUGE_PAGE_SIZE).is_some_and(|e| e <= end) {
+            let Ok(addr) = VirtAddr::try_new(block) else {
+                break;
+            };
+            let mut table: &mut PageTable = m.level_4_table_mut();
+            let indexes = [addr.p4_index(), addr.p3_index()];
+            let mut present = true;
+            for index in indexes {
+                let entry = &table[index];
+                let flags = entry.flags();
+                if !flags.contains(PageTableFlags::PRESENT)
+                    || flags.contains(PageTableFlags::HUGE_PAGE)
+                {
+                    present = false;
+                    break;
+                }
+                // SAFETY: a present, non-huge entry above the leaves points
+                // at the next table, identity-mapped; `LOCK` is held.
+                table = unsafe { table_at(entry.addr()) };
+            }
+            if present {
+                let entry = &mut table[addr.p2_index()];
+                let flags = entry.flags();
+                if flags.contains(PageTableFlags::PRESENT)
+                    && !flags.contains(PageTableFlags::HUGE_PAGE)
+                {
+                    let frame = PhysFrame::containing_address(entry.addr());
+                    // SAFETY: a present, non-huge directory entry points at
+                    // a page table, identity-mapped; `LOCK` is held.
+                    let pt = unsafe { table_at(entry.addr()) };
+                    if pt.iter().all(|e| e.is_unused()) {
+                        entry.set_unused();
+                        // Reloading CR3 drops this CPU's cached directory
+                        // entries too, before the frame is reused.
+                        tlb::flush_all();
+                        release(frame);
+                        released += 1;
+                    }
+                }
+            }
+            block += HUGE_PAGE_SIZE;
+        }
+        released
     })
 }
 
