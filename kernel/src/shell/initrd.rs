@@ -1,6 +1,6 @@
 //! The console's `initrd` command: what is in the initrd the loader passed
 //! (QEMU's `-initrd FILE`, read in place through
-//! [`bootinfo::initrd`](crate::bootinfo::initrd)), a cpio "newc" archive
+//! [`crate::bootinfo::initrd`]), a cpio "newc" archive
 //! read with [`helix_loader::cpio`].
 //!
 //! - `initrd` lists every entry: its size (`dir` for a directory, `link`
