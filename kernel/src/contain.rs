@@ -214,23 +214,38 @@ impl Containment for KernelContainment {
     }
 
     fn enter_section(&self) {
-        exec::enter_section();
+        enter_section();
     }
 
     fn leave_section(&self) {
-        if exec::leave_section() == 0 {
-            // The budget may have run out while the section was open.
-            let expired = cpu::without_interrupts(|| {
-                let top = exec::guard();
-                // SAFETY: a non-zero guard word is the address of a live
-                // `GuardFrame` on this thread's stack (`exec::set_guard`'s
-                // contract); with interrupts off, the timer cannot write it
-                // while it is read.
-                top != 0 && unsafe { (*(top as *const GuardFrame)).expired }
-            });
-            if expired {
-                abort_top(FaultKind::Timeout);
-            }
+        leave_section();
+    }
+}
+
+/// Enters a kernel section (see `Containment::enter_section`): until the
+/// matching [`leave_section`] the running thread is neither stopped by its
+/// budget nor killed, and its allocations are not held to its module's
+/// limit. For kernel code that may run inside a module's call and must not
+/// be abandoned half way (the registry's work for a module, reclaim).
+pub fn enter_section() {
+    exec::enter_section();
+}
+
+/// Leaves a kernel section; at the outermost one, ends the running
+/// contained call if its budget ran out meanwhile (never returning then).
+pub fn leave_section() {
+    if exec::leave_section() == 0 {
+        // The budget may have run out while the section was open.
+        let expired = cpu::without_interrupts(|| {
+            let top = exec::guard();
+            // SAFETY: a non-zero guard word is the address of a live
+            // `GuardFrame` on this thread's stack (`exec::set_guard`'s
+            // contract); with interrupts off, the timer cannot write it
+            // while it is read.
+            top != 0 && unsafe { (*(top as *const GuardFrame)).expired }
+        });
+        if expired {
+            abort_top(FaultKind::Timeout);
         }
     }
 }
@@ -297,7 +312,14 @@ fn abort_top(kind: FaultKind) -> ! {
 /// Called first by the panic handler: if the panic happened inside a
 /// contained call, records it and returns to that call's guard (never
 /// returns then). Otherwise returns and the panic goes on.
-pub fn on_panic(info: &core::panic::PanicInfo<'_>) {
+///
+/// A fault with interrupts masked is not resumed: kernel locks are
+/// interrupt-off sections, so the faulting code may hold one (the heap's,
+/// the registry's), and resuming past it would leave it held for good. It
+/// goes on as a kernel panic, with a line saying why. (`interrupts_were_on`
+/// is the flag when `panic!` was called; for a CPU exception, the flag of
+/// the code it interrupted counts.)
+pub fn on_panic(info: &core::panic::PanicInfo<'_>, interrupts_were_on: bool) {
     let top = exec::guard();
     if top == 0 {
         return;
@@ -309,6 +331,19 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>) {
     guard.report.clear();
     let _ = write!(guard.report, "{}", info.message());
     let kind = classify(guard.report.as_str());
+    let masked = if kind == FaultKind::Exception {
+        !crate::arch::x86_64::exceptions::last_fault_had_interrupts_on()
+    } else {
+        !interrupts_were_on
+    };
+    if masked {
+        crate::serial::write_fmt_panicking(format_args!(
+            "\n!!! fault inside a contained call with interrupts masked: a kernel lock may be held, so it cannot be contained\n"
+        ));
+        // No guard frame of this thread will be returned to now.
+        exec::abandon_all_calls();
+        return;
+    }
     // Where the exception handler panicked says nothing; the report has RIP.
     if kind != FaultKind::Exception
         && let Some(l) = info.location()

@@ -159,7 +159,22 @@ static RECLAIMING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBo
 /// wait; anything else gets `false` at once. The wait halts between timer
 /// ticks instead of sleeping, because sleeping allocates; and a reclaim is
 /// never nested (an allocation failing inside a reclaim just fails).
+///
+/// The whole reclaim is a kernel section: a contained call whose budget
+/// runs out while it waits here is stopped only once the reclaim is over,
+/// so the reclaim is never abandoned half way (with modules out of their
+/// slots, or `RECLAIMING` left set).
 pub fn reclaim() -> bool {
+    if THREAD.load(Ordering::Acquire) == 0 || !thread::is_running() {
+        return false;
+    }
+    crate::contain::enter_section();
+    let retry = reclaim_in_section();
+    crate::contain::leave_section();
+    retry
+}
+
+fn reclaim_in_section() -> bool {
     let events = ThreadId(THREAD.load(Ordering::Acquire));
     if events.0 == 0 || !crate::arch::x86_64::cpu::interrupts_enabled() || !thread::is_running() {
         return false;

@@ -201,10 +201,17 @@ pub fn apply_memory_limits(r: &Registry) {
             }
         });
         let limit = from_cmdline.or(m.memory_limit);
-        crate::mm::account::set_limit(
+        let set = crate::mm::account::set_limit(
             owner_of(m.id),
             limit.unwrap_or(crate::mm::account::UNLIMITED),
         );
+        if !set && limit.is_some() {
+            log::warn!(
+                "module {}: memory is accounted for the first {} modules only; its limit is not enforced",
+                m.name,
+                crate::mm::account::OWNERS - 1
+            );
+        }
     }
 }
 

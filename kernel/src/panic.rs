@@ -14,10 +14,11 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
+    let interrupts_were_on = x86_64::instructions::interrupts::are_enabled();
     x86_64::instructions::interrupts::disable();
     // Innermost first: a contained call into module code, then the thread,
     // then the test runner.
-    crate::contain::on_panic(info);
+    crate::contain::on_panic(info, interrupts_were_on);
     crate::thread::on_thread_panic(info);
     if crate::bootinfo::is_test_kernel() {
         crate::testing::on_panic(info);

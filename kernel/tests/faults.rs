@@ -184,7 +184,12 @@ const PORT: u16 = 0x520;
 const PARAMS: [ParamSpec; 1] = [ParamSpec::new("level", "1").range(0, 9)];
 
 #[derive(Default)]
-struct Faulty;
+struct Faulty {
+    kept: Vec<u8>,
+}
+
+/// Bytes the `keep` request holds on to.
+const KEPT: usize = 64 * 1024;
 
 impl ModuleTrait for Faulty {
     fn info(&self) -> ModuleInfo {
@@ -225,8 +230,15 @@ impl ModuleTrait for Faulty {
         }
         EventResponse::Handled
     }
-    fn handle_request(&mut self, _: &Request) -> Result<Response, ModuleError> {
+    fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {
         maybe_fault(Entry::Request);
+        match request.request_type.as_str() {
+            // Keeps (or lets go of) a block of known size, for the memory
+            // accounting test.
+            "keep" => self.kept = alloc::vec![7u8; KEPT],
+            "free" => self.kept = Vec::new(),
+            _ => {}
+        }
         Ok(Response::ok(b"fine".to_vec()))
     }
     fn on_param_change(&mut self, _: &str, _: &str) -> Result<(), ModuleError> {
@@ -267,7 +279,7 @@ impl ModuleTrait for Bystander {
 fn up() -> &'static Registry {
     let r = kernel::testing::up();
     if r.status("faulty").is_err() {
-        r.register_v2(Faulty).expect("register faulty");
+        r.register_v2(Faulty::default()).expect("register faulty");
         r.register_v2(Bystander).expect("register bystander");
         kernel::modules::apply_memory_limits(r);
         let report = r.start_all(Caller::Kernel);
@@ -351,7 +363,7 @@ fn provoke_fault(r: &Registry, at: Entry, way: Way) -> ModuleError {
             r.reload(
                 Caller::Kernel,
                 "faulty",
-                Box::new(ModuleAdapter::new(Faulty)),
+                Box::new(ModuleAdapter::new(Faulty::default())),
             )
             .expect_err(case),
         ),
@@ -381,6 +393,9 @@ fn provoke_fault(r: &Registry, at: Entry, way: Way) -> ModuleError {
 fn check_case(r: &Registry, at: Entry, way: Way) {
     let ticks = BYSTANDER_TICKS.load(Ordering::SeqCst);
     let workers = worker_threads();
+    // The module runs before every case, so it has its worker: what the
+    // check below says of the threads it owned is not vacuous.
+    assert!(!workers.is_empty(), "{way:?} in {at:?}: no worker to check");
     let err = provoke_fault(r, at, way);
     let case = format!("{way:?} in {at:?}");
     let (during, kind, report) =
@@ -511,24 +526,80 @@ ktest!(
     fn allocations_are_charged_to_the_module_that_made_them() {
         let r = up();
         reset(r);
-        let before = kernel::modules::memory_of(r, "faulty").expect("usage");
+        let usage = || kernel::modules::memory_of(r, "faulty").expect("usage");
+        let before = usage();
         assert_eq!(before.limit, 256 * 1024);
-        // A reload allocates a new instance and state for it in the
-        // module's calls; a request allocates the answer.
-        let answer = kernel::testing::ask(r, "faulty", "x", b"");
-        assert_eq!(answer.as_deref(), Ok("fine"));
-        let after = kernel::modules::memory_of(r, "faulty").expect("usage");
-        assert!(after.peak >= 4, "{after:?}");
-        // The limit refused the over-limit allocations of the matrix, and
-        // they were counted.
-        check_case(r, Entry::Request, Way::OverLimit);
-        let failed = kernel::modules::memory_of(r, "faulty").expect("usage");
-        assert!(failed.failures > before.failures, "{failed:?}");
-        // The kernel's own use is not the module's.
-        let kernel_use = kernel::mm::account::usage(0);
-        assert!(
-            kernel_use.in_use > after.in_use,
-            "{kernel_use:?} vs {after:?}"
+        let kernel_before = kernel::mm::account::usage(0).in_use;
+        // What the module's code allocates is charged to it, not to the
+        // kernel, and given back when freed.
+        assert_eq!(
+            kernel::testing::ask(r, "faulty", "keep", b"").as_deref(),
+            Ok("fine")
         );
+        let holding = usage();
+        assert!(
+            holding.in_use >= before.in_use + KEPT as u64,
+            "{before:?} -> {holding:?}"
+        );
+        assert!(holding.peak >= holding.in_use, "{holding:?}");
+        let kernel_during = kernel::mm::account::usage(0).in_use;
+        assert!(
+            kernel_during < kernel_before + KEPT as u64,
+            "the kernel was charged for the module's block: {kernel_before} -> {kernel_during}"
+        );
+        assert_eq!(
+            kernel::testing::ask(r, "faulty", "free", b"").as_deref(),
+            Ok("fine")
+        );
+        let freed = usage();
+        assert!(
+            freed.in_use + (KEPT as u64) <= holding.in_use,
+            "{holding:?} -> {freed:?}"
+        );
+        // The limit refuses an allocation past it, and counts it.
+        check_case(r, Entry::Request, Way::OverLimit);
+        let failed = usage();
+        assert!(failed.failures > before.failures, "{failed:?}");
+    }
+);
+
+/// Panics while holding a lock of its own that masks interrupts.
+struct Masked {
+    lock: helix_modules::sync::IrqMutex<u64>,
+}
+
+impl ModuleTrait for Masked {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo::new("masked").events(EventKinds::empty())
+    }
+    fn init(&mut self, _: &Context) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn start(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn handle_request(&mut self, _: &Request) -> Result<Response, ModuleError> {
+        let mut held = self.lock.lock();
+        *held += 1;
+        panic!("masked module panics with interrupts masked");
+    }
+}
+
+ktest!(
+    #[should_panic(expected = "masked module panics with interrupts masked")]
+    fn a_fault_with_interrupts_masked_is_not_resumed() {
+        // Kernel locks are interrupt-off sections: a fault with interrupts
+        // off may have left one held, so the containment does not resume
+        // past it; the fault goes on as a panic (here, the test's).
+        let r = up();
+        r.register_v2(Masked {
+            lock: helix_modules::sync::IrqMutex::new(0),
+        })
+        .expect("register masked");
+        assert!(r.start_all(Caller::Kernel).is_clean());
+        let _ = r.request(Caller::Kernel, "masked", Request::new("t", "x", Vec::new()));
     }
 );

@@ -30,11 +30,17 @@ impl Registry {
         };
         let mut call = Some(call);
         let mut out = None;
-        containment.run(&info, &mut || {
+        let ran = containment.run(&info, &mut || {
             if let Some(call) = call.take() {
                 out = Some(call());
             }
-        })?;
+        });
+        if let Err(fault) = ran {
+            // The call was abandoned, possibly while `out` was being
+            // written: never drop what may be half a value.
+            core::mem::forget(out);
+            return Err(fault);
+        }
         // `run` must call the closure once; if it claims success without
         // having done so, that is a fault of the containment, reported as one.
         out.ok_or_else(|| Fault::new(FaultKind::Panic, "the call did not run"))

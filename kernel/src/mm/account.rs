@@ -98,9 +98,15 @@ pub fn count_failure(owner: u32) {
     slot(owner).failures.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Sets `owner`'s limit in bytes ([`UNLIMITED`] for none).
-pub fn set_limit(owner: u32, bytes: u64) {
+/// Sets `owner`'s limit in bytes ([`UNLIMITED`] for none). Owners past
+/// [`OWNERS`] share the kernel's counters and cannot be limited (setting
+/// one would limit the kernel): `false` then.
+pub fn set_limit(owner: u32, bytes: u64) -> bool {
+    if owner as usize >= OWNERS {
+        return false;
+    }
     slot(owner).limit.store(bytes, Ordering::Relaxed);
+    true
 }
 
 /// `owner`'s heap use.

@@ -10,6 +10,13 @@
 //! once before the allocation fails. [`stats`] reports size, use, the peak
 //! use and how often the heap grew, for the boot banner, the console and
 //! memory pressure.
+//!
+//! Two things sit in front of the list: blocks of up to 2 KiB come from
+//! size classes ([`super::classes`], O(1), carved from the list in chunks
+//! that are never returned to it), and every block carries, just before the
+//! caller's part, the owner it is charged to ([`super::account`]: the
+//! module whose call or thread allocated it, or the kernel), so each
+//! module's use is known and can be limited.
 
 use crate::arch::x86_64::{cpu, paging, percpu};
 use core::alloc::{GlobalAlloc, Layout};
@@ -131,11 +138,16 @@ impl State {
 }
 
 // SAFETY: `alloc` returns null or a block of at least `layout`'s size and
-// alignment that no other live allocation overlaps: `linked_list_allocator`
-// hands out disjoint blocks of `Block::layout` (at least as large and as
-// aligned), and the caller's part starts `offset` bytes in, a multiple of
-// the caller's alignment, with `layout.size()` bytes after it. `dealloc`
-// gives back exactly the block `alloc` got. The heap is only touched under
+// alignment that no other live allocation overlaps: blocks of
+// `Block::layout` come either from `linked_list_allocator`, which hands out
+// disjoint blocks at least as large and as aligned, or from a size class,
+// whose blocks are disjoint pieces (of the class's size, 16-byte aligned,
+// at least `Block::layout`'s size) of chunks taken from that same allocator
+// and never given back to it, each on at most one free list or in use; the
+// caller's part starts `offset` bytes in, a multiple of the caller's
+// alignment, with `layout.size()` bytes after it. `dealloc` gives back
+// exactly the block `alloc` got, to the class or list it came from (the
+// class is a function of the layout). The heap is only touched under
 // its mutex, taken with interrupts off, so an interrupt cannot re-enter it
 // on this CPU; reclaim (which may wait) runs with the lock released. Heap
 // memory stays mapped for good once given to the allocator.

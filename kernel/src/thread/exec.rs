@@ -111,6 +111,19 @@ pub fn cpu_time_ns() -> u64 {
     })
 }
 
+/// Forgets every contained call and kernel section of the running thread:
+/// for a panic that cannot be contained, after which none of them will be
+/// returned to (the thread ends, the kernel stops, or a test kernel's
+/// runner resumes outside all of them). Charges go back to the kernel.
+pub fn abandon_all_calls() {
+    cpu::without_interrupts(|| {
+        let slot = this_cpu().1;
+        slot.guard.store(0, Ordering::Relaxed);
+        slot.sections.store(0, Ordering::Relaxed);
+        percpu::set_charge(0);
+    });
+}
+
 /// What [`enter_call`] replaced, for [`leave_call`] to put back.
 #[derive(Debug, Clone, Copy)]
 pub struct CallWords {

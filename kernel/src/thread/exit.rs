@@ -75,9 +75,15 @@ pub fn kill_owned_by(module: &str) -> usize {
         table::select(|t| t.owner.as_deref() == Some(module) && t.state() != ThreadState::Exited);
     for t in &victims {
         cpu::without_interrupts(|| {
-            if !t.kill.swap(true, Ordering::AcqRel) {
+            if !t.kill.swap(true, Ordering::SeqCst) {
                 KILLS_PENDING.fetch_add(1, Ordering::AcqRel);
+                // It may have ended between the selection and the flag: then
+                // nothing will count it down.
+                if t.state() == ThreadState::Exited {
+                    KILLS_PENDING.fetch_sub(1, Ordering::AcqRel);
+                }
             }
+            core::sync::atomic::fence(Ordering::SeqCst);
             if t.state() == ThreadState::Blocked {
                 sleep::cancel(t.id);
                 super::sched::wake(t.id);

@@ -299,14 +299,19 @@ pub(super) fn block_current_then(release: impl FnOnce()) {
         release();
         return;
     };
+    me.set_state(ThreadState::Blocked);
     // Blocking is a safe point: a thread asked to die does so here rather
     // than sleep (it could otherwise wait for a wake-up that never comes).
-    if me.kill.load(Ordering::Acquire) && !me.idle && super::exec::at_safe_point(slot) {
+    // The state is Blocked first and the flag read after, and the killer
+    // does the reverse (both SeqCst): so either this sees the flag, or the
+    // killer sees Blocked and wakes the thread.
+    core::sync::atomic::fence(Ordering::SeqCst);
+    if me.kill.load(Ordering::SeqCst) && !me.idle && super::exec::at_safe_point(slot) {
+        me.set_state(ThreadState::Running);
         release();
         drop(me);
         super::exit::exit_current(ExitStatus::Killed);
     }
-    me.set_state(ThreadState::Blocked);
     let _ = sched.block(cpu_id, me.id);
     release();
     let next = sched.pick_next(cpu_id);

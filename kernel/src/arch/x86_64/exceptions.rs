@@ -14,7 +14,7 @@
 
 use super::entry::InterruptFrame;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use x86_64::registers::control::Cr2;
 
 static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
@@ -186,5 +186,23 @@ pub fn handle(frame: &mut InterruptFrame) {
         return;
     }
     let report = ExceptionReport::capture(frame);
+    INTERRUPTS_WERE_ON[super::percpu::cpu_index()]
+        .store(frame.rflags & RFLAGS_IF != 0, Ordering::Relaxed);
     panic!("{report}");
+}
+
+/// RFLAGS' interrupt-enable bit.
+const RFLAGS_IF: u64 = 1 << 9;
+
+/// Per CPU: whether the code the last reported exception interrupted ran
+/// with interrupts enabled. Kernel locks are interrupt-off sections, so a
+/// fault with interrupts off may have happened while one was held: the
+/// containment must not resume past it.
+static INTERRUPTS_WERE_ON: [AtomicBool; super::percpu::MAX_CPUS] =
+    [const { AtomicBool::new(true) }; super::percpu::MAX_CPUS];
+
+/// Whether the last exception reported on this CPU interrupted code that
+/// ran with interrupts enabled.
+pub fn last_fault_had_interrupts_on() -> bool {
+    INTERRUPTS_WERE_ON[super::percpu::cpu_index()].load(Ordering::Relaxed)
 }
