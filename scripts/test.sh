@@ -23,6 +23,7 @@ cargo clippy -q -p boot -p helix-modules --target x86_64-unknown-none --lib -- -
 step "cargo doc (kernel and framework, warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p kernel --target x86_64-unknown-none
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p helix-modules --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p helix-loader
 
 step "cargo test"
 cargo test

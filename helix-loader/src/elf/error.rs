@@ -114,11 +114,11 @@ pub enum ElfError {
         /// Program header index of the higher segment.
         second: usize,
     },
-    /// The image spans more than [`MAX_SPAN`] bytes.
+    /// The image spans more than [`MAX_SPAN`](super::MAX_SPAN) bytes.
     ImageTooLarge {
         /// The span, page-rounded (saturated at `u64::MAX` on overflow).
         span: u64,
-        /// [`MAX_SPAN`].
+        /// [`MAX_SPAN`](super::MAX_SPAN).
         max: u64,
     },
     /// A segment is both writable and executable.
