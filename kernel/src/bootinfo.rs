@@ -154,3 +154,47 @@ pub fn is_test_kernel() -> bool {
 pub fn mark_test_kernel() {
     TEST_KERNEL.store(true, Ordering::Relaxed);
 }
+
+/// Why a numeric command-line setting was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberError {
+    /// The value is not a whole number.
+    NotANumber,
+    /// The value is outside the setting's range.
+    OutOfRange,
+}
+
+impl NumberError {
+    /// The reason, as messages put it.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Self::NotANumber => "not a whole number",
+            Self::OutOfRange => "out of range",
+        }
+    }
+}
+
+impl core::fmt::Display for NumberError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+/// The whole number `key=N` on `cmdline` sets, if it is there and within
+/// `range`: the one parser behind the kernel's numeric settings
+/// (`supervisor.*`, `budget.*`).
+pub fn number(
+    cmdline: &Cmdline<'_>,
+    key: &str,
+    range: core::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, NumberError> {
+    let Some(text) = cmdline.get(key) else {
+        return Ok(None);
+    };
+    let value: u64 = text.parse().map_err(|_| NumberError::NotANumber)?;
+    if range.contains(&value) {
+        Ok(Some(value))
+    } else {
+        Err(NumberError::OutOfRange)
+    }
+}

@@ -26,20 +26,12 @@ impl fmt::Display for PolicyError {
 }
 
 fn number(cmdline: &Cmdline<'_>, key: &'static str, max: u64) -> Result<Option<u64>, PolicyError> {
-    let Some(text) = cmdline.get(&alloc::format!("supervisor.{key}")) else {
-        return Ok(None);
-    };
-    let value: u64 = text.parse().map_err(|_| PolicyError {
-        key,
-        reason: "not a whole number",
-    })?;
-    if value == 0 || value > max {
-        return Err(PolicyError {
+    crate::bootinfo::number(cmdline, &alloc::format!("supervisor.{key}"), 1..=max).map_err(|e| {
+        PolicyError {
             key,
-            reason: "out of range",
-        });
-    }
-    Ok(Some(value))
+            reason: e.reason(),
+        }
+    })
 }
 
 /// The policy the command line asks for, starting from the defaults, and
