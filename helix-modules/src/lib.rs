@@ -77,8 +77,9 @@ pub use flags::ModuleFlags;
 pub use metrics::ModuleMetrics;
 pub use permissions::{Caller, Permissions};
 pub use registry::{
-    ChainId, DispatchSummary, Health, ModuleHandle, ModuleId, ModuleState, ModuleStatus, Registry,
-    RegistryBuilder, RegistryLimits, StartReport, SuperviseReport, transition,
+    ChainId, DispatchSummary, FaultReport, Health, ModuleHandle, ModuleId, ModuleState,
+    ModuleStatus, Registry, RegistryBuilder, RegistryLimits, StartReport, SuperviseReport,
+    transition,
 };
 pub use supervisor::SupervisorPolicy;
 pub use v1::{Message, Module, ModuleMetadata, Reply};

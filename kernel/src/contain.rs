@@ -30,6 +30,7 @@ use crate::thread::{self, exec};
 use crate::time;
 use alloc::sync::Arc;
 use core::fmt::Write;
+use helix_modules::FaultReport;
 use helix_modules::contain::{Budgets, CallInfo, CallKind, Containment, Fault, FaultKind};
 
 /// Bytes of a fault report kept (the rest is cut): written from the panic
@@ -97,24 +98,21 @@ fn on_owned_thread_fault(owner: &str, info: &core::panic::PanicInfo<'_>) {
 /// thread calls this on every tick, before supervision, which then restarts
 /// them). A module that is in a call right now is reported at a later tick.
 pub fn report_thread_faults(registry: &helix_modules::Registry) {
-    let pending: alloc::vec::Vec<ThreadFault> = cpu::without_interrupts(|| {
-        let mut faults = THREAD_FAULTS.lock();
-        let taken = faults.iter().map(ThreadFault::clone_fixed).collect();
-        faults.clear();
-        taken
-    });
-    let mut later = alloc::vec::Vec::new();
+    let pending = cpu::without_interrupts(|| core::mem::take(&mut *THREAD_FAULTS.lock()));
+    let mut later: heapless::Vec<ThreadFault, 8> = heapless::Vec::new();
     for f in pending {
         let fault = Fault::new(classify(f.report.as_str()), f.report.as_str());
         match registry.report_fault(f.owner.as_str(), CallKind::Thread, fault) {
-            Ok(true) => log::error!(
+            Ok(FaultReport::Failed) => log::error!(
                 "module {} failed: a thread of its own faulted: {}",
                 f.owner,
                 f.report
             ),
             // In a call right now: try again at the next tick.
-            Ok(false) if registry.status(f.owner.as_str()).is_ok_and(|s| s.busy) => later.push(f),
-            Ok(false) | Err(_) => {}
+            Ok(FaultReport::Busy) => {
+                let _ = later.push(f);
+            }
+            Ok(FaultReport::NotRunning) | Err(_) => {}
         }
     }
     if !later.is_empty() {
@@ -124,15 +122,6 @@ pub fn report_thread_faults(registry: &helix_modules::Registry) {
                 let _ = faults.push(f);
             }
         });
-    }
-}
-
-impl ThreadFault {
-    fn clone_fixed(&self) -> Self {
-        Self {
-            owner: self.owner.clone(),
-            report: self.report.clone(),
-        }
     }
 }
 
@@ -373,13 +362,32 @@ fn classify(report: &str) -> FaultKind {
     }
 }
 
+/// A `budget.*` setting that was refused (the default stays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetError {
+    /// The setting, after `budget.`.
+    pub key: &'static str,
+    /// Why.
+    pub error: crate::bootinfo::NumberError,
+}
+
+impl core::fmt::Display for BudgetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "budget.{}: {} (milliseconds, 1..=600000)",
+            self.key, self.error
+        )
+    }
+}
+
 /// Budgets from the command line: `budget.lifecycle_ms=`, `budget.event_ms=`,
 /// `budget.request_ms=`, `budget.quick_ms=`, `budget.state_ms=` (1..=600000
-/// ms each). A bad value is reported and the default kept.
-pub fn budgets(cmdline: &boot::Cmdline<'_>) -> (Budgets, alloc::vec::Vec<alloc::string::String>) {
+/// ms each). A bad value is refused and the default kept.
+pub fn budgets(cmdline: &boot::Cmdline<'_>) -> (Budgets, alloc::vec::Vec<BudgetError>) {
     let mut b = Budgets::default();
     let mut refused = alloc::vec::Vec::new();
-    let fields: [(&str, &mut u64); 5] = [
+    let fields: [(&'static str, &mut u64); 5] = [
         ("lifecycle_ms", &mut b.lifecycle_ns),
         ("event_ms", &mut b.event_ns),
         ("request_ms", &mut b.request_ns),
@@ -387,14 +395,10 @@ pub fn budgets(cmdline: &boot::Cmdline<'_>) -> (Budgets, alloc::vec::Vec<alloc::
         ("state_ms", &mut b.state_ns),
     ];
     for (key, field) in fields {
-        let Some(text) = cmdline.get(&alloc::format!("budget.{key}")) else {
-            continue;
-        };
-        match text.parse::<u64>() {
-            Ok(ms @ 1..=600_000) => *field = ms * 1_000_000,
-            _ => refused.push(alloc::format!(
-                "budget.{key}={text}: not a number of milliseconds in 1..=600000"
-            )),
+        match crate::bootinfo::number(cmdline, &alloc::format!("budget.{key}"), 1..=600_000) {
+            Ok(Some(ms)) => *field = ms * 1_000_000,
+            Ok(None) => {}
+            Err(error) => refused.push(BudgetError { key, error }),
         }
     }
     (b, refused)

@@ -111,33 +111,33 @@ impl Registry {
     /// contained call, such as in one of the module's own threads: the
     /// module goes Failed with [`ModuleError::Faulted`], its metrics count
     /// the fault, the kernel's stop hook gives back what it held, and the
-    /// supervisor restarts it. Returns `Ok(false)` when the module is in a
-    /// call right now (report again later) or not running (nothing to do).
+    /// supervisor restarts it. What happened is in the answer: a module in
+    /// a call right now is [`FaultReport::Busy`] (report it again later).
     pub fn report_fault(
         &self,
         name: &str,
         kind: CallKind,
         fault: Fault,
-    ) -> Result<bool, ModuleError> {
-        let failed = {
+    ) -> Result<FaultReport, ModuleError> {
+        let outcome = {
             let mut t = self.inner.table.lock();
             let id = t.id_of(name)?;
-            let Some(slot) = t.slot_mut(id) else {
-                return Ok(false);
-            };
-            if slot.state != crate::ModuleState::Running || slot.busy.is_some() {
-                false
-            } else {
-                slot.metrics.faults += 1;
-                slot.fail(Self::fault_error(name, kind, fault));
-                t.subscribers_dirty = true;
-                true
+            match t.slot_mut(id) {
+                None => FaultReport::NotRunning,
+                Some(slot) if slot.busy.is_some() => FaultReport::Busy,
+                Some(slot) if slot.state != crate::ModuleState::Running => FaultReport::NotRunning,
+                Some(slot) => {
+                    slot.metrics.faults += 1;
+                    slot.fail(Self::fault_error(name, kind, fault));
+                    t.subscribers_dirty = true;
+                    FaultReport::Failed
+                }
             }
         };
-        if failed {
+        if outcome == FaultReport::Failed {
             self.notify_stopped(name);
         }
-        Ok(failed)
+        Ok(outcome)
     }
 
     /// Marks a call from module code into the registry as a kernel section
@@ -162,4 +162,15 @@ impl Drop for Section<'_> {
             c.leave_section();
         }
     }
+}
+
+/// What [`Registry::report_fault`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultReport {
+    /// The module was failed.
+    Failed,
+    /// The module is in a call: nothing changed; report it again later.
+    Busy,
+    /// The module was not running: nothing to fail.
+    NotRunning,
 }

@@ -52,6 +52,7 @@ use crate::v2::{ModuleAdapter, ModuleTrait};
 
 pub use builder::{RegistryBuilder, RegistryLimits};
 pub use dispatch::DispatchSummary;
+pub use guard::FaultReport;
 pub use handle::ModuleHandle;
 pub use lifecycle::{ModuleState, StartReport, transition};
 pub use slot::{Health, ModuleStatus};
