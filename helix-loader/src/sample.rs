@@ -21,6 +21,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::elf::dynamic::{DT_NULL, DT_RELA, DT_RELAENT, DT_RELASZ, RELA_LEN};
+use crate::elf::{EHDR_LEN, PF_R, PF_W, PF_X, PHDR_LEN, PT_DYNAMIC, PT_LOAD, R_X86_64_RELATIVE};
+
 /// Link-time address (and file offset) of the function: after the headers.
 pub const ENTRY: u64 = 0x180;
 /// Link-time address of the read-only `u64` the relocated word points at.
@@ -52,23 +55,9 @@ pub const DATA_MEM_SIZE: u64 = 0x1800;
 /// Bytes to reserve for the image: four pages.
 pub const SPAN: u64 = 0x4000;
 
-const EHDR_LEN: usize = 64;
-const PHDR_LEN: usize = 56;
 const PHNUM: usize = 4;
-const RELA_LEN: usize = 24;
 const CODE_LEN: usize = 8;
 const PAGE: u64 = 0x1000;
-
-const PT_LOAD: u32 = 1;
-const PT_DYNAMIC: u32 = 2;
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
-const PF_R: u32 = 4;
-const DT_NULL: u64 = 0;
-const DT_RELA: u64 = 7;
-const DT_RELASZ: u64 = 8;
-const DT_RELAENT: u64 = 9;
-const R_X86_64_RELATIVE: u64 = 8;
 
 /// The function at [`ENTRY`]: `mov rax, [rip + disp32]` (the displacement
 /// counts from the next instruction, at `ENTRY + 7`) and `ret`.
@@ -142,10 +131,10 @@ pub fn image() -> Vec<u8> {
     // Read-only data: the target, the dynamic section, the relocations.
     put_u64(&mut out, TARGET, TARGET_VALUE);
     let dynamic = [
-        (DT_RELA, RELA),
-        (DT_RELASZ, RELA_LEN as u64),
-        (DT_RELAENT, RELA_LEN as u64),
-        (DT_NULL, 0),
+        (DT_RELA as u64, RELA),
+        (DT_RELASZ as u64, RELA_LEN as u64),
+        (DT_RELAENT as u64, RELA_LEN as u64),
+        (DT_NULL as u64, 0),
     ];
     for (i, (tag, value)) in dynamic.into_iter().enumerate() {
         let at = DYNAMIC + 16 * i as u64;
@@ -153,7 +142,7 @@ pub fn image() -> Vec<u8> {
         put_u64(&mut out, at + 8, value);
     }
     put_u64(&mut out, RELA, WORD);
-    put_u64(&mut out, RELA + 8, R_X86_64_RELATIVE);
+    put_u64(&mut out, RELA + 8, u64::from(R_X86_64_RELATIVE));
     put_u64(&mut out, RELA + 16, TARGET);
 
     // Data: the word stays 0 until relocated; then a `ret`.

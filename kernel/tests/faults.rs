@@ -443,51 +443,28 @@ fn run_row(at: Entry) {
     }
 }
 
-ktest!(
-    fn faults_in_init_are_contained() {
-        run_row(Entry::Init);
-    }
-);
-ktest!(
-    fn faults_in_start_are_contained() {
-        run_row(Entry::Start);
-    }
-);
-ktest!(
-    fn faults_in_stop_are_contained() {
-        run_row(Entry::Stop);
-    }
-);
-ktest!(
-    fn faults_in_a_tick_handler_are_contained() {
-        run_row(Entry::Tick);
-    }
-);
-ktest!(
-    fn faults_in_a_custom_event_handler_are_contained() {
-        run_row(Entry::Custom);
-    }
-);
-ktest!(
-    fn faults_in_a_request_handler_are_contained() {
-        run_row(Entry::Request);
-    }
-);
-ktest!(
-    fn faults_in_a_parameter_change_are_contained() {
-        run_row(Entry::Param);
-    }
-);
-ktest!(
-    fn faults_in_a_health_poll_are_contained() {
-        run_row(Entry::Health);
-    }
-);
-ktest!(
-    fn faults_in_save_state_are_contained() {
-        run_row(Entry::Save);
-    }
-);
+/// One test per entry point: every fault kind in it (see [`run_row`]).
+macro_rules! matrix_rows {
+    ($($name:ident: $entry:ident),* $(,)?) => {
+        $(ktest!(
+            fn $name() {
+                run_row(Entry::$entry);
+            }
+        );)*
+    };
+}
+
+matrix_rows! {
+    faults_in_init_are_contained: Init,
+    faults_in_start_are_contained: Start,
+    faults_in_stop_are_contained: Stop,
+    faults_in_a_tick_handler_are_contained: Tick,
+    faults_in_a_custom_event_handler_are_contained: Custom,
+    faults_in_a_request_handler_are_contained: Request,
+    faults_in_a_parameter_change_are_contained: Param,
+    faults_in_a_health_poll_are_contained: Health,
+    faults_in_save_state_are_contained: Save,
+}
 ktest!(
     fn faults_in_a_module_thread_fail_the_module() {
         let r = up();

@@ -7,13 +7,13 @@ use alloc::vec::Vec;
 use super::{ElfError, Plan, R_X86_64_NONE, R_X86_64_RELATIVE, Relocation, u64_at};
 
 const DYN_LEN: usize = 16;
-const RELA_LEN: usize = 24;
-const DT_NULL: i64 = 0;
+pub(crate) const RELA_LEN: usize = 24;
+pub(crate) const DT_NULL: i64 = 0;
 const DT_NEEDED: i64 = 1;
 const DT_PLTRELSZ: i64 = 2;
-const DT_RELA: i64 = 7;
-const DT_RELASZ: i64 = 8;
-const DT_RELAENT: i64 = 9;
+pub(crate) const DT_RELA: i64 = 7;
+pub(crate) const DT_RELASZ: i64 = 8;
+pub(crate) const DT_RELAENT: i64 = 9;
 const DT_REL: i64 = 17;
 const DT_RELSZ: i64 = 18;
 const DT_JMPREL: i64 = 23;

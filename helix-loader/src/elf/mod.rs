@@ -22,7 +22,7 @@
 
 use alloc::vec::Vec;
 
-mod dynamic;
+pub(crate) mod dynamic;
 mod error;
 
 use dynamic::relocations;
@@ -33,8 +33,8 @@ pub const MAX_SPAN: u64 = 16 << 20;
 /// Page size the plan is computed for.
 pub const PAGE_SIZE: u64 = 4096;
 
-const EHDR_LEN: usize = 64;
-const PHDR_LEN: usize = 56;
+pub(crate) const EHDR_LEN: usize = 64;
+pub(crate) const PHDR_LEN: usize = 56;
 
 const ET_DYN: u16 = 3;
 const EM_X86_64: u16 = 62;
@@ -48,9 +48,9 @@ pub const PT_INTERP: u32 = 3;
 /// Program header type: thread-local storage template (refused).
 pub const PT_TLS: u32 = 7;
 
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
-const PF_R: u32 = 4;
+pub(crate) const PF_X: u32 = 1;
+pub(crate) const PF_W: u32 = 2;
+pub(crate) const PF_R: u32 = 4;
 
 /// Relocation type: nothing to do (skipped).
 pub const R_X86_64_NONE: u32 = 0;
