@@ -101,11 +101,15 @@ fn register_all(r: &Registry) -> Vec<(&'static str, Result<(), ModuleError>)> {
             continue;
         }
         let module = make();
-        let meta = module.metadata();
-        let matched = blacklist
-            .split(',')
-            .filter(|b| !b.is_empty())
-            .find(|b| *b == name || meta.provides.iter().any(|p| p == b));
+        let mut entries = blacklist.split(',').filter(|b| !b.is_empty()).peekable();
+        // The module's metadata (built anew on each call) only when there
+        // is a blacklist to match its capabilities against.
+        let matched = if entries.peek().is_some() {
+            let meta = module.metadata();
+            entries.find(|b| *b == name || meta.provides.iter().any(|p| p == b))
+        } else {
+            None
+        };
         match matched {
             Some(entry) if entry == name => {
                 log::warn!("not loading module {name}: blacklisted on the command line");
