@@ -26,8 +26,12 @@ use crate::v1::Module;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Chain {
     pub(crate) id: ChainId,
-    /// Whether modules are already in calls on this chain.
-    pub(crate) holds: bool,
+    /// Whether a call on this chain may wait for a module busy on another
+    /// chain. Not when modules are already in calls on this chain (waiting
+    /// could deadlock), nor when the caller must never wait (a health poll
+    /// from the events thread, which a busy module's call may be waiting
+    /// for).
+    pub(crate) may_wait: bool,
 }
 
 pub(crate) fn unknown_id(id: ModuleId) -> ModuleError {
@@ -39,14 +43,14 @@ pub(crate) fn unknown_id(id: ModuleId) -> ModuleError {
 /// Whether a call on `chain` may take the module in `slot` now (`true`),
 /// must wait for another chain to finish with it (`false`), or is refused:
 /// the module is already on this chain (re-entrant), or it is busy on
-/// another chain while the caller holds a module itself and so must not
-/// wait (that could deadlock).
+/// another chain while the caller must not wait (it holds a module itself,
+/// which could deadlock, or it never waits).
 pub(crate) fn slot_is_free(slot: &Slot, chain: Chain) -> Result<bool, ModuleError> {
     match slot.busy {
         Some(c) if c == chain.id => Err(ModuleError::Reentrant {
             module: slot.meta.name.clone(),
         }),
-        Some(_) if chain.holds => Err(ModuleError::Busy {
+        Some(_) if !chain.may_wait => Err(ModuleError::Busy {
             module: slot.meta.name.clone(),
         }),
         Some(_) => Ok(false),
@@ -58,7 +62,7 @@ impl Registry {
     pub(crate) fn new_chain(&self) -> Chain {
         Chain {
             id: ChainId(self.inner.next_chain.fetch_add(1, Ordering::Relaxed)),
-            holds: false,
+            may_wait: true,
         }
     }
 
@@ -70,7 +74,7 @@ impl Registry {
         {
             return Chain {
                 id: chain,
-                holds: true,
+                may_wait: false,
             };
         }
         self.new_chain()

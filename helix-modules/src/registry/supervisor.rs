@@ -109,7 +109,7 @@ impl Registry {
             // not worth it, and the caller (the kernel's events thread) may
             // be what that call is waiting for.
             let chain = super::call::Chain {
-                holds: true,
+                may_wait: false,
                 ..self.new_chain()
             };
             let Ok((module, ())) = self.take(id, chain, |t| match t.slot(id) {
