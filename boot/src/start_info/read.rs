@@ -93,25 +93,12 @@ pub(super) fn read_memory_map(
     if entries as usize > MAX_MEMORY_REGIONS {
         return Err(StartInfoError::TooManyRegions(entries));
     }
-    for i in 0..u64::from(entries) {
-        let mut raw = [0u8; MEMMAP_ENTRY_SIZE];
-        let addr =
-            paddr
-                .checked_add(i * MEMMAP_ENTRY_SIZE as u64)
-                .ok_or(StartInfoError::BadAddress {
-                    paddr,
-                    len: MEMMAP_ENTRY_SIZE,
-                })?;
-        mem.read(addr, &mut raw)?;
-        let u64_at = |off: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&raw[off..off + 8]);
-            u64::from_le_bytes(b)
-        };
+    for i in 0..entries {
+        let raw: [u8; MEMMAP_ENTRY_SIZE] = read_entry(mem, paddr, i)?;
         let kind = MemoryKind::from_raw(u32::from_le_bytes([raw[16], raw[17], raw[18], raw[19]]));
         let region = MemoryRegion {
-            start: u64_at(0),
-            len: u64_at(8),
+            start: u64_le(&raw, 0),
+            len: u64_le(&raw, 8),
             kind,
         };
         map.push(region)
@@ -133,20 +120,9 @@ pub(super) fn read_modules(
         return Err(StartInfoError::TooManyModules(entries));
     }
     for index in 0..entries {
-        let mut raw = [0u8; MODLIST_ENTRY_SIZE];
-        let addr = paddr
-            .checked_add(u64::from(index) * MODLIST_ENTRY_SIZE as u64)
-            .ok_or(StartInfoError::BadAddress {
-                paddr,
-                len: MODLIST_ENTRY_SIZE,
-            })?;
-        mem.read(addr, &mut raw)?;
-        let u64_at = |off: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&raw[off..off + 8]);
-            u64::from_le_bytes(b)
-        };
-        let (module_paddr, size, cmdline_paddr) = (u64_at(0), u64_at(8), u64_at(16));
+        let raw: [u8; MODLIST_ENTRY_SIZE] = read_entry(mem, paddr, index)?;
+        let (module_paddr, size, cmdline_paddr) =
+            (u64_le(&raw, 0), u64_le(&raw, 8), u64_le(&raw, 16));
         let end = module_paddr
             .checked_add(size)
             .ok_or(StartInfoError::ModuleWraps {
@@ -171,4 +147,25 @@ pub(super) fn read_modules(
             .map_err(|_| StartInfoError::TooManyModules(entries))?;
     }
     Ok(())
+}
+
+/// Entry `index` of a table of `N`-byte entries at `paddr`.
+fn read_entry<const N: usize>(
+    mem: &dyn PhysRead,
+    paddr: u64,
+    index: u32,
+) -> Result<[u8; N], StartInfoError> {
+    let addr = paddr
+        .checked_add(u64::from(index) * N as u64)
+        .ok_or(StartInfoError::BadAddress { paddr, len: N })?;
+    let mut raw = [0u8; N];
+    mem.read(addr, &mut raw)?;
+    Ok(raw)
+}
+
+/// The little-endian `u64` at `off` (callers pass offsets inside `raw`).
+fn u64_le(raw: &[u8], off: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&raw[off..off + 8]);
+    u64::from_le_bytes(b)
 }
