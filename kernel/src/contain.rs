@@ -98,8 +98,17 @@ fn on_owned_thread_fault(owner: &str, info: &core::panic::PanicInfo<'_>) {
 /// thread calls this on every tick, before supervision, which then restarts
 /// them). A module that is in a call right now is reported at a later tick.
 pub fn report_thread_faults(registry: &helix_modules::Registry) {
-    let pending = cpu::without_interrupts(|| core::mem::take(&mut *THREAD_FAULTS.lock()));
-    let mut later: heapless::Vec<ThreadFault, 8> = heapless::Vec::new();
+    // Moved out one by one onto the heap: the whole queue is several KiB,
+    // too much to hold on the events thread's stack.
+    let pending = cpu::without_interrupts(|| {
+        let mut faults = THREAD_FAULTS.lock();
+        let mut pending = alloc::vec::Vec::with_capacity(faults.len());
+        while let Some(f) = faults.pop() {
+            pending.push(f);
+        }
+        pending
+    });
+    let mut later = alloc::vec::Vec::new();
     for f in pending {
         let fault = Fault::new(classify(f.report.as_str()), f.report.as_str());
         match registry.report_fault(f.owner.as_str(), CallKind::Thread, fault) {
@@ -109,9 +118,7 @@ pub fn report_thread_faults(registry: &helix_modules::Registry) {
                 f.report
             ),
             // In a call right now: try again at the next tick.
-            Ok(FaultReport::Busy) => {
-                let _ = later.push(f);
-            }
+            Ok(FaultReport::Busy) => later.push(f),
             Ok(FaultReport::NotRunning) | Err(_) => {}
         }
     }
