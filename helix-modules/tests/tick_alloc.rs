@@ -53,14 +53,24 @@ fn tick_dispatch_allocates_nothing_and_skips_non_subscribers() {
     }
     quiet.start_all(Caller::Kernel);
     quiet.dispatch(&Event::Tick { timestamp_ns: 0 });
-    let region = Region::new(GLOBAL);
-    for t in 0..1000 {
-        quiet.dispatch(&Event::Tick { timestamp_ns: t });
-    }
-    let change = region.change();
+    // The counter is global: the test harness's own thread can allocate
+    // while a round runs (seen on a loaded machine). A dispatch that
+    // allocated would show in every round, so the quietest of three counts.
+    let change = (0..3)
+        .map(|round| {
+            let region = Region::new(GLOBAL);
+            for t in 0..1000 {
+                quiet.dispatch(&Event::Tick {
+                    timestamp_ns: round * 1000 + t,
+                });
+            }
+            region.change()
+        })
+        .min_by_key(|c| (c.allocations, c.reallocations))
+        .expect("three rounds");
     assert_eq!(change.allocations, 0, "{change:?}");
     assert_eq!(change.reallocations, 0, "{change:?}");
-    assert_eq!(quiet.metrics("q8").unwrap().events_handled, 1001);
+    assert_eq!(quiet.metrics("q8").unwrap().events_handled, 3001);
     assert_eq!(quiet.metrics("q9").unwrap().events_handled, 0);
 }
 
