@@ -214,6 +214,17 @@ pub enum ModuleError {
         /// The name the replacement reports.
         found: String,
     },
+    /// A reload's replacement saves its state in another format than the
+    /// running instance ([`crate::v2::ModuleInfo::state_version`]); refused
+    /// before anything stops.
+    StateIncompatible {
+        /// The module being replaced.
+        module: String,
+        /// The running instance's state format.
+        running: u32,
+        /// The replacement's state format.
+        offered: u32,
+    },
     /// The module is [`ModuleFlags::ESSENTIAL`]: it is not stopped or unloaded.
     Essential {
         /// The module.
@@ -400,6 +411,14 @@ impl fmt::Display for ModuleError {
             ReloadMismatch { expected, found } => {
                 write!(f, "replacement for `{expected}` calls itself `{found}`")
             }
+            StateIncompatible {
+                module,
+                running,
+                offered,
+            } => write!(
+                f,
+                "replacement for `{module}` reads state format {offered}, the running instance saves format {running}"
+            ),
             Essential { module } => {
                 write!(
                     f,

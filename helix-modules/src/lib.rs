@@ -59,6 +59,7 @@ pub mod contain;
 mod error;
 mod flags;
 pub mod guide;
+pub mod host;
 mod metrics;
 mod permissions;
 mod registry;

@@ -135,6 +135,13 @@ pub trait Module: Send {
     fn memory_limit(&self) -> Option<u64> {
         None
     }
+    /// The format of the state [`Module::save_state`] writes; a reload
+    /// needs the same on both sides (see
+    /// [`ModuleInfo::state_version`](crate::v2::ModuleInfo::state_version)).
+    /// The default is 0.
+    fn state_version(&self) -> u32 {
+        0
+    }
     /// The scheduling policy this module provides, if it is a scheduler
     /// (see [`ModuleTrait::scheduler`](crate::v2::ModuleTrait::scheduler)).
     fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {

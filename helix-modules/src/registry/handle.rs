@@ -14,6 +14,7 @@ use core::fmt;
 use super::dispatch::DispatchSummary;
 use super::{Inner, ModuleId, Registry};
 use crate::error::ModuleError;
+use crate::host::HostLink;
 use crate::permissions::Caller;
 use crate::v2::{Event, Request, Response};
 
@@ -40,20 +41,48 @@ use crate::v2::{Event, Request, Response};
 /// ```
 #[derive(Clone)]
 pub struct ModuleHandle {
-    inner: Weak<Inner>,
+    link: Link,
     id: ModuleId,
+}
+
+/// Where a handle's calls go.
+#[derive(Clone)]
+enum Link {
+    /// The registry the module is stored in.
+    Registry(Weak<Inner>),
+    /// A host outside this copy of the framework (a loadable module's
+    /// runtime forwards to the kernel's registry across the binary
+    /// interface).
+    Hosted(Arc<dyn HostLink>),
 }
 
 impl ModuleHandle {
     pub(crate) fn new(inner: Weak<Inner>, id: ModuleId) -> Self {
-        ModuleHandle { inner, id }
+        ModuleHandle {
+            link: Link::Registry(inner),
+            id,
+        }
     }
 
-    fn registry(&self) -> Result<Registry, ModuleError> {
-        self.inner
-            .upgrade()
-            .map(|inner: Arc<Inner>| Registry { inner })
-            .ok_or(ModuleError::RegistryGone)
+    /// A handle whose calls go to `link` rather than to a registry: what
+    /// the runtime of a separately built module gives the module's code
+    /// (see [`crate::host`]).
+    pub fn hosted(id: ModuleId, link: Arc<dyn HostLink>) -> Self {
+        ModuleHandle {
+            link: Link::Hosted(link),
+            id,
+        }
+    }
+
+    /// The registry, or the host link for a hosted handle.
+    fn target(&self) -> Result<Result<Registry, &Arc<dyn HostLink>>, ModuleError> {
+        match &self.link {
+            Link::Registry(inner) => inner
+                .upgrade()
+                .map(|inner: Arc<Inner>| Ok(Registry { inner }))
+                .ok_or(ModuleError::RegistryGone),
+            Link::Hosted(link) => Ok(Err(link)),
+        }
     }
 
     /// The owning module's id.
@@ -69,7 +98,10 @@ impl ModuleHandle {
     /// Sends a synchronous request on behalf of the owning module
     /// (see [`Registry::request`]).
     pub fn request(&self, target: &str, request: Request) -> Result<Response, ModuleError> {
-        let registry = self.registry()?;
+        let registry = match self.target()? {
+            Ok(registry) => registry,
+            Err(link) => return link.request(target, request),
+        };
         let _section = registry.section();
         registry.request(self.caller(), target, request)
     }
@@ -115,7 +147,10 @@ impl ModuleHandle {
     /// # Ok::<(), ModuleError>(())
     /// ```
     pub fn report_param(&self, key: &str, value: &str) -> Result<(), ModuleError> {
-        let registry = self.registry()?;
+        let registry = match self.target()? {
+            Ok(registry) => registry,
+            Err(link) => return link.report_param(key, value),
+        };
         let _section = registry.section();
         registry.report_param(self.id, key, value)
     }
@@ -124,7 +159,10 @@ impl ModuleHandle {
     /// events; the publisher itself is skipped. Runs on the publisher's
     /// call chain, so it never waits for a busy module.
     pub fn publish(&self, name: &str, data: Vec<u8>) -> Result<DispatchSummary, ModuleError> {
-        let registry = self.registry()?;
+        let registry = match self.target()? {
+            Ok(registry) => registry,
+            Err(link) => return link.publish(name, data),
+        };
         let _section = registry.section();
         let chain = {
             let t = registry.inner.table.lock();

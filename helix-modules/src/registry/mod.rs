@@ -74,6 +74,13 @@ impl ModuleId {
     pub(crate) fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The id a host assigned to a module it runs outside this registry
+    /// (a loadable module's runtime gets the kernel's id across the binary
+    /// interface; see [`crate::host`]). A registry makes its own ids.
+    pub const fn hosted(raw: u32) -> Self {
+        ModuleId(raw)
+    }
 }
 
 impl fmt::Display for ModuleId {

@@ -92,6 +92,25 @@ impl Registry {
             params::resolve(t, id)
         })?;
 
+        // Both answers are module code, part of the state hand-over:
+        // contained like the rest of it (a fault here is caught again below).
+        let formats = self
+            .contained(id, CallKind::SaveState, || old.state_version())
+            .and_then(|running| {
+                self.contained(id, CallKind::RestoreState, || new.state_version())
+                    .map(|offered| (running, offered))
+            });
+        if let Ok((running, offered)) = formats
+            && running != offered
+        {
+            self.put_back(id, old, |_, _| ());
+            self.drop_contained(id, new);
+            return Err(ModuleError::StateIncompatible {
+                module: String::from(name),
+                running,
+                offered,
+            });
+        }
         let saved = match self.contained(id, CallKind::SaveState, || old.save_state()) {
             Ok(saved) => saved,
             Err(fault) => {

@@ -131,4 +131,8 @@ impl<T: ModuleTrait> Module for ModuleAdapter<T> {
     fn memory_limit(&self) -> Option<u64> {
         self.module.info().memory_limit
     }
+
+    fn state_version(&self) -> u32 {
+        self.module.info().state_version
+    }
 }

@@ -106,6 +106,11 @@ pub struct ModuleInfo {
     /// The most heap in bytes the module may hold at once (`None`: no
     /// limit of its own). See [`crate::Module::memory_limit`].
     pub memory_limit: Option<u64>,
+    /// The format of what `save_state` writes (0: the default). An
+    /// upgrade or reload hands state over only between instances that
+    /// declare the same format; otherwise it is refused before anything
+    /// stops.
+    pub state_version: u32,
 }
 
 impl ModuleInfo {
@@ -126,6 +131,7 @@ impl ModuleInfo {
             protected_by: Permissions::empty(),
             params: &[],
             memory_limit: None,
+            state_version: 0,
         }
     }
 
@@ -211,6 +217,19 @@ impl ModuleInfo {
     /// ```
     pub const fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Declares the format of the module's saved state (see
+    /// [`ModuleInfo::state_version`]): bump it when `save_state`'s output
+    /// changes in a way older `restore_state` code cannot read.
+    ///
+    /// ```
+    /// use helix_modules::v2::ModuleInfo;
+    /// assert_eq!(ModuleInfo::new("log").state_version(2).state_version, 2);
+    /// ```
+    pub const fn state_version(mut self, version: u32) -> Self {
+        self.state_version = version;
         self
     }
 }
