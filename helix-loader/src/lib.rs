@@ -13,3 +13,4 @@ extern crate alloc;
 pub mod cpio;
 pub mod elf;
 pub mod sample;
+pub mod sig;
