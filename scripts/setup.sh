@@ -46,3 +46,11 @@ if ! cargo fetch --locked --quiet; then
     say "cargo fetch failed: the crates in Cargo.lock could not be downloaded"
     exit 1
 fi
+
+# The development module-signing key (kept out of git): `module_sig` embeds
+# its public half when the kernel is built, and `module-sign sign` uses the
+# secret half. Made once; an existing key is never replaced.
+if [ ! -e .keys/module-signing.key ] && [ ! -e .keys/module-signing.pub ]; then
+    say "making the development module-signing key in .keys/"
+    cargo run -q --locked -p module-sign -- keygen .keys >/dev/null
+fi
