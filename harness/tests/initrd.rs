@@ -1,10 +1,12 @@
 //! End to end: boot the kernel with an initrd (a cpio archive built with
 //! `helix_loader::cpio::Writer`, passed by the QEMU runner as `-initrd`
-//! through `HELIX_INITRD`) and read it from the console: `initrd` lists
-//! the files with their sizes, `initrd cat` prints a text file exactly and
-//! a binary one as a hexdump, and the frame allocator manages the
-//! initrd's frames fewer than without it. Without an initrd, or with one
-//! that is no archive, the console answers with the typed error.
+//! through `HELIX_INITRD`) and read it from the console through the `fs`
+//! capability that the `initrd_fs` module provides: `ls` lists the files
+//! with their sizes, `cat` prints a text file exactly and a binary one as a
+//! hexdump, `request initrd_fs stat|read|list` answer in the `fs` wire
+//! format, and the frame allocator manages the initrd's frames fewer than
+//! without it. Without an initrd, or with one that is no archive, the
+//! console answers with the typed error.
 
 use harness::console::Console;
 use helix_loader::cpio::Writer;
@@ -49,7 +51,7 @@ fn frames(mem: &str) -> (usize, usize) {
     (words[1].parse().unwrap(), words[4].parse().unwrap())
 }
 
-/// The size column of `name`'s row in the `initrd` listing.
+/// The size column of `name`'s row in the `ls` listing.
 fn listed_size<'a>(listing: &'a str, name: &str) -> &'a str {
     listing
         .lines()
@@ -64,12 +66,24 @@ fn listed_size<'a>(listing: &'a str, name: &str) -> &'a str {
 fn initrd_files_are_listed_and_read_and_their_frames_kept() {
     // Without an initrd: the typed error, and the frame total to compare.
     let mut bare = Console::boot(1, "");
-    let none = bare.command("initrd");
+    let none = bare.command("ls");
     assert!(
         none.starts_with("error: no initrd: the kernel was booted without one"),
         "{none}"
     );
-    assert_eq!(bare.command("initrd cat hello.txt"), none);
+    assert_eq!(bare.command("cat hello.txt"), none);
+    assert_eq!(
+        bare.command("request fs stat hello.txt"),
+        none,
+        "the provider answers with the same error"
+    );
+    let lsmod = bare.command("lsmod");
+    assert!(
+        lsmod
+            .lines()
+            .any(|l| l.starts_with("initrd_fs ") && l.contains(" running ")),
+        "initrd_fs runs without an initrd:\n{lsmod}"
+    );
     let bare_mem = bare.command("mem");
     assert!(!bare_mem.contains("kept for the initrd"), "{bare_mem}");
     let (_, total_without) = frames(&bare_mem);
@@ -86,7 +100,7 @@ fn initrd_files_are_listed_and_read_and_their_frames_kept() {
     );
 
     // Every entry with its size, then the totals.
-    let listing = c.command("initrd");
+    let listing = c.command("ls");
     assert!(listing.starts_with("    SIZE  NAME\n"), "{listing}");
     assert_eq!(listed_size(&listing, "hello.txt"), HELLO.len().to_string());
     assert_eq!(listed_size(&listing, "modules/"), "dir");
@@ -94,26 +108,27 @@ fn initrd_files_are_listed_and_read_and_their_frames_kept() {
     assert_eq!(listed_size(&listing, "empty"), "0");
     let total = HELLO.len() + PATTERN_LEN;
     assert!(
-        listing.ends_with(&format!(
-            "3 files, {total} bytes (archive of {} bytes)",
-            archive.len()
-        )),
+        listing.ends_with(&format!("3 files, {total} bytes")),
         "{listing}"
     );
+    // Below a directory only what is in it; the same with a trailing `/`.
+    let modules = c.command("ls modules");
+    assert_eq!(
+        modules,
+        "    SIZE  NAME\n   65536  modules/pattern.bin\n1 file, 65536 bytes"
+    );
+    assert_eq!(c.command("ls /modules/"), modules);
 
     // A text file exactly (the console's newline ends it), an empty one.
     assert_eq!(
-        c.command("initrd cat hello.txt"),
+        c.command("cat hello.txt"),
         HELLO.strip_suffix('\n').unwrap()
     );
-    assert_eq!(
-        c.command("initrd cat ./hello.txt"),
-        c.command("initrd cat hello.txt")
-    );
-    assert_eq!(c.command("initrd cat empty"), "");
+    assert_eq!(c.command("cat ./hello.txt"), c.command("cat hello.txt"));
+    assert_eq!(c.command("cat empty"), "");
 
     // A binary file: its size and a hexdump of its first 256 bytes.
-    let dump = c.command("initrd cat modules/pattern.bin");
+    let dump = c.command("cat modules/pattern.bin");
     let mut lines = dump.lines();
     assert_eq!(
         lines.next(),
@@ -129,21 +144,64 @@ fn initrd_files_are_listed_and_read_and_their_frames_kept() {
         "{dump}"
     );
 
+    // The provider's own answers, in the `fs` wire format.
+    assert_eq!(
+        c.command("request fs stat modules/pattern.bin"),
+        "65536\tfile\t0644"
+    );
+    assert_eq!(c.command("request initrd_fs stat modules"), "0\tdir\t0755");
+    assert_eq!(c.command("request fs read 6 4 hello.txt"), &HELLO[6..10]);
+    assert_eq!(
+        c.command("request fs read 40 999 hello.txt"),
+        HELLO[40..].trim_end()
+    );
+    assert_eq!(
+        c.command("request fs list modules"),
+        "65536\tfile\tmodules/pattern.bin"
+    );
+
     // Typed errors for what is not there, or not a file.
     assert_eq!(
-        c.command("initrd cat nothing.txt"),
-        "error: no file `nothing.txt` in the initrd"
+        c.command("cat nothing.txt"),
+        "error: no such file or directory: `nothing.txt`"
     );
     assert_eq!(
-        c.command("initrd cat modules"),
-        "error: `modules` in the initrd is a directory, not a file"
+        c.command("ls nothing"),
+        "error: no such file or directory: `nothing`"
     );
     assert_eq!(
-        c.command("initrd list"),
-        "error: usage: initrd | initrd cat NAME"
+        c.command("cat modules"),
+        "error: `modules` is a directory, not a file"
     );
+    assert_eq!(
+        c.command("ls hello.txt"),
+        "error: `hello.txt` is a file, not a directory"
+    );
+    assert_eq!(
+        c.command("request fs read 9999 1 hello.txt"),
+        format!(
+            "error: offset 9999 is past the end of `hello.txt` ({} bytes)",
+            HELLO.len()
+        )
+    );
+    assert_eq!(
+        c.command("request fs read hello.txt"),
+        "error: bad request: no length"
+    );
+    assert_eq!(
+        c.command("request fs write hello.txt"),
+        "error: unknown request 'write' (try list, stat, read, stats)"
+    );
+    assert_eq!(c.command("ls a b"), "error: usage: ls [DIR]");
+    assert_eq!(c.command("cat"), "error: usage: cat FILE");
+    let stats = c.command("request initrd_fs stats");
+    assert!(stats.starts_with("requests="), "{stats}");
+    assert!(!stats.contains("errors=0 "), "{stats}");
     let help = c.command("help");
-    assert!(help.contains("initrd cat NAME"), "{help}");
+    assert!(
+        help.contains("cat FILE") && help.contains("ls [DIR]"),
+        "{help}"
+    );
 
     // The frames the initrd occupies are no longer managed: exactly the
     // pages it touches (QEMU puts it at a page boundary), and `mem` says so.
@@ -164,8 +222,8 @@ fn an_initrd_that_is_no_archive_is_a_typed_error() {
     let mut c = Console::boot_with_env(1, "", &[("HELIX_INITRD", path.to_str().unwrap())]);
     let error = "error: the initrd is not a valid cpio (newc) archive: \
                  cpio header at offset 0 does not start with 070701";
-    assert_eq!(c.command("initrd"), error);
-    assert_eq!(c.command("initrd cat hello.txt"), error);
+    assert_eq!(c.command("ls"), error);
+    assert_eq!(c.command("cat hello.txt"), error);
 }
 
 #[test]

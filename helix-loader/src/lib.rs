@@ -1,6 +1,7 @@
 //! What the kernel reads from outside its own image, checked before it is
-//! trusted: the initrd's cpio (newc) archive ([`cpio`]) and, for loadable
-//! modules, the ELF binaries in it ([`elf`]). Everything here is `no_std`,
+//! trusted: the initrd's cpio (newc) archive ([`cpio`]), the `fs`
+//! capability's request and answer encoding ([`fs_proto`]) and, for
+//! loadable modules, the ELF binaries in it ([`elf`]). Everything here is `no_std`,
 //! free of `unsafe`, works on byte slices, and turns every malformed input
 //! into a typed error; it is tested on the host, with malformed and
 //! randomly mutated inputs.
@@ -12,5 +13,6 @@ extern crate alloc;
 
 pub mod cpio;
 pub mod elf;
+pub mod fs_proto;
 pub mod sample;
 pub mod sig;

@@ -20,7 +20,8 @@
 //!   them), [`hw`] (the hardware service for DRIVER modules), [`events`]
 //!   (the events thread), [`smp`] (application processors and hotplug),
 //!   [`supervisor`] (supervisor limits from the command line), [`contain`]
-//!   (faults in module code), [`shell`] (the console module),
+//!   (faults in module code), [`shell`] (the console module), [`fs`] (the
+//!   `fs` capability: the `initrd_fs` module and its kernel-side client),
 //!   [`crashtest`] (faults on purpose), [`power`] ([`shutdown`] and
 //!   [`power_off`]);
 //! - top: [`startup`] (from the boot stub to `main`), [`bring_up`] (the
@@ -40,6 +41,7 @@ pub mod bring_up;
 pub mod contain;
 pub mod crashtest;
 pub mod events;
+pub mod fs;
 pub mod hw;
 pub mod logger;
 pub mod mm;

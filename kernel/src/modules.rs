@@ -58,6 +58,7 @@ pub const MODULES: &[(&str, Factory)] = &[
     ("uptime", v1::<uptime::Uptime>),
     ("shell", v2::<crate::shell::Shell>),
     ("crashtest", v2::<crate::crashtest::CrashTest>),
+    ("initrd_fs", v2::<crate::fs::InitrdFs>),
     // scripts/new-module adds new modules above this line.
 ];
 

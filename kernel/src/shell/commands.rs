@@ -142,8 +142,8 @@ commands:
   cpus                          CPUs and their run queues
   cpu offline N | cpu online N  take a CPU out of service or bring it back
   mem                           heap, physical memory and memory pressure
-  initrd                        the initrd's files (a cpio archive): size and name
-  initrd cat NAME               print a text file of the initrd (a binary one as a hexdump)
+  ls [DIR]                      files below DIR (the fs capability: the initrd): size and path
+  cat FILE                      print a text file (a binary one as a hexdump)
   metrics                       per-module counters (Prometheus text format)
   audit                         privileged operations and their outcomes
   health                        module health
@@ -180,7 +180,8 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
         "cpus" => Ok(cpus()),
         "cpu" => cpu(&args),
         "mem" => Ok(mem()),
-        "initrd" => initrd(&args),
+        "ls" => super::files::ls(r, caller, &args),
+        "cat" => one("FILE").and_then(|p| super::files::cat(r, caller, p)),
         "metrics" => Ok(metrics(r)),
         "audit" => audit(r, caller),
         "health" => Ok(health(r)),
@@ -194,16 +195,6 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
         out.unwrap_or_else(|e| format!("error: {e}")),
         After::Continue,
     )
-}
-
-/// `initrd` or `initrd cat NAME`.
-fn initrd(args: &[&str]) -> Result<String, String> {
-    let answer = match args {
-        [] => super::initrd::list(),
-        ["cat", name] => super::initrd::cat(name),
-        _ => return Err(String::from("usage: initrd | initrd cat NAME")),
-    };
-    answer.map_err(|e| e.to_string())
 }
 
 fn reload(r: &Registry, caller: Caller, name: &str) -> Result<String, String> {

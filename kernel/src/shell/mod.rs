@@ -10,7 +10,7 @@
 //! lines run, and how many of them were answered with an error).
 
 pub mod commands;
-pub mod initrd;
+pub mod files;
 pub mod line;
 mod reports;
 
