@@ -17,7 +17,7 @@ use crate::error::{ModuleError, Operation};
 pub enum AuditOutcome {
     /// Allowed and completed.
     Success,
-    /// Refused by the permission check.
+    /// Refused by the permission check or by the SECURITY module.
     Denied,
     /// Allowed, then failed with this error.
     Failed(ModuleError),
@@ -27,7 +27,9 @@ impl AuditOutcome {
     pub(crate) fn of<T>(result: &Result<T, ModuleError>) -> Self {
         match result {
             Ok(_) => AuditOutcome::Success,
-            Err(ModuleError::PermissionDenied { .. }) => AuditOutcome::Denied,
+            Err(ModuleError::PermissionDenied { .. } | ModuleError::SecurityRefused { .. }) => {
+                AuditOutcome::Denied
+            }
             Err(e) => AuditOutcome::Failed(e.clone()),
         }
     }

@@ -49,6 +49,9 @@ pub enum Operation {
     Event,
     /// Reading the audit ring.
     ReadAudit,
+    /// Loading a module binary (the kernel's loader asks
+    /// [`crate::Registry::authorize`] before it maps one).
+    Load,
 }
 
 impl fmt::Display for Operation {
@@ -65,6 +68,7 @@ impl fmt::Display for Operation {
             Operation::Request => "request",
             Operation::Event => "event",
             Operation::ReadAudit => "read-audit",
+            Operation::Load => "load",
         })
     }
 }
@@ -316,6 +320,31 @@ pub enum ModuleError {
         /// What happened.
         fault: Fault,
     },
+    /// The running SECURITY module refused an operation the caller's
+    /// permissions allow, or could not answer (it faulted, returned an
+    /// error, was busy): the registry fails closed. See
+    /// [`crate::Registry::authorize`].
+    ///
+    /// ```
+    /// use helix_modules::{ModuleError, Operation};
+    /// let e = ModuleError::SecurityRefused {
+    ///     by: "module_sig".into(),
+    ///     op: Operation::Load,
+    ///     target: "e1000.ko".into(),
+    ///     reason: "the module is not signed".into(),
+    /// };
+    /// assert_eq!(e.to_string(), "security module `module_sig` refused load of `e1000.ko`: the module is not signed");
+    /// ```
+    SecurityRefused {
+        /// The SECURITY module.
+        by: String,
+        /// The operation refused.
+        op: Operation,
+        /// What it targeted (a module name, or a file for [`Operation::Load`]).
+        target: String,
+        /// Its reason (its error response, or why it could not answer).
+        reason: String,
+    },
     /// A module that others are waiting for stayed busy past every call's
     /// time budget: the wait was given up.
     Timeout {
@@ -461,6 +490,15 @@ impl fmt::Display for ModuleError {
                 during,
                 fault,
             } => write!(f, "module `{module}` faulted in {during}: {fault}"),
+            SecurityRefused {
+                by,
+                op,
+                target,
+                reason,
+            } => write!(
+                f,
+                "security module `{by}` refused {op} of `{target}`: {reason}"
+            ),
             Timeout { module } => write!(
                 f,
                 "module `{module}` stayed busy past every time budget: gave up waiting"

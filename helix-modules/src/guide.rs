@@ -376,6 +376,65 @@
 //! failing). So a module need not defend against its own bugs with
 //! `catch_unwind` (there is none in `no_std`); it should still return
 //! errors for what it expects to go wrong, which cost nothing to recover.
+//!
+//! # 9. Security modules
+//!
+//! A module flagged [`ModuleFlags::SECURITY`] is asked, while it runs,
+//! about privileged operations the caller's permissions already allow:
+//! stop, unload, set-param, reload, requests to `protected_by` modules,
+//! and what the kernel asks through [`Registry::authorize`] (loading a
+//! module binary, with the file as evidence). It gets a request of type
+//! [`crate::security::REQUEST_TYPE`] whose payload
+//! [`crate::security::decode`]s into an
+//! [`AuthorizeQuery`](crate::security::AuthorizeQuery); `Response::ok(text)`
+//! allows (the text is audited), `Response::err(reason)` refuses with
+//! [`ModuleError::SecurityRefused`]. It can refuse, never grant. A handler
+//! error or a fault refuses too, and a Failed SECURITY module refuses
+//! everything until it is restarted or unloaded. Nothing done to the
+//! SECURITY module, or by it, asks it. Every decision is audited.
+//!
+//! ```
+//! use helix_modules::security::{self, REQUEST_TYPE};
+//! use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
+//! use helix_modules::{Caller, ModuleError, ModuleFlags, Operation, Registry};
+//!
+//! struct KeepShell;
+//!
+//! impl ModuleTrait for KeepShell {
+//!     fn info(&self) -> ModuleInfo {
+//!         ModuleInfo::new("keep_shell").flags(ModuleFlags::SECURITY)
+//!     }
+//!     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+//!     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+//!     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+//!     fn handle_request(&mut self, r: &Request) -> Result<Response, ModuleError> {
+//!         if r.request_type != REQUEST_TYPE {
+//!             return Ok(Response::err("unknown request"));
+//!         }
+//!         let q = security::decode(&r.payload).map_err(|_| ModuleError::Failed("bad query"))?;
+//!         Ok(match (q.op, q.target) {
+//!             (Operation::Stop, "shell") => Response::err("the shell stays"),
+//!             _ => Response::ok(b"fine".to_vec()),
+//!         })
+//!     }
+//! }
+//! # struct Plain(&'static str);
+//! # impl ModuleTrait for Plain {
+//! #     fn info(&self) -> ModuleInfo { ModuleInfo::new(self.0) }
+//! #     fn init(&mut self, _: &Context) -> Result<(), ModuleError> { Ok(()) }
+//! #     fn start(&mut self) -> Result<(), ModuleError> { Ok(()) }
+//! #     fn stop(&mut self) -> Result<(), ModuleError> { Ok(()) }
+//! # }
+//!
+//! let r = Registry::new();
+//! r.register_v2(KeepShell)?;
+//! r.register_v2(Plain("shell"))?;
+//! r.start_all(Caller::Kernel);
+//! let refused = r.stop(Caller::Kernel, "shell").unwrap_err();
+//! assert!(matches!(refused, ModuleError::SecurityRefused { .. }));
+//! assert_eq!(r.authorize(Caller::Kernel, Operation::Load, "x.ko", b"")?, Some("fine".into()));
+//! # Ok::<(), ModuleError>(())
+//! ```
 
 #[allow(unused_imports)] // for the intra-doc links above
 use crate::v2::{Context, ModuleAdapter, ModuleInfo, ModuleTrait};

@@ -63,6 +63,7 @@ pub mod host;
 mod metrics;
 mod permissions;
 mod registry;
+pub mod security;
 pub mod services;
 mod supervisor;
 pub mod sync;

@@ -6,37 +6,19 @@
 //! receiving events, nothing may stay busy, and the supervisor must restart
 //! it.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use helix_modules::contain::{CallInfo, CallKind, Containment, Fault, FaultKind};
+use common::CatchUnwind;
+use helix_modules::contain::{CallKind, FaultKind};
 use helix_modules::v2::{
     Context, Event, EventKinds, EventResponse, ModuleInfo, ModuleTrait, Request, Response,
 };
 use helix_modules::{
     Caller, ModuleError, ModuleFlags, ModuleState, ParamSpec, Registry, SupervisorPolicy,
 };
-
-/// Catches panics as faults, and records what it was asked to run.
-#[derive(Debug, Default)]
-struct CatchUnwind {
-    calls: AtomicU64,
-}
-
-impl Containment for CatchUnwind {
-    fn run(&self, _info: &CallInfo, call: &mut dyn FnMut()) -> Result<(), Fault> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        catch_unwind(AssertUnwindSafe(call)).map_err(|payload| {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Fault::new(FaultKind::Panic, message)
-        })
-    }
-}
 
 /// Where the module panics (`None`: nowhere).
 static PANIC_IN: AtomicU32 = AtomicU32::new(0);

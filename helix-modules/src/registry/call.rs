@@ -147,7 +147,7 @@ impl Registry {
     /// Checks that `caller` may perform `op` on `target` (whose flags are
     /// `target_flags`); SECURITY modules additionally need
     /// [`Permissions::SECURITY`] for everything but requests.
-    pub(crate) fn authorize(
+    pub(crate) fn check_permission(
         &self,
         caller: Caller,
         op: Operation,
@@ -217,8 +217,39 @@ impl Registry {
     }
 
     /// Permission check for a lifecycle operation on module `name`, which
-    /// must exist; returns its id.
+    /// must exist; returns its id. For stop, unload and reload the
+    /// SECURITY module is asked next (see [`super::security`]).
     pub(crate) fn authorize_module_op(
+        &self,
+        caller: Caller,
+        op: Operation,
+        name: &str,
+        needed: Permissions,
+    ) -> Result<ModuleId, ModuleError> {
+        self.authorize_module_op_with(caller, op, name, needed, None, &[])
+    }
+
+    /// [`Registry::authorize_module_op`] with the detail and evidence the
+    /// SECURITY module is shown (a parameter's key and new value).
+    pub(crate) fn authorize_module_op_with(
+        &self,
+        caller: Caller,
+        op: Operation,
+        name: &str,
+        needed: Permissions,
+        detail: Option<&str>,
+        evidence: &[u8],
+    ) -> Result<ModuleId, ModuleError> {
+        let id = self.permit_module_op(caller, op, name, needed)?;
+        if super::security::screened(op) {
+            self.consult(caller, op, name, detail, evidence)?;
+        }
+        Ok(id)
+    }
+
+    /// The permission check alone of [`Registry::authorize_module_op`],
+    /// for callers that ask the SECURITY module themselves.
+    pub(crate) fn permit_module_op(
         &self,
         caller: Caller,
         op: Operation,

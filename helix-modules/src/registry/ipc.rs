@@ -29,7 +29,10 @@ impl Registry {
     ///   [`crate::RegistryLimits::max_payload`] bytes
     ///   ([`ModuleError::PayloadTooLarge`]);
     /// - if the target is `protected_by` permissions, the caller must hold
-    ///   them ([`ModuleError::PermissionDenied`]); such requests are audited;
+    ///   them ([`ModuleError::PermissionDenied`]), and then the running
+    ///   SECURITY module, if any, is asked too
+    ///   ([`ModuleError::SecurityRefused`], see [`Registry::authorize`]);
+    ///   such requests are audited;
     /// - a target already in a call on this chain (A -> B -> A) is refused
     ///   with [`ModuleError::Reentrant`] instead of deadlocking; a target
     ///   busy on another chain is waited for when the caller holds no
@@ -75,6 +78,22 @@ impl Registry {
                 limit,
             });
         }
+        self.screen_request(caller, target, &request)?;
+        self.send(caller, caller, target, request, limit)
+    }
+
+    /// Delivers `request` from `caller` to `target` on the call chain of
+    /// `chain_of`, with payloads up to `limit` bytes: the body of
+    /// [`Registry::request`], and how the registry asks the SECURITY module
+    /// (as the kernel, on the chain of whoever it asks about, unlimited).
+    pub(crate) fn send(
+        &self,
+        caller: Caller,
+        chain_of: Caller,
+        target: &str,
+        request: Request,
+        limit: usize,
+    ) -> Result<Response, ModuleError> {
         let mut chain = None;
         let mut waiting = None;
         let (id, module, audited) = loop {
@@ -89,7 +108,7 @@ impl Registry {
                 }
             }
             let id = route(&t, target)?;
-            let chain = *chain.get_or_insert_with(|| self.chain_for(&t, caller));
+            let chain = *chain.get_or_insert_with(|| self.chain_for(&t, chain_of));
             let Some(slot) = t.slot(id) else {
                 return Err(unknown_id(id));
             };
@@ -219,7 +238,7 @@ impl Registry {
 }
 
 /// The module a request for `target` goes to.
-fn route(t: &Table, target: &str) -> Result<ModuleId, ModuleError> {
+pub(crate) fn route(t: &Table, target: &str) -> Result<ModuleId, ModuleError> {
     if let Some(id) = t.by_name.get(target) {
         return Ok(*id);
     }

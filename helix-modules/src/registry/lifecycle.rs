@@ -176,7 +176,7 @@ impl Registry {
     /// everything else still starts. Modules need [`Permissions::MANAGE`].
     pub fn start_all(&self, caller: Caller) -> StartReport {
         let mut report = StartReport::default();
-        if let Err(e) = self.authorize(
+        if let Err(e) = self.check_permission(
             caller,
             Operation::Start,
             "*",

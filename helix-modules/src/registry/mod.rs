@@ -24,6 +24,7 @@ mod ipc;
 mod lifecycle;
 mod params;
 mod reload;
+mod security;
 mod slot;
 mod steps;
 mod stopping;
@@ -313,7 +314,7 @@ impl Registry {
     /// the read itself is audited.
     pub fn audit_log(&self, caller: Caller) -> Result<Vec<AuditEntry>, ModuleError> {
         let result = self
-            .authorize(
+            .check_permission(
                 caller,
                 Operation::ReadAudit,
                 "audit",

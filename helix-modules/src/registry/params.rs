@@ -248,8 +248,14 @@ impl Registry {
         key: &str,
         value: &str,
     ) -> Result<(), ModuleError> {
-        let id =
-            self.authorize_module_op(caller, Operation::SetParam, module, Permissions::CONFIGURE)?;
+        let id = self.authorize_module_op_with(
+            caller,
+            Operation::SetParam,
+            module,
+            Permissions::CONFIGURE,
+            Some(key),
+            value.as_bytes(),
+        )?;
         let (sensitive, state) = {
             let t = self.inner.table.lock();
             let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;

@@ -25,7 +25,8 @@ impl Registry {
     /// name, or on a capability of which it is their only running
     /// provider (optional dependencies do not count).
     /// [`Registry::stop_cascade`] stops them first. Modules need
-    /// [`Permissions::MANAGE`]. Audited.
+    /// [`Permissions::MANAGE`]; then the running SECURITY module, if any,
+    /// may refuse ([`ModuleError::SecurityRefused`]). Audited.
     ///
     /// ```
     /// # use helix_modules::v2::{Context, ModuleInfo, ModuleTrait};
@@ -69,15 +70,24 @@ impl Registry {
     ///
     /// Nothing is stopped when any of them is ESSENTIAL
     /// ([`ModuleError::Essential`] naming it), when the caller may not stop
-    /// one of them, or when `name` is not running. A stop that fails ends
+    /// one of them (or the SECURITY module refuses one), or when `name` is
+    /// not running. A stop that fails ends
     /// the cascade with its error, and what was stopped before stays
     /// stopped; a user that stopped by itself meanwhile is passed over.
     /// Modules need [`Permissions::MANAGE`]. Every stop is audited (with
     /// the detail `cascade`).
     pub fn stop_cascade(&self, caller: Caller, name: &str) -> Result<Vec<String>, ModuleError> {
         let planned = self
-            .authorize_module_op(caller, Operation::Stop, name, Permissions::MANAGE)
-            .and_then(|id| Ok((id, self.plan_cascade(Some(caller), id)?)));
+            .permit_module_op(caller, Operation::Stop, name, Permissions::MANAGE)
+            .and_then(|id| Ok((id, self.plan_cascade(Some(caller), id)?)))
+            .and_then(|(id, order)| {
+                // Permitted: the SECURITY module may refuse any of them,
+                // and then none stops.
+                for (_, module) in &order {
+                    self.consult(caller, Operation::Stop, module, Some(CASCADE), &[])?;
+                }
+                Ok((id, order))
+            });
         let (root, order) = match planned {
             Ok(planned) => planned,
             Err(e) => {
@@ -169,7 +179,8 @@ impl Registry {
     /// Removes a module that is not running and drops it. Refused for
     /// ESSENTIAL modules, and, as [`Registry::stop`] is, for a module that
     /// running modules need ([`ModuleError::InUse`]). Modules need
-    /// [`Permissions::MANAGE`]. Audited.
+    /// [`Permissions::MANAGE`]; then the running SECURITY module, if any,
+    /// may refuse ([`ModuleError::SecurityRefused`]). Audited.
     pub fn unload(&self, caller: Caller, name: &str) -> Result<(), ModuleError> {
         let result = self
             .authorize_module_op(caller, Operation::Unload, name, Permissions::MANAGE)

@@ -1,15 +1,38 @@
 //! A configurable test module (`Probe`) shared by the integration tests:
 //! each knob makes one lifecycle step or handler behave a given way, and a
-//! shared journal records what the registry called, in order.
+//! shared journal records what the registry called, in order. Plus
+//! `CatchUnwind`, a host containment that turns panics into faults.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use helix_modules::contain::{CallInfo, Containment, Fault, FaultKind};
 use helix_modules::v2::{
     Context, Event, EventResponse, ModuleHandle, ModuleInfo, ModuleTrait, Request, Response,
 };
 use helix_modules::{ModuleError, Registry};
+
+/// Catches panics as faults, and records what it was asked to run.
+#[derive(Debug, Default)]
+pub struct CatchUnwind {
+    pub calls: AtomicU64,
+}
+
+impl Containment for CatchUnwind {
+    fn run(&self, _info: &CallInfo, call: &mut dyn FnMut()) -> Result<(), Fault> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        catch_unwind(AssertUnwindSafe(call)).map_err(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Fault::new(FaultKind::Panic, message)
+        })
+    }
+}
 
 /// Calls recorded by probes, as `name:what`.
 #[derive(Clone, Default)]
