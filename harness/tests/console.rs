@@ -25,6 +25,7 @@ fn console_session_from_boot_to_shutdown() {
         "event_log",
         "uptime",
         "shell",
+        "initrd_fs",
     ] {
         assert!(
             row(&lsmod, m).contains(" running "),
@@ -35,6 +36,12 @@ fn console_session_from_boot_to_shutdown() {
     // Both API generations side by side.
     assert!(row(&lsmod, "uptime").contains(" v1 "), "{lsmod}");
     assert!(row(&lsmod, "round_robin").contains(" v2 "), "{lsmod}");
+    // The initrd filesystem provides `fs`, with or without an initrd.
+    assert!(
+        row(&lsmod, "initrd_fs").contains(" FILESYSTEM ")
+            && row(&lsmod, "initrd_fs").contains(" fs "),
+        "{lsmod}"
+    );
 
     // Flags read as names joined by ` | `, in lsmod and modinfo alike;
     // modinfo shows the module's own description, author and licence.
@@ -66,6 +73,7 @@ fn console_session_from_boot_to_shutdown() {
         "event_log",
         "uptime",
         "shell",
+        "initrd_fs",
     ] {
         let stats = c.command(&format!("request {m} stats"));
         assert!(
