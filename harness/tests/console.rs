@@ -26,6 +26,7 @@ fn console_session_from_boot_to_shutdown() {
         "uptime",
         "shell",
         "initrd_fs",
+        "module_sig",
     ] {
         assert!(
             row(&lsmod, m).contains(" running "),
@@ -74,6 +75,7 @@ fn console_session_from_boot_to_shutdown() {
         "uptime",
         "shell",
         "initrd_fs",
+        "module_sig",
     ] {
         let stats = c.command(&format!("request {m} stats"));
         assert!(

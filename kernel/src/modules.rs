@@ -59,6 +59,7 @@ pub const MODULES: &[(&str, Factory)] = &[
     ("shell", v2::<crate::shell::Shell>),
     ("crashtest", v2::<crate::crashtest::CrashTest>),
     ("initrd_fs", v2::<crate::fs::InitrdFs>),
+    ("module_sig", v2::<module_sig::ModuleSig>),
     // scripts/new-module adds new modules above this line.
 ];
 
