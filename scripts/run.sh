@@ -9,8 +9,10 @@
 #   -p, --poweroff      power off once booted, even in a terminal
 #   -a, --append TEXT   extra kernel command line, e.g. "log=debug timer.hz=250"
 #   -s, --smp N         number of CPUs (default 1)
+#   -m, --module FILE   put module binary FILE (from scripts/build-module) in
+#                       the initrd as modules/<name>; repeatable (`insmod NAME`)
 #   --initrd FILE       pass FILE as the initrd (a cpio archive: the console's
-#                       `initrd` command lists it)
+#                       `ls` command lists it); not with -m
 #   -r, --release       boot an optimised build
 #   -h, --help          this text
 set -euo pipefail
@@ -18,13 +20,14 @@ set -euo pipefail
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 interactive=auto
 append=""
 smp=1
 profile=dev
 initrd=""
+modules=()
 while [ $# -gt 0 ]; do
     case $1 in
         -i|--interactive) interactive=1 ;;
@@ -33,6 +36,8 @@ while [ $# -gt 0 ]; do
         -s|--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift ;;
         --initrd) [ $# -ge 2 ] || { usage >&2; exit 2; }
             case $2 in /*) initrd=$2 ;; *) initrd=$caller_dir/$2 ;; esac; shift ;;
+        -m|--module) [ $# -ge 2 ] || { usage >&2; exit 2; }
+            case $2 in /*) modules+=("$2") ;; *) modules+=("$caller_dir/$2") ;; esac; shift ;;
         -r|--release) profile=release ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -45,7 +50,20 @@ if [ -n "$initrd" ] && [ ! -f "$initrd" ]; then
     exit 2
 fi
 
+if [ -n "$initrd" ] && [ ${#modules[@]} -gt 0 ]; then
+    echo "run.sh: -m and --initrd do not go together (-m makes the initrd)" >&2
+    exit 2
+fi
+for m in "${modules[@]}"; do
+    [ -f "$m" ] || { echo "run.sh: -m $m: no such file" >&2; exit 2; }
+done
+
 scripts/setup.sh
+if [ ${#modules[@]} -gt 0 ]; then
+    initrd=target/modules/initrd.cpio
+    mkdir -p target/modules
+    cargo run -q --locked -p harness --bin pack-initrd -- "$initrd" "${modules[@]}"
+fi
 cargo build -q -p kernel --bin kernel --target x86_64-unknown-none --profile "$profile"
 dir=$([ "$profile" = dev ] && echo debug || echo release)
 kernel=target/x86_64-unknown-none/$dir/kernel

@@ -43,6 +43,7 @@ pub mod crashtest;
 pub mod events;
 pub mod fs;
 pub mod hw;
+pub mod loadable;
 pub mod logger;
 pub mod mm;
 pub mod modules;

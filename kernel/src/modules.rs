@@ -326,10 +326,11 @@ pub fn print_table(r: &Registry) {
 /// flags, provides and dependencies, plus the reason for any failure.
 pub fn format_table(r: &Registry) -> String {
     let mut out = alloc::format!(
-        "{:<16} {:<8} {:<3} {:<12} {:<24} {:<16} DEPENDS ON",
+        "{:<16} {:<8} {:<3} {:<11} {:<12} {:<24} {:<16} DEPENDS ON",
         "MODULE",
         "VERSION",
         "API",
+        "ORIGIN",
         "STATE",
         "FLAGS",
         "PROVIDES"
@@ -343,6 +344,11 @@ pub fn format_table(r: &Registry) -> String {
 
 fn format_row(out: &mut String, m: &ModuleStatus) {
     let version = alloc::format!("{}", m.version);
+    // Built into the kernel image, or loaded from a binary (its image size).
+    let origin = match crate::loadable::info(&m.name) {
+        Some(l) => alloc::format!("loaded:{}K", l.image_bytes.div_ceil(1024)),
+        None => String::from("built-in"),
+    };
     let state = if m.standby_for.is_some() {
         String::from("standby")
     } else {
@@ -351,10 +357,11 @@ fn format_row(out: &mut String, m: &ModuleStatus) {
     let _ = core::fmt::write(
         out,
         format_args!(
-            "{:<16} {:<8} {:<3} {:<12} {:<24} {:<16} {}",
+            "{:<16} {:<8} {:<3} {:<11} {:<12} {:<24} {:<16} {}",
             m.name,
             version,
             alloc::format!("v{}", m.api),
+            origin,
             state,
             flag_list(m.flags),
             or_dash(&m.provides),

@@ -134,6 +134,9 @@ pub enum HwError {
         /// Size of the claimed range.
         count: u16,
     },
+    /// Refused by the kernel across the loadable-module interface, which
+    /// carries errors as text: the kernel's reason.
+    Host(String),
 }
 
 impl fmt::Display for HwError {
@@ -168,6 +171,7 @@ impl fmt::Display for HwError {
                 f,
                 "a {bits}-bit access at port offset {offset} runs past the claimed {count} ports"
             ),
+            Self::Host(reason) => f.write_str(reason),
         }
     }
 }

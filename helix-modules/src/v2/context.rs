@@ -96,6 +96,14 @@ impl Context {
             .map(|e| e.value.as_str())
     }
 
+    /// Every parameter: key, value, and whether it is sensitive (what a
+    /// host hands a module it runs elsewhere; see [`crate::host`]).
+    pub fn params(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        self.config
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str(), e.sensitive))
+    }
+
     /// The value of parameter `key`, or `default`.
     pub fn config_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
         self.config(key).unwrap_or(default)

@@ -39,6 +39,17 @@ pub const MAX_IMAGES: u64 = (512 << 30) / SLOT_SIZE;
 /// The next slot never handed out.
 static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
 
+/// The address of a slot never handed out before: images and module
+/// arenas ([`super::arena`]) each take one.
+pub(super) fn take_slot() -> Result<u64, ImageError> {
+    let slot = NEXT_SLOT
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+            (s < MAX_IMAGES).then_some(s + 1)
+        })
+        .map_err(|_| ImageError::OutOfSlots)?;
+    Ok(REGION_START + slot * SLOT_SIZE)
+}
+
 /// Why an image could not be loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageError {
@@ -210,12 +221,7 @@ impl Image {
     /// allocated (the slot, which is never reused, aside).
     pub fn load(plan: &Plan, bytes: &[u8]) -> Result<Self, ImageError> {
         check(plan, bytes)?;
-        let slot = NEXT_SLOT
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
-                (s < MAX_IMAGES).then_some(s + 1)
-            })
-            .map_err(|_| ImageError::OutOfSlots)?;
-        let base = REGION_START + slot * SLOT_SIZE;
+        let base = take_slot()?;
         // Dropped on any error below: unmaps what was mapped.
         let mut image = Self {
             base,

@@ -5,8 +5,9 @@
 //! initrd's frames), [`heap`]
 //! is the global allocator and grows by mapping frames into the higher
 //! half, [`stack`] hands out kernel stacks with an unmapped guard page
-//! below each, and [`image`] maps module binaries (W^X, relocated) in a
-//! region of their own. Page-table edits go through
+//! below each, [`image`] maps module binaries (W^X, relocated) in a
+//! region of their own, and [`arena`] gives each loaded module a heap of its
+//! own in that region. Page-table edits go through
 //! [`arch::x86_64::paging`](crate::arch::x86_64::paging), which takes its
 //! page-table frames from [`frame::Frames`].
 //!
@@ -16,6 +17,7 @@
 //! [`init`] (the stack-guard check the exception handler asks).
 
 pub mod account;
+pub mod arena;
 pub mod classes;
 pub mod frame;
 pub mod heap;

@@ -135,6 +135,9 @@ commands:
   stop --cascade NAME           stop the modules that need NAME, then NAME; prints what it stopped
   restart NAME                  stop (if running), re-initialise and start a module
   reload NAME                   replace a HOT_RELOADABLE module by a fresh instance
+  insmod FILE [key=value ...]   insert a module binary (FILE or modules/FILE.hxm)
+  rmmod NAME                    stop and remove a loaded module, freeing its memory
+  upgrade NAME FILE             new code for a running module, its state handed over
   request NAME TYPE [PAYLOAD]   send an IPC request and print the answer
   params NAME                   a module's parameters (sensitive ones hidden)
   set NAME.KEY=VALUE            change a parameter at run time (not a boot-only one)
@@ -173,6 +176,9 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
         "stop" => stop(r, caller, &args),
         "restart" => one("NAME").and_then(|n| restart(r, caller, n)),
         "reload" => one("NAME").and_then(|n| reload(r, caller, n)),
+        "insmod" => super::loading::insmod(r, caller, &args),
+        "rmmod" => one("NAME").and_then(|n| super::loading::rmmod(r, caller, n)),
+        "upgrade" => super::loading::upgrade(r, caller, &args),
         "request" => request(handle, &args),
         "params" => one("NAME").and_then(|n| params(r, n)),
         "set" => one("NAME.KEY=VALUE").and_then(|a| set(r, caller, a)),

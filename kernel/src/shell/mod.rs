@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod files;
 pub mod line;
+mod loading;
 mod reports;
 
 use crate::{hw, kprint, thread};

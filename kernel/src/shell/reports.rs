@@ -48,6 +48,29 @@ pub(super) fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
     let _ = writeln!(out, "license:     {}", or_dash(&s.license));
     let _ = writeln!(out, "version:     {}", s.version);
     let _ = writeln!(out, "api:         v{}", s.api);
+    match crate::loadable::info(name) {
+        Some(l) => {
+            let _ = writeln!(out, "origin:      loaded from {}", l.file);
+            let _ = writeln!(
+                out,
+                "binary abi:  {}.{}, layout hash {:#018x}",
+                l.abi.0, l.abi.1, l.layout_hash
+            );
+            let _ = writeln!(
+                out,
+                "signer:      {}",
+                l.verdict.as_deref().unwrap_or("- (no security module was running)")
+            );
+            let _ = writeln!(
+                out,
+                "image:       {} bytes; arena {} bytes in use, {} mapped, limit {}",
+                l.image_bytes, l.arena_used, l.arena_mapped, l.arena_limit
+            );
+        }
+        None => {
+            let _ = writeln!(out, "origin:      built-in");
+        }
+    }
     let _ = writeln!(
         out,
         "state:       {}{}",

@@ -101,10 +101,14 @@ impl EventLog {
     }
 }
 
+/// Whether this is version 1.1 (the `next` feature), which adds the
+/// `version` request.
+const NEXT: bool = cfg!(feature = "next");
+
 impl ModuleTrait for EventLog {
     fn info(&self) -> ModuleInfo {
         ModuleInfo::new("event_log")
-            .version(1, 0, 0)
+            .version(1, if NEXT { 1 } else { 0 }, 0)
             .description("Counts and records the system events modules receive")
             .author("Helix developers")
             .license("MIT OR Apache-2.0")
@@ -234,6 +238,9 @@ impl ModuleTrait for EventLog {
                     .join("\n")
                     .into_bytes(),
             )),
+            // Version 1.1 (feature `next`) answers `version`; 1.0 does not
+            // know it: the difference an upgrade makes visible.
+            "version" if NEXT => Ok(Response::ok(b"event_log 1.1.0".to_vec())),
             other => Ok(Response::err(format!(
                 "unknown request '{other}' (try counts, recent, stats)"
             ))),
