@@ -226,16 +226,23 @@ fn an_initrd_that_is_no_archive_is_a_typed_error() {
     assert_eq!(c.command("cat hello.txt"), error);
 }
 
+/// Boots the test kernel `name` with `archive` as its initrd; its output,
+/// after checking that every test passed.
+fn test_kernel_with_initrd(name: &str, archive: &[u8]) -> String {
+    let path = temp_file(&format!("initrd-{name}.cpio"), archive);
+    let (out, text) = harness::run_captured(
+        &["--test", name],
+        &[("HELIX_INITRD", path.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
 #[test]
 fn the_frame_allocator_never_hands_out_the_initrd() {
     // The `frames` test kernel, booted with an initrd: it allocates every
     // free frame and checks none lies in the initrd.
-    let path = temp_file("initrd-frames.cpio", &archive());
-    let (out, text) = harness::run_captured(
-        &["--test", "frames"],
-        &[("HELIX_INITRD", path.to_str().unwrap())],
-    );
-    assert!(out.status.success(), "{text}");
+    let text = test_kernel_with_initrd("frames", &archive());
     assert!(
         text.contains("test initrd_frames_are_never_handed_out ... ok"),
         "{text}"
@@ -264,12 +271,7 @@ fn files_archive() -> Vec<u8> {
 fn kernel_code_reads_files_through_the_fs_capability() {
     // The `files` test kernel, booted with its archive: large files in
     // chunks, long listings in parts, typed errors.
-    let path = temp_file("initrd-files.cpio", &files_archive());
-    let (out, text) = harness::run_captured(
-        &["--test", "files"],
-        &[("HELIX_INITRD", path.to_str().unwrap())],
-    );
-    assert!(out.status.success(), "{text}");
+    let text = test_kernel_with_initrd("files", &files_archive());
     assert!(text.contains("6 passed; 0 failed"), "{text}");
     // The tests that need the initrd return early without one: these
     // lines say they ran.

@@ -148,17 +148,7 @@ impl core::error::Error for ProtoError {}
 /// `path` relative to the root: without leading `./` and `/`, trailing `/`,
 /// and `.` for the root itself (`"./a/b/"` is `"a/b"`, `"/"` is `""`).
 pub fn normalize(path: &str) -> &str {
-    let mut p = path;
-    loop {
-        if let Some(rest) = p.strip_prefix("./") {
-            p = rest;
-        } else if let Some(rest) = p.strip_prefix('/') {
-            p = rest;
-        } else {
-            break;
-        }
-    }
-    let p = p.trim_end_matches('/');
+    let p = crate::cpio::strip_root(path).trim_end_matches('/');
     if p == "." { "" } else { p }
 }
 

@@ -224,17 +224,18 @@ pub fn entries(archive: &[u8]) -> Entries<'_> {
 /// it; an error met before the entry is returned (entries after it are not
 /// examined).
 pub fn find<'a>(archive: &'a [u8], name: &str) -> Result<Option<Entry<'a>>, CpioError> {
-    let wanted = normalize(name);
+    let wanted = strip_root(name);
     for entry in entries(archive) {
         let entry = entry?;
-        if normalize(entry.name) == wanted {
+        if strip_root(entry.name) == wanted {
             return Ok(Some(entry));
         }
     }
     Ok(None)
 }
 
-fn normalize(name: &str) -> &str {
+/// `name` without its leading `./` and `/` (any number of them).
+pub(crate) fn strip_root(name: &str) -> &str {
     let mut name = name;
     loop {
         if let Some(rest) = name.strip_prefix("./") {
