@@ -61,8 +61,9 @@ pub use supervisor::SuperviseReport;
 
 use slot::{Slot, Table};
 
-/// A module's id in its registry. Ids are never reused, so a stale id
-/// finds nothing rather than another module.
+/// A module's id in its registry. An id names one module name for good: a
+/// stale id finds nothing, or the module of the same name registered again
+/// after an unload (which gets its old id back), never another module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModuleId(u32);
 
@@ -195,17 +196,31 @@ impl Registry {
         if t.by_name.contains_key(meta.name.as_str()) {
             return Err(ModuleError::AlreadyRegistered { name: meta.name });
         }
-        let raw = u32::try_from(t.slots.len()).map_err(|_| ModuleError::InvalidMetadata {
-            module: meta.name.clone(),
-            reason: "registry is full",
-        })?;
-        let id = ModuleId(raw);
+        // A module unloaded and registered again (insmod after rmmod) gets
+        // its old id back: ids stay unique per name, and loading and
+        // unloading a module any number of times costs no table space.
+        let reused = t.retired.remove(meta.name.as_str());
+        let id = match reused {
+            Some(id) => id,
+            None => ModuleId(u32::try_from(t.slots.len()).map_err(|_| {
+                ModuleError::InvalidMetadata {
+                    module: meta.name.clone(),
+                    reason: "registry is full",
+                }
+            })?),
+        };
         t.index_name(id, &meta.name, true);
         let provides = meta.provides.clone();
         t.index_capabilities(id, &provides, true);
         let node = deps::node_for(&mut t, &meta);
-        t.graph.push(Some(node));
-        t.slots.push(Some(Slot::new(id, meta, module)));
+        let slot = Some(Box::new(Slot::new(id, meta, module)));
+        if reused.is_some() {
+            t.set_node(id, Some(node));
+            t.slots[id.index()] = slot;
+        } else {
+            t.graph.push(Some(node));
+            t.slots.push(slot);
+        }
         Ok(id)
     }
 

@@ -252,9 +252,14 @@ impl fmt::Display for FlagNames {
 
 /// All registry state behind the table lock.
 pub(crate) struct Table {
-    /// Indexed by `ModuleId`; ids are never reused, unloaded slots are `None`.
-    pub(crate) slots: Vec<Option<Slot>>,
+    /// Indexed by `ModuleId`; unloaded slots are `None` until a module of
+    /// the same name takes its id back (see `retired`). Boxed so that an
+    /// empty slot costs a pointer, and a call moves the slot cheaply.
+    pub(crate) slots: Vec<Option<Box<Slot>>>,
     pub(crate) by_name: Map<String, ModuleId>,
+    /// The ids of unloaded modules by name, given back to a module of the
+    /// same name when it is registered again.
+    pub(crate) retired: Map<String, ModuleId>,
     pub(crate) by_capability: Map<String, Vec<ModuleId>>,
     /// Running subscribers per event kind, in dispatch order. Shared
     /// snapshots so dispatch can walk them without the lock and without
@@ -292,6 +297,7 @@ impl Table {
         Table {
             slots: Vec::new(),
             by_name: new_map(),
+            retired: new_map(),
             by_capability: new_map(),
             subscribers: core::array::from_fn(|_| empty.clone()),
             subscribers_dirty: false,
@@ -307,11 +313,13 @@ impl Table {
     }
 
     pub(crate) fn slot(&self, id: ModuleId) -> Option<&Slot> {
-        self.slots.get(id.index()).and_then(Option::as_ref)
+        self.slots.get(id.index()).and_then(|s| s.as_deref())
     }
 
     pub(crate) fn slot_mut(&mut self, id: ModuleId) -> Option<&mut Slot> {
-        self.slots.get_mut(id.index()).and_then(Option::as_mut)
+        self.slots
+            .get_mut(id.index())
+            .and_then(|s| s.as_deref_mut())
     }
 
     pub(crate) fn id_of(&self, name: &str) -> Result<ModuleId, ModuleError> {
@@ -324,7 +332,7 @@ impl Table {
     }
 
     pub(crate) fn live(&self) -> impl Iterator<Item = &Slot> {
-        self.slots.iter().filter_map(Option::as_ref)
+        self.slots.iter().filter_map(|s| s.as_deref())
     }
 
     /// Rebuilds the per-kind subscriber lists: running modules only,

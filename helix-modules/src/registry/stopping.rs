@@ -198,6 +198,7 @@ impl Registry {
                     let mut t = self.inner.table.lock();
                     if let Some(slot) = t.slots.get_mut(id.index()).and_then(Option::take) {
                         t.index_name(id, &slot.meta.name, false);
+                        t.retired.insert(slot.meta.name.clone(), id);
                         t.set_node(id, None);
                         t.index_capabilities(id, &slot.meta.provides, false);
                         t.subscribers_dirty = true;

@@ -23,7 +23,9 @@ fn bytes<'a>(h: &Host, b: Bytes) -> Result<&'a [u8], LoadError> {
         return Ok(&[]);
     }
     if b.len > MAX_TEXT || !h.readable(b.ptr as u64, b.len as u64) {
-        return Err(LoadError::BadInfo("a text lies outside the module or is too long"));
+        return Err(LoadError::BadInfo(
+            "a text lies outside the module or is too long",
+        ));
     }
     // SAFETY: the range lies in the module's image or arena (checked above),
     // mapped while the image is loaded, and no module code runs meanwhile.
@@ -39,11 +41,10 @@ fn array<'a, T>(h: &Host, ptr: *const T, len: usize) -> Result<&'a [T], LoadErro
         return Ok(&[]);
     }
     let size = core::mem::size_of::<T>() as u64;
-    if len > MAX_LIST
-        || !ptr.is_aligned()
-        || !h.readable(ptr as u64, size * len as u64)
-    {
-        return Err(LoadError::BadInfo("a list lies outside the module or is too long"));
+    if len > MAX_LIST || !ptr.is_aligned() || !h.readable(ptr as u64, size * len as u64) {
+        return Err(LoadError::BadInfo(
+            "a list lies outside the module or is too long",
+        ));
     }
     // SAFETY: aligned, inside the module's memory (checked above); `T` is a
     // `#[repr(C)]` type of integers and pointers, valid for any bytes.

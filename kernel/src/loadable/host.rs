@@ -81,7 +81,9 @@ impl LoadedImage {
             hardware: spin::Mutex::new(None),
             claims: spin::Mutex::new(Vec::new()),
         });
-        let services = Box::new(super::services::table(&*host as *const Host as *const c_void));
+        let services = Box::new(super::services::table(
+            &*host as *const Host as *const c_void,
+        ));
         let entry_addr = image.entry();
         // SAFETY: `entry_addr` is the entry point of the image just mapped
         // (inside it, executable: checked by the plan and `Image::load`);
@@ -127,10 +129,15 @@ impl LoadedImage {
 }
 
 impl Host {
-    /// Whether the `len` bytes at `ptr` are the module's own memory (its
-    /// image or its arena's mapped part).
+    /// Whether the kernel may read the `len` bytes at `ptr` that module
+    /// code handed it: the module's image, its arena's mapped part, or the
+    /// stack of the thread running the call (module code keeps locals
+    /// there; it is mapped for as long as the call lasts).
     pub fn readable(&self, ptr: u64, len: u64) -> bool {
-        inside(self.image, ptr, len) || self.arena.lock().contains(ptr, len)
+        inside(self.image, ptr, len)
+            || self.arena.lock().contains(ptr, len)
+            || crate::thread::current_stack()
+                .is_some_and(|s| inside((s.start, s.end - s.start), ptr, len))
     }
 }
 
@@ -149,42 +156,49 @@ fn check(at: *const Descriptor, host: &Host) -> Result<Descriptor, LoadError> {
     if !aligned || !host.readable(addr, len) {
         return Err(LoadError::BadInfo("the entry point returned no descriptor"));
     }
-    // SAFETY: `at` is aligned and lies in memory mapped for this module (its
-    // image or its arena, checked above); reading it as bytes-to-struct
-    // is sound for a `#[repr(C)]` type of integers and pointers, whatever
-    // their values (function pointers are checked before use below).
-    let d = unsafe { core::ptr::read_volatile(at) };
-    if d.magic != helix_abi::MAGIC {
-        return Err(LoadError::BadMagic(d.magic));
+    // The header fields first, as plain integers: any bits are valid.
+    let header = at.cast::<u64>();
+    // SAFETY: `at` is aligned and its `size_of::<Descriptor>()` bytes lie in
+    // memory mapped for this module (its image or arena, checked above);
+    // `magic` is the first `u64`, the ABI versions the next, the layout hash
+    // the third (the `#[repr(C)]` layout the layout hash fixes).
+    let (magic, versions, layout_hash) = unsafe {
+        (
+            header.read_volatile(),
+            header.add(1).read_volatile(),
+            header.add(2).read_volatile(),
+        )
+    };
+    if magic != helix_abi::MAGIC {
+        return Err(LoadError::BadMagic(magic));
     }
-    if d.abi_major != helix_abi::ABI_MAJOR {
+    let abi_major = versions as u16;
+    if abi_major != helix_abi::ABI_MAJOR {
         return Err(LoadError::AbiMajor {
-            found: d.abi_major,
+            found: abi_major,
             expected: helix_abi::ABI_MAJOR,
         });
     }
-    if d.layout_hash != helix_abi::LAYOUT_HASH {
+    if layout_hash != helix_abi::LAYOUT_HASH {
         return Err(LoadError::LayoutHash {
-            found: d.layout_hash,
+            found: layout_hash,
             expected: helix_abi::LAYOUT_HASH,
         });
     }
-    let ops = d.ops;
-    let entries = [
-        ops.create as u64,
-        ops.destroy as u64,
-        ops.init as u64,
-        ops.start as u64,
-        ops.stop as u64,
-        ops.event as u64,
-        ops.request as u64,
-        ops.param_change as u64,
-        ops.healthy as u64,
-        ops.save_state as u64,
-        ops.restore_state as u64,
-    ];
+    // The entry points as addresses before they are read as function
+    // pointers (a null or stray one must never become one).
+    const OPS: usize = core::mem::size_of::<helix_abi::Ops>() / 8;
+    let ops_at = (addr + core::mem::offset_of!(Descriptor, ops) as u64) as *const [u64; OPS];
+    // SAFETY: inside the checked descriptor, aligned (`Ops` holds only
+    // pointers); plain integers.
+    let entries = unsafe { ops_at.read_volatile() };
     if !entries.iter().all(|&e| inside(host.image, e, 1)) {
         return Err(LoadError::BadInfo("an entry point lies outside the image"));
     }
+    // SAFETY: every field is now valid for its type: integers and raw
+    // pointers take any bits, and each function pointer is a non-null
+    // address inside the image's code (its signature is the one the ABI
+    // version and layout hash just checked promise).
+    let d = unsafe { core::ptr::read_volatile(at) };
     Ok(d)
 }

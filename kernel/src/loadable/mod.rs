@@ -6,11 +6,11 @@
 //! authorise it (`module_sig` checks the signature), splits off the
 //! signature trailer, validates the ELF file completely
 //! (`helix_loader::elf::plan`) and only then maps it (W^X, relocated, in a
-//! slot of its own, with an arena for its heap: [`host`]). The entry point
+//! slot of its own, with an arena for its heap: `host`). The entry point
 //! runs contained and returns the descriptor, whose magic, ABI version and
 //! layout hash are checked before any other module code runs; the module's
-//! information becomes registry metadata ([`describe`]) and the module one
-//! more [`Module`](helix_modules::Module) of the registry ([`module`]):
+//! information becomes registry metadata (`describe`) and the module one
+//! more [`Module`](helix_modules::Module) of the registry (`module`):
 //! lifecycle, dependencies, events, IPC, permissions, supervision and
 //! metrics apply unchanged. [`rmmod`] stops and unloads it (refused like a
 //! stop when others need it or it is essential) and frees its image and
@@ -119,14 +119,18 @@ struct Prepared {
     file: String,
 }
 
-fn prepare(registry: &Registry, caller: Caller, op: Operation, file: &str) -> Result<Prepared, LoadError> {
+fn prepare(
+    registry: &Registry,
+    caller: Caller,
+    op: Operation,
+    file: &str,
+) -> Result<Prepared, LoadError> {
     let path = path_of(file);
-    let bytes = crate::fs::read_file(registry, Caller::Kernel, &path).map_err(|e| {
-        LoadError::File {
+    let bytes =
+        crate::fs::read_file(registry, Caller::Kernel, &path).map_err(|e| LoadError::File {
             path: path.clone(),
             reason: format!("{e}"),
-        }
-    })?;
+        })?;
     let verdict = registry
         .authorize(caller, op, &path, &bytes)
         .map_err(LoadError::Refused)?;
@@ -134,8 +138,7 @@ fn prepare(registry: &Registry, caller: Caller, op: Operation, file: &str) -> Re
         helix_loader::sig::split(&bytes).map_err(|e| LoadError::Signature(format!("{e}")))?;
     let plan = helix_loader::elf::plan(payload)?;
     let image = LoadedImage::load(&plan, payload, DEFAULT_ARENA_LIMIT)?;
-    let (meta, state_version, limit) =
-        describe::metadata(image.host(), &image.descriptor().info)?;
+    let (meta, state_version, limit) = describe::metadata(image.host(), &image.descriptor().info)?;
     if let Some(limit) = limit {
         image.host().arena.lock().set_limit(limit);
     }

@@ -61,7 +61,10 @@ impl LoadedModule {
     }
 
     /// Calls `f` with the instance and an error sink; `OK` is success.
-    fn status(&mut self, f: impl FnOnce(Instance, helix_abi::Sink) -> u32) -> Result<(), ModuleError> {
+    fn status(
+        &mut self,
+        f: impl FnOnce(Instance, helix_abi::Sink) -> u32,
+    ) -> Result<(), ModuleError> {
         let inst = self.instance()?;
         let mut err = Vec::new();
         match f(inst, collect(&mut err)) {

@@ -265,7 +265,11 @@ extern "C" fn claim_ports(h: HostPtr, base: u16, count: u16, err: Sink) -> u32 {
 }
 
 /// The claim holding `width` bytes at `port`, and the offset in it.
-fn claimed(h: &Host, port: u16, width: u32) -> Option<(helix_modules::services::hw::PortRange, u16)> {
+fn claimed(
+    h: &Host,
+    port: u16,
+    width: u32,
+) -> Option<(helix_modules::services::hw::PortRange, u16)> {
     let claims = h.claims.lock();
     claims.iter().find_map(|r| {
         let offset = port.checked_sub(r.base())?;

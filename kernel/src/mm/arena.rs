@@ -4,7 +4,7 @@
 //!
 //! An [`Arena`] maps nothing until its first allocation and then grows by
 //! mapping frames (writable, never executable) at its top, up to its limit
-//! (at most one slot, [`SLOT_SIZE`](super::image::SLOT_SIZE)); inside, a
+//! (at most one slot, [`SLOT_SIZE`]); inside, a
 //! `linked_list_allocator` heap hands out blocks. Frees are checked against
 //! the mapped range, because they come from module code: a block outside
 //! it is refused rather than written to. Dropping the arena unmaps every
@@ -15,7 +15,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use linked_list_allocator::Heap;
 
-use super::image::{ImageError, SLOT_SIZE, take_slot};
+use super::image::{ImageError, SLOT_SIZE, release_slot, take_slot};
 use super::{PAGE_SIZE, frame};
 
 /// Smallest growth step: a module that allocates often does not map page
@@ -165,10 +165,6 @@ impl Drop for Arena {
                 let _ = unsafe { frame::free(f) };
             }
         }
-        paging::release_tables(self.base, self.base + SLOT_SIZE, |f| {
-            // SAFETY: as for images: an empty page table of this slot only,
-            // which is never reused.
-            let _ = unsafe { frame::free(f) };
-        });
+        release_slot(self.base);
     }
 }

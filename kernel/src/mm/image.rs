@@ -50,6 +50,28 @@ pub(super) fn take_slot() -> Result<u64, ImageError> {
     Ok(REGION_START + slot * SLOT_SIZE)
 }
 
+/// Frees the page tables of the slot at `base`, which maps nothing any
+/// more, and the page directories of every gigabyte no slot can be handed
+/// out in again (slots are taken in order, so every gigabyte wholly below
+/// the next free slot): without this, loading and unloading modules would
+/// keep one directory frame per gigabyte of slots ever used.
+pub(super) fn release_slot(base: u64) {
+    paging::release_tables(base, base + SLOT_SIZE, |f| {
+        // SAFETY: `f` was a page table of this slot only, now empty and
+        // unlinked, with this CPU's caches flushed; another CPU may cache a
+        // directory entry to it only for this slot's addresses, which
+        // nothing uses again (slots are not reused).
+        let _ = unsafe { frame::free(f) };
+    });
+    let next = REGION_START + NEXT_SLOT.load(Ordering::Relaxed) * SLOT_SIZE;
+    paging::release_directories(REGION_START, next & !((1 << 30) - 1), |f| {
+        // SAFETY: an empty directory of a gigabyte wholly below the next
+        // free slot: no slot in it is handed out again, so no CPU uses its
+        // addresses again (the `release_directories` contract).
+        let _ = unsafe { frame::free(f) };
+    });
+}
+
 /// Why an image could not be loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageError {
@@ -309,12 +331,6 @@ impl Drop for Image {
                 let _ = unsafe { frame::free(f) };
             }
         }
-        paging::release_tables(self.base, self.base + SLOT_SIZE, |f| {
-            // SAFETY: `f` was a page table of this slot only, now empty and
-            // unlinked, with this CPU's caches flushed; another CPU may
-            // cache a directory entry to it only for this slot's
-            // addresses, which nothing uses again (slots are not reused).
-            let _ = unsafe { frame::free(f) };
-        });
+        release_slot(self.base);
     }
 }

@@ -13,7 +13,10 @@ pub(super) fn insmod(r: &Registry, caller: Caller, args: &[&str]) -> Result<Stri
     };
     let params = params
         .iter()
-        .map(|p| p.split_once('=').ok_or_else(|| format!("bad parameter `{p}` (key=value)")))
+        .map(|p| {
+            p.split_once('=')
+                .ok_or_else(|| format!("bad parameter `{p}` (key=value)"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     crate::loadable::insmod(r, caller, file, &params)
         .map(|(name, version)| format!("inserted {name} {version}"))

@@ -59,7 +59,9 @@ pub(super) fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
             let _ = writeln!(
                 out,
                 "signer:      {}",
-                l.verdict.as_deref().unwrap_or("- (no security module was running)")
+                l.verdict
+                    .as_deref()
+                    .unwrap_or("- (no security module was running)")
             );
             let _ = writeln!(
                 out,
@@ -230,7 +232,8 @@ pub(super) fn mem() -> String {
     format!(
         "heap:     {} KiB mapped, {} KiB used, {} KiB free, peak {} KiB, grew {} times, {} failed allocations\n\
          frames:   {} free of {} ({} MiB of {} MiB){kept}\n\
-         pressure: {level} ({} MiB of {} MiB available)",
+         pressure: {level} ({} MiB of {} MiB available)\n\
+         heap use: {} bytes",
         h.size >> 10,
         h.used >> 10,
         h.free >> 10,
@@ -242,7 +245,8 @@ pub(super) fn mem() -> String {
         (f.free * 4) >> 10,
         (f.total * 4) >> 10,
         available >> 20,
-        total >> 20
+        total >> 20,
+        h.used
     )
 }
 

@@ -72,6 +72,17 @@ pub fn current_id() -> ThreadId {
     cpu::without_interrupts(|| ThreadId(this_cpu().1.current.load(Ordering::Relaxed)))
 }
 
+/// The calling thread's stack, lowest to highest address (`None` for a
+/// thread on a stack the thread layer did not make, such as the boot
+/// stack).
+pub fn current_stack() -> Option<core::ops::Range<u64>> {
+    cpu::without_interrupts(|| {
+        let thread = current()?;
+        let stack = thread.stack.try_lock()?;
+        stack.as_ref().map(|s| s.bottom()..s.top())
+    })
+}
+
 pub(super) fn current() -> Option<Arc<Thread>> {
     table::get(ThreadId(this_cpu().1.current.load(Ordering::Relaxed)))
 }

@@ -24,7 +24,12 @@ pub fn entry<T: ModuleTrait + Default + 'static>(services: *const Services) -> *
     let info = T::default().info();
     let descriptor = Box::new(Descriptor {
         magic: crate::MAGIC,
-        abi_major: crate::ABI_MAJOR,
+        abi_major: crate::ABI_MAJOR
+            + if cfg!(feature = "test-wrong-abi") {
+                1
+            } else {
+                0
+            },
         abi_minor: crate::ABI_MINOR,
         reserved: 0,
         layout_hash: crate::LAYOUT_HASH,
@@ -68,7 +73,7 @@ fn status(result: Result<(), ModuleError>, err: Sink) -> u32 {
 }
 
 extern "C" fn create<T: ModuleTrait + Default>() -> Instance {
-    Box::into_raw(Box::new(T::default())).cast()
+    Box::into_raw(Box::<T>::default()).cast()
 }
 
 extern "C" fn destroy<T>(inst: Instance) {

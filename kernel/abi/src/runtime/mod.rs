@@ -5,7 +5,7 @@
 //! and returns the module's [`crate::Descriptor`]. From then on:
 //! - the binary's global allocator is [`KernelAlloc`], which allocates in
 //!   the arena the kernel keeps for this image (freed whole on unload);
-//! - its panic handler ([`panic`]) hands the message to the kernel, which
+//! - its panic handler ([`panic()`]) hands the message to the kernel, which
 //!   ends the current call as a fault of the module;
 //! - the kernel calls the [`crate::Ops`] of `bridge`, which turn each call
 //!   back into the module's `ModuleTrait` method, and the module's context,

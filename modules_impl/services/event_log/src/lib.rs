@@ -119,6 +119,9 @@ impl ModuleTrait for EventLog {
     }
 
     fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
+        if cfg!(feature = "faulty-init") {
+            panic!("event_log built with faulty-init");
+        }
         self.capacity = ctx.config_usize("capacity").unwrap_or(32).max(1);
         Ok(())
     }
@@ -186,6 +189,9 @@ impl ModuleTrait for EventLog {
     }
 
     fn restore_state(&mut self, state: &[u8]) -> Result<(), ModuleError> {
+        if cfg!(feature = "faulty-restore") {
+            return Err(ModuleError::Failed("event_log built with faulty-restore"));
+        }
         if state.len() != STATE_LEN {
             return Err(ModuleError::Failed("event_log state must be 72 bytes"));
         }
@@ -240,6 +246,9 @@ impl ModuleTrait for EventLog {
             )),
             // Version 1.1 (feature `next`) answers `version`; 1.0 does not
             // know it: the difference an upgrade makes visible.
+            "panic" if cfg!(feature = "faulty-restore") => {
+                panic!("event_log asked to panic")
+            }
             "version" if NEXT => Ok(Response::ok(b"event_log 1.1.0".to_vec())),
             other => Ok(Response::err(format!(
                 "unknown request '{other}' (try counts, recent, stats)"

@@ -253,6 +253,50 @@ pub fn release_tables(start: u64, end: u64, mut release: impl FnMut(PhysFrame)) 
     })
 }
 
+/// Unlinks every page directory that maps a 1 GiB-aligned 1 GiB block
+/// inside `[start, end)` and maps nothing any more, flushes this CPU's
+/// TLB and paging-structure caches, and hands each directory's frame to
+/// `release` (same rules as [`release_tables`], whose caller contract
+/// applies: nothing maps or uses those addresses again).
+pub fn release_directories(start: u64, end: u64, mut release: impl FnMut(PhysFrame)) -> usize {
+    const GIB: u64 = 1 << 30;
+    with_mapper(|m| {
+        let mut released = 0;
+        let mut block = start.next_multiple_of(GIB);
+        while block.checked_add(GIB).is_some_and(|e| e <= end) {
+            let Ok(addr) = VirtAddr::try_new(block) else {
+                break;
+            };
+            let l4 = &m.level_4_table_mut()[addr.p4_index()];
+            let flags = l4.flags();
+            if flags.contains(PageTableFlags::PRESENT) && !flags.contains(PageTableFlags::HUGE_PAGE)
+            {
+                // SAFETY: a present level-4 entry points at a PDPT,
+                // identity-mapped; `LOCK` is held.
+                let pdpt = unsafe { table_at(l4.addr()) };
+                let entry = &mut pdpt[addr.p3_index()];
+                let flags = entry.flags();
+                if flags.contains(PageTableFlags::PRESENT)
+                    && !flags.contains(PageTableFlags::HUGE_PAGE)
+                {
+                    let frame = PhysFrame::containing_address(entry.addr());
+                    // SAFETY: a present, non-huge PDPT entry points at a
+                    // page directory, identity-mapped; `LOCK` is held.
+                    let pd = unsafe { table_at(entry.addr()) };
+                    if pd.iter().all(|e| e.is_unused()) {
+                        entry.set_unused();
+                        tlb::flush_all();
+                        release(frame);
+                        released += 1;
+                    }
+                }
+            }
+            block += GIB;
+        }
+        released
+    })
+}
+
 /// The physical address `virt` maps to, if any.
 pub fn translate(virt: u64) -> Option<PhysAddr> {
     use x86_64::structures::paging::Translate;
