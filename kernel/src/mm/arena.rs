@@ -4,8 +4,10 @@
 //!
 //! An [`Arena`] maps nothing until its first allocation and then grows by
 //! mapping frames (writable, never executable) at its top, up to its limit
-//! (at most one slot, [`SLOT_SIZE`]); inside, a
-//! `linked_list_allocator` heap hands out blocks. Frees are checked against
+//! (at most one slot, [`SLOT_SIZE`]); inside, small blocks come from
+//! size classes ([`SizeClasses`], as in the kernel heap: a module's
+//! allocations are mostly small and frequent) carved from a
+//! `linked_list_allocator` heap, which serves the larger ones. Frees are checked against
 //! the mapped range, because they come from module code: a block outside
 //! it is refused rather than written to. Dropping the arena unmaps every
 //! page and frees its frames and page tables.
@@ -15,6 +17,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use linked_list_allocator::Heap;
 
+use super::classes::SizeClasses;
 use super::image::{ImageError, SLOT_SIZE, release_slot, take_slot};
 use super::{PAGE_SIZE, frame};
 
@@ -28,6 +31,7 @@ pub struct Arena {
     pages: u64,
     limit: u64,
     heap: Heap,
+    classes: SizeClasses,
 }
 
 impl core::fmt::Debug for Arena {
@@ -51,6 +55,7 @@ impl Arena {
             pages: 0,
             limit: limit.clamp(PAGE_SIZE, SLOT_SIZE),
             heap: Heap::empty(),
+            classes: SizeClasses::new(),
         })
     }
 
@@ -59,7 +64,7 @@ impl Arena {
         if self.pages == 0 {
             0
         } else {
-            self.heap.used() as u64
+            (self.heap.used() - self.classes.free_bytes()) as u64
         }
     }
 
@@ -90,6 +95,24 @@ impl Arena {
     /// A block for `layout`, growing the arena if it must; `None` when the
     /// limit (or physical memory) is reached.
     pub fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let Some(class) = SizeClasses::class_of(layout.size(), layout.align()) else {
+            return self.alloc_large(layout);
+        };
+        if let Some(p) = self.classes.take(class) {
+            return NonNull::new(p);
+        }
+        let bytes = SizeClasses::refill_bytes(class);
+        let chunk =
+            self.alloc_large(Layout::from_size_align(bytes, super::classes::ALIGN).ok()?)?;
+        // SAFETY: the chunk was just carved from this arena's heap for the
+        // class alone, aligned to the classes' alignment, and is never given
+        // back to the heap.
+        unsafe { self.classes.refill(class, chunk.as_ptr(), bytes) };
+        self.classes.take(class).and_then(NonNull::new)
+    }
+
+    /// A block from the general heap, growing the arena if it must.
+    fn alloc_large(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         if self.pages > 0
             && let Ok(p) = self.heap.allocate_first_fit(layout)
         {
@@ -118,9 +141,14 @@ impl Arena {
         let Some(ptr) = NonNull::new(ptr).filter(|_| inside && self.pages > 0) else {
             return false;
         };
-        // SAFETY: inside the arena's mapped heap; the caller's contract for
-        // the rest.
-        unsafe { self.heap.deallocate(ptr, layout) };
+        match SizeClasses::class_of(layout.size(), layout.align()) {
+            // SAFETY: inside the arena; by the caller's contract a block
+            // `alloc` handed out for this layout, so one of this class.
+            Some(class) => unsafe { self.classes.give(class, ptr.as_ptr()) },
+            // SAFETY: inside the arena's mapped heap; the caller's contract
+            // for the rest.
+            None => unsafe { self.heap.deallocate(ptr, layout) },
+        }
         true
     }
 

@@ -186,9 +186,9 @@ extern "C" fn request<T: ModuleTrait>(
     // SAFETY: the kernel passes a valid request for the call.
     let r = unsafe { &*r };
     // SAFETY: ranges from the kernel, valid for this call.
-    let (source, kind, payload) = unsafe { (text(r.source), text(r.kind), slice(r.payload)) };
+    let (source, kind, payload) = unsafe { (slice(r.source), text(r.kind), slice(r.payload)) };
     let request = Request {
-        source: SOURCES.intern(&source),
+        source: SOURCES.intern(source),
         request_type: kind,
         payload: payload.to_vec(),
     };
@@ -278,7 +278,7 @@ mod spin_free {
             }
         }
 
-        pub(super) fn intern(&self, name: &str) -> &'static str {
+        pub(super) fn intern(&self, name: &[u8]) -> &'static str {
             while self
                 .busy
                 .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -288,10 +288,11 @@ mod spin_free {
             }
             // SAFETY: `busy` is held: this is the only reference.
             let list = unsafe { &mut *self.list.get() };
-            let found = match list.iter().find(|n| **n == name) {
+            let found = match list.iter().find(|n| n.as_bytes() == name) {
                 Some(n) => *n,
                 None if list.len() < MAX => {
-                    let leaked: &'static str = Box::leak(String::from(name).into_boxed_str());
+                    let text = String::from_utf8_lossy(name).into_owned();
+                    let leaked: &'static str = Box::leak(text.into_boxed_str());
                     list.push(leaked);
                     leaked
                 }

@@ -4,24 +4,27 @@
 //! keeps the kernel's [`Services`] table, which lives as long as the image,
 //! and returns the module's [`crate::Descriptor`]. From then on:
 //! - the binary's global allocator is [`KernelAlloc`], which allocates in
-//!   the arena the kernel keeps for this image (freed whole on unload);
+//!   the arena the kernel keeps for this image (freed whole on unload),
+//!   keeping freed small blocks for reuse so most allocations never cross
+//!   to the kernel;
 //! - its panic handler ([`panic()`]) hands the message to the kernel, which
 //!   ends the current call as a fault of the module;
 //! - the kernel calls the [`crate::Ops`] of `bridge`, which turn each call
 //!   back into the module's `ModuleTrait` method, and the module's context,
 //!   handle and hardware access forward to the kernel through `link`.
 
+mod alloc_cache;
 mod bridge;
 mod describe;
 mod link;
 
 use crate::types::{Bytes, Services, Sink};
 use alloc::vec::Vec;
-use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::c_void;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+pub use alloc_cache::KernelAlloc;
 pub use bridge::entry;
 
 /// The kernel's services, set once by the entry point.
@@ -35,28 +38,6 @@ fn services() -> Option<&'static Services> {
     // kernel, which keeps the table alive and unchanged for as long as the
     // image is mapped, and so for as long as this code can run.
     unsafe { p.as_ref() }
-}
-
-/// The global allocator of a module binary: the kernel's arena for it.
-#[derive(Debug, Clone, Copy)]
-pub struct KernelAlloc;
-
-// SAFETY: the kernel's arena returns blocks of at least `size` bytes aligned
-// to `align`, each handed out once until freed, or null; `dealloc` gets the
-// block and layout `alloc` returned.
-unsafe impl GlobalAlloc for KernelAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        match services() {
-            Some(s) => (s.alloc)(s.host, layout.size(), layout.align()),
-            None => core::ptr::null_mut(),
-        }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if let Some(s) = services() {
-            (s.dealloc)(s.host, ptr, layout.size(), layout.align());
-        }
-    }
 }
 
 /// A panic message, cut to fit: the panic handler must not allocate.
