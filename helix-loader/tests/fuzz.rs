@@ -2,7 +2,8 @@
 //! ELF images are mutated (bytes flipped or overwritten, fields set to
 //! extremes, truncated, spliced, bytes inserted and removed) by a
 //! deterministic xorshift generator and fed to `cpio::entries` (iterated to
-//! the end) and `elf::plan`, which must never panic; what they accept is
+//! the end) and, as the kernel's loader does, `sig::split` then
+//! `elf::plan`, which must never panic; what they accept is
 //! checked for consistency. 20,000 inputs by default; set
 //! `HELIX_FUZZ_ITERATIONS` to run more, and `HELIX_FUZZ_SEED` to change the
 //! seed.
@@ -12,6 +13,7 @@ mod common;
 use common::{DYN_AT, Image, R_RELATIVE, RELA_AT};
 use helix_loader::cpio::{self, Writer};
 use helix_loader::elf::{self, MAX_SPAN};
+use helix_loader::sig;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
@@ -80,6 +82,19 @@ fn elf_seeds() -> Vec<Vec<u8>> {
     let mut image = Image::valid();
     image.phdrs.truncate(2);
     seeds.push(image.build());
+    // Real module binaries (`scripts/build-module` output), if given.
+    if let Ok(files) = std::env::var("HELIX_FUZZ_SEED_FILES") {
+        for file in files.split(':').filter(|f| !f.is_empty()) {
+            seeds.push(std::fs::read(file).expect("HELIX_FUZZ_SEED_FILES names a file"));
+        }
+    }
+    // Each also signed, so the signature trailer's reader is fuzzed too
+    // (the loader splits it off before planning).
+    let signed: Vec<Vec<u8>> = seeds
+        .iter()
+        .filter_map(|s| sig::append(s, "helix-dev", [7; 8], [0x5a; 64]).ok())
+        .collect();
+    seeds.extend(signed);
     seeds
 }
 
@@ -177,7 +192,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, donors: &[Vec<u8>], is_elf: bool) 
 /// The variant name of an error, from its `Debug` form.
 fn kind(e: &impl std::fmt::Debug) -> String {
     let text = format!("{e:?}");
-    text.split([' ', '{'])
+    text.split([' ', '{', '('])
         .next()
         .unwrap_or_default()
         .to_string()
@@ -208,7 +223,11 @@ fn check_cpio(input: &[u8]) -> Result<(), String> {
 
 /// Plans one image and checks what an accepted plan promises; `Err` has
 /// the kind of error that refused it.
-fn check_elf(input: &[u8]) -> Result<(), String> {
+fn check_elf(file: &[u8]) -> Result<(), String> {
+    // What the kernel does with a module file: split off the signature
+    // trailer, then plan the payload.
+    let (input, _) = sig::split(file).map_err(|e| kind(&e))?;
+    assert!(input.len() <= file.len());
     let plan = elf::plan(input).map_err(|e| kind(&e))?;
     assert!(plan.span <= MAX_SPAN && plan.span > 0);
     assert!(
