@@ -249,36 +249,55 @@ extern "C" fn restore_state<T: ModuleTrait>(inst: Instance, state: Bytes, err: S
     status(unsafe { module::<T>(inst) }.restore_state(&state), err)
 }
 
-/// Interned sender names without a lock crate: the kernel never calls one
-/// instance twice at once, but two instances of one image (old and new
-/// during a restart) could, so a tiny spin lock guards the list.
+/// Interned sender names. Lookups, the common case (a module is asked by
+/// the same few senders), take no lock: entries are published with a
+/// release store of the count and never change; an insertion takes a
+/// small spin lock.
 mod spin_free {
     use alloc::boxed::Box;
     use alloc::string::String;
-    use alloc::vec::Vec;
-    use core::cell::UnsafeCell;
-    use core::sync::atomic::{AtomicBool, Ordering};
+    use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
     /// Most distinct names kept; later ones read as `"(other)"`.
     const MAX: usize = 64;
 
     pub(super) struct Names {
         busy: AtomicBool,
-        list: UnsafeCell<Vec<&'static str>>,
+        count: AtomicUsize,
+        ptrs: [AtomicPtr<u8>; MAX],
+        lens: [AtomicUsize; MAX],
     }
-
-    // SAFETY: `list` is only touched with `busy` held (see `intern`).
-    unsafe impl Sync for Names {}
 
     impl Names {
         pub(super) const fn new() -> Self {
             Names {
                 busy: AtomicBool::new(false),
-                list: UnsafeCell::new(Vec::new()),
+                count: AtomicUsize::new(0),
+                ptrs: [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX],
+                lens: [const { AtomicUsize::new(0) }; MAX],
             }
         }
 
+        fn get(&self, i: usize) -> &'static str {
+            let (p, len) = (
+                self.ptrs[i].load(Ordering::Relaxed),
+                self.lens[i].load(Ordering::Relaxed),
+            );
+            // SAFETY: entries below the published count were written (before
+            // the release store of the count, which the caller's acquire load
+            // saw) from a leaked `&'static str`, and never change.
+            unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(p, len)) }
+        }
+
+        fn find(&self, name: &[u8]) -> Option<&'static str> {
+            let n = self.count.load(Ordering::Acquire);
+            (0..n).map(|i| self.get(i)).find(|s| s.as_bytes() == name)
+        }
+
         pub(super) fn intern(&self, name: &[u8]) -> &'static str {
+            if let Some(found) = self.find(name) {
+                return found;
+            }
             while self
                 .busy
                 .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -286,15 +305,16 @@ mod spin_free {
             {
                 core::hint::spin_loop();
             }
-            // SAFETY: `busy` is held: this is the only reference.
-            let list = unsafe { &mut *self.list.get() };
-            let found = match list.iter().find(|n| n.as_bytes() == name) {
-                Some(n) => *n,
-                None if list.len() < MAX => {
+            let n = self.count.load(Ordering::Relaxed);
+            let found = match self.find(name) {
+                Some(found) => found,
+                None if n < MAX => {
                     let text = String::from_utf8_lossy(name).into_owned();
-                    let leaked: &'static str = Box::leak(text.into_boxed_str());
-                    list.push(leaked);
-                    leaked
+                    let kept: &'static str = Box::leak(text.into_boxed_str());
+                    self.ptrs[n].store(kept.as_ptr().cast_mut(), Ordering::Relaxed);
+                    self.lens[n].store(kept.len(), Ordering::Relaxed);
+                    self.count.store(n + 1, Ordering::Release);
+                    kept
                 }
                 None => "(other)",
             };
