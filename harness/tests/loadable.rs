@@ -39,6 +39,7 @@ struct Binaries {
     faulty_init: Vec<u8>,
     wrong_abi: Vec<u8>,
     truncated: Vec<u8>,
+    no_note: Vec<u8>,
     rtc: Vec<u8>,
 }
 
@@ -82,6 +83,15 @@ fn binaries() -> &'static Binaries {
         // A binary cut short, but signed as it is: the signature holds and
         // the ELF checks refuse it.
         let truncated = sign(&unsigned[..unsigned.len() * 3 / 5]);
+        // A binary whose ABI note has another type: signed, valid ELF, but
+        // not stamped for any interface.
+        let mut no_note = unsigned.clone();
+        let at = no_note
+            .windows(9)
+            .position(|w| w == b"HXABHelix")
+            .expect("the ABI note is in the binary");
+        no_note[at + 3] = b'X';
+        let no_note = sign(&no_note);
         Binaries {
             v1_0: build(&["event_log"]),
             v1_1: build(&["event_log", "--features", "next"]),
@@ -90,6 +100,7 @@ fn binaries() -> &'static Binaries {
             wrong_abi: build(&["event_log", "--features", "helix-abi/test-wrong-abi"]),
             unsigned,
             truncated,
+            no_note,
             rtc: build(&["cmos_rtc"]),
         }
     })
@@ -176,6 +187,7 @@ fn bad_binaries_are_refused_by_value_and_the_kernel_goes_on() {
             ("unsigned.hxm", &b.unsigned),
             ("wrong_abi.hxm", &b.wrong_abi),
             ("truncated.hxm", &b.truncated),
+            ("no_note.hxm", &b.no_note),
             ("event_log.hxm", &b.v1_0),
         ],
     );
@@ -191,6 +203,7 @@ fn bad_binaries_are_refused_by_value_and_the_kernel_goes_on() {
             "built for module ABI 2.x, this kernel speaks 1.x",
         ),
         ("truncated", "not a loadable module binary"),
+        ("no_note", "no ABI note"),
         ("missing", "cannot read modules/missing.hxm"),
     ];
     for (file, why) in expect {

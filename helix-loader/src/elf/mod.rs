@@ -24,9 +24,11 @@ use alloc::vec::Vec;
 
 pub(crate) mod dynamic;
 mod error;
+mod note;
 
 use dynamic::relocations;
 pub use error::ElfError;
+pub use note::{PT_NOTE, find_note};
 
 /// Largest image span accepted (16 MiB).
 pub const MAX_SPAN: u64 = 16 << 20;

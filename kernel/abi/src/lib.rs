@@ -11,7 +11,9 @@
 //! crosses, the module's static info and its table of entry points
 //! ([`Ops`]). The kernel refuses a binary whose magic, major version or
 //! layout hash differ from its own: our answer to Linux's vermagic and
-//! modversions, checked before any of the module's entry points runs.
+//! modversions. The same stamp is in an ELF note ([`note`]), checked
+//! before the binary is mapped; the descriptor is checked again before any
+//! entry point but `_start` runs.
 //!
 //! Data crosses as borrowed byte ranges ([`Bytes`]) valid for one call, and
 //! variable-length answers are written into the receiver's [`Sink`]: each
@@ -33,12 +35,14 @@
 extern crate alloc;
 
 mod layout;
+pub mod note;
 pub mod types;
 
 #[cfg(feature = "runtime")]
 pub mod runtime;
 
 pub use layout::LAYOUT_HASH;
+pub use note::{AbiNote, AbiStamp};
 pub use types::*;
 
 /// First field of every [`Descriptor`]: "HELIXMOD" in little-endian bytes.

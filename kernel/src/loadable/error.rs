@@ -29,6 +29,9 @@ pub enum LoadError {
     /// The entry point faulted (panic, exception, budget) before it
     /// described the module.
     EntryFaulted(String),
+    /// The binary carries no ABI note (`helix_abi::note`): not built with
+    /// `helix_abi::export_module!`.
+    NoAbiNote,
     /// The descriptor's magic is wrong: not a Helix module binary.
     BadMagic(u64),
     /// Built for another major version of the interface.
@@ -64,6 +67,9 @@ impl fmt::Display for LoadError {
             Self::Elf(e) => write!(f, "not a loadable module binary: {e}"),
             Self::Image(e) => write!(f, "cannot map the module: {e}"),
             Self::EntryFaulted(why) => write!(f, "the module's entry point faulted: {why}"),
+            Self::NoAbiNote => f.write_str(
+                "not a Helix module binary: no ABI note (build it with scripts/build-module)",
+            ),
             Self::BadMagic(m) => write!(f, "not a Helix module (descriptor magic {m:#018x})"),
             Self::AbiMajor { found, expected } => write!(
                 f,

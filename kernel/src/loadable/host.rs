@@ -146,6 +146,28 @@ fn inside((base, size): (u64, u64), ptr: u64, len: u64) -> bool {
     ptr >= base && ptr.checked_add(len).is_some_and(|end| end <= base + size)
 }
 
+/// Checks a binary's magic, ABI major version and layout hash against the
+/// kernel's (from its ABI note before mapping, from its descriptor after
+/// the entry point ran).
+pub fn check_stamp(magic: u64, abi_major: u16, layout_hash: u64) -> Result<(), LoadError> {
+    if magic != helix_abi::MAGIC {
+        return Err(LoadError::BadMagic(magic));
+    }
+    if abi_major != helix_abi::ABI_MAJOR {
+        return Err(LoadError::AbiMajor {
+            found: abi_major,
+            expected: helix_abi::ABI_MAJOR,
+        });
+    }
+    if layout_hash != helix_abi::LAYOUT_HASH {
+        return Err(LoadError::LayoutHash {
+            found: layout_hash,
+            expected: helix_abi::LAYOUT_HASH,
+        });
+    }
+    Ok(())
+}
+
 /// Reads the descriptor at `at` (which the module's code returned, so it
 /// is checked to lie in the image or the module's arena before it is
 /// read) and checks its magic, ABI major version and layout hash.
@@ -169,22 +191,7 @@ fn check(at: *const Descriptor, host: &Host) -> Result<Descriptor, LoadError> {
             header.add(2).read_volatile(),
         )
     };
-    if magic != helix_abi::MAGIC {
-        return Err(LoadError::BadMagic(magic));
-    }
-    let abi_major = versions as u16;
-    if abi_major != helix_abi::ABI_MAJOR {
-        return Err(LoadError::AbiMajor {
-            found: abi_major,
-            expected: helix_abi::ABI_MAJOR,
-        });
-    }
-    if layout_hash != helix_abi::LAYOUT_HASH {
-        return Err(LoadError::LayoutHash {
-            found: layout_hash,
-            expected: helix_abi::LAYOUT_HASH,
-        });
-    }
+    check_stamp(magic, versions as u16, layout_hash)?;
     // The entry points as addresses before they are read as function
     // pointers (a null or stray one must never become one).
     const OPS: usize = core::mem::size_of::<helix_abi::Ops>() / 8;

@@ -5,7 +5,8 @@
 //! [`insmod`] reads the file, asks the running SECURITY module (if any) to
 //! authorise it (`module_sig` checks the signature), splits off the
 //! signature trailer, validates the ELF file completely
-//! (`helix_loader::elf::plan`) and only then maps it (W^X, relocated, in a
+//! (`helix_loader::elf::plan`) and its ABI note (magic, ABI major version,
+//! layout hash: `helix_abi::note`), and only then maps it (W^X, relocated, in a
 //! slot of its own, with an arena for its heap: `host`). The entry point
 //! runs contained and returns the descriptor, whose magic, ABI version and
 //! layout hash are checked before any other module code runs; the module's
@@ -137,6 +138,7 @@ fn prepare(
     let (payload, _trailer) =
         helix_loader::sig::split(&bytes).map_err(|e| LoadError::Signature(format!("{e}")))?;
     let plan = helix_loader::elf::plan(payload)?;
+    check_stamp(payload)?;
     let image = LoadedImage::load(&plan, payload, DEFAULT_ARENA_LIMIT)?;
     let (meta, state_version, limit) = describe::metadata(image.host(), &image.descriptor().info)?;
     if let Some(limit) = limit {
@@ -152,6 +154,16 @@ fn prepare(
         verdict,
         file: path,
     })
+}
+
+/// Checks the binary's ABI note (`helix_abi::note`) against the kernel's
+/// interface, before anything is mapped.
+fn check_stamp(payload: &[u8]) -> Result<(), LoadError> {
+    use helix_abi::note::{NOTE_NAME, NOTE_TYPE};
+    let stamp = helix_loader::elf::find_note(payload, NOTE_NAME, NOTE_TYPE)
+        .and_then(helix_abi::AbiStamp::parse)
+        .ok_or(LoadError::NoAbiNote)?;
+    host::check_stamp(stamp.magic, stamp.abi_major, stamp.layout_hash)
 }
 
 /// Inserts the module in `file` (see [`path_of`]) with parameters

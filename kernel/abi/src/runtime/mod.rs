@@ -148,6 +148,11 @@ macro_rules! export_module {
         #[global_allocator]
         static HELIX_MODULE_ALLOCATOR: $crate::runtime::KernelAlloc = $crate::runtime::KernelAlloc;
 
+        /// The binary's ABI stamp, read by the kernel before it maps it.
+        #[used]
+        #[unsafe(link_section = ".note.helix.abi")]
+        static HELIX_MODULE_ABI_NOTE: $crate::AbiNote = $crate::AbiNote::CURRENT;
+
         #[panic_handler]
         fn helix_module_panic(info: &::core::panic::PanicInfo<'_>) -> ! {
             $crate::runtime::panic(info)
