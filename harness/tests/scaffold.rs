@@ -304,6 +304,26 @@ fn every_template_builds_lints_and_passes_its_tests() {
     }
     assert!(!out.contains("FAILED"), "{out}");
 
+    // The plain module and the driver also build as signed module binaries
+    // for `insmod`, as generated.
+    for name in ["hello", "post_card"] {
+        let out = Command::new(repo.join("scripts/build-module"))
+            .arg(name)
+            .current_dir(&repo)
+            .output()
+            .expect("scripts/build-module");
+        assert!(out.status.success(), "build-module {name}:\n{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let file = repo.join(stdout.lines().last().unwrap_or_default());
+        let bytes = fs::read(&file).unwrap_or_default();
+        assert!(bytes.starts_with(b"\x7fELF"), "{}: no ELF", file.display());
+        assert!(
+            helix_loader::sig::split(&bytes).is_ok_and(|(_, t)| t.is_some()),
+            "{}: not signed",
+            file.display()
+        );
+    }
+
     // And out again: the tree is byte for byte what it was.
     for (_, name, _) in GENERATED {
         let out = new_module(&repo, &["--remove", name], &[]);

@@ -23,6 +23,7 @@ mod handle;
 mod ipc;
 mod lifecycle;
 mod params;
+mod preset;
 mod reload;
 mod security;
 mod slot;

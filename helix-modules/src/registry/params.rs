@@ -127,7 +127,7 @@ fn resolve_noting(
 }
 
 /// The declared spec of `key` in `slot`'s module.
-fn spec_of(slot: &Slot, key: &str) -> Result<ParamSpec, ModuleError> {
+pub(super) fn spec_of(slot: &Slot, key: &str) -> Result<ParamSpec, ModuleError> {
     slot.meta
         .params
         .iter()
@@ -140,7 +140,7 @@ fn spec_of(slot: &Slot, key: &str) -> Result<ParamSpec, ModuleError> {
 }
 
 /// Checks `value` against `spec`, naming `module` in the error.
-fn check(spec: &ParamSpec, module: &str, value: &str) -> Result<(), ModuleError> {
+pub(super) fn check(spec: &ParamSpec, module: &str, value: &str) -> Result<(), ModuleError> {
     spec.validate(value)
         .map_err(|reason| ModuleError::InvalidParam {
             module: String::from(module),

@@ -180,9 +180,8 @@ pub fn insmod(
     let version = p.meta.version;
     let module = LoadedModule::new(p.image.clone(), p.meta, p.state_version);
     registry.register(Box::new(module))?;
-    let started = params
-        .iter()
-        .try_for_each(|(k, v)| registry.set_param(caller, &name, k, v))
+    let started = registry
+        .preset_params(caller, &name, params)
         .and_then(|()| registry.init(caller, &name))
         .and_then(|()| registry.start(caller, &name));
     if let Err(e) = started {
