@@ -163,12 +163,20 @@ fn a_module_is_inserted_used_upgraded_and_removed() {
     // Parameters come with insmod, boot-only ones included; a bad one
     // leaves nothing loaded.
     let out = c.command("insmod event_log capacity=0");
-    assert!(out.starts_with("error: ") && out.contains("capacity"), "{out}");
+    assert!(
+        out.starts_with("error: ") && out.contains("capacity"),
+        "{out}"
+    );
     assert!(!c.command("lsmod").contains("event_log "));
-    assert_eq!(c.command("insmod event_log capacity=4"), "inserted event_log 1.0.0");
+    assert_eq!(
+        c.command("insmod event_log capacity=4"),
+        "inserted event_log 1.0.0"
+    );
     let params = c.command("params event_log");
     assert!(
-        params.lines().any(|l| l.starts_with("event_log.capacity=4 ")),
+        params
+            .lines()
+            .any(|l| l.starts_with("event_log.capacity=4 ")),
         "{params}"
     );
 }
