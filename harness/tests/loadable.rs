@@ -155,6 +155,8 @@ fn a_module_is_inserted_used_upgraded_and_removed() {
         info.contains("origin:      loaded from modules/event_log-next.hxm"),
         "{info}"
     );
+    assert!(info.contains("signer:      signed by helix-dev"), "{info}");
+    assert!(info.contains("binary abi:  1.0, layout hash 0x"), "{info}");
     let out = c.command("rmmod event_log");
     assert_eq!(out, "removed event_log");
     let out = c.command("request event_log counts");
