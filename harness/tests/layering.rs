@@ -40,7 +40,7 @@ const LAYERS: [(&str, &str); 5] = [
 
 /// Every top-level module of `kernel/src`: its layer and what it is, as a
 /// message names it. A new module must be added here (the test says so).
-const MODULES: [(&str, usize, &str); 24] = [
+const MODULES: [(&str, usize, &str); 25] = [
     ("arch", 0, "architecture code"),
     ("bootinfo", 1, "the boot information"),
     ("mm", 1, "memory management"),
@@ -50,6 +50,7 @@ const MODULES: [(&str, usize, &str); 24] = [
     ("thread", 2, "threads"),
     ("contain", 3, "containment"),
     ("crashtest", 3, "the crashtest module"),
+    ("dma", 3, "DMA buffers"),
     ("events", 3, "module events"),
     ("fs", 3, "the initrd filesystem module"),
     ("hw", 3, "the hardware service"),

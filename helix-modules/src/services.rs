@@ -6,7 +6,9 @@
 //! trait defined in this module. [`scheduler::Scheduler`] is the first
 //! such interface: the kernel's thread mechanism calls it for every
 //! scheduling decision; [`hw::Hardware`] runs the other way, from the
-//! kernel to DRIVER modules.
+//! kernel to DRIVER modules, with [`dma`] buffers for devices that read
+//! and write memory themselves.
 
+pub mod dma;
 pub mod hw;
 pub mod scheduler;

@@ -38,6 +38,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use helix_modules::services::dma::DmaBuffer;
 use helix_modules::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
 use spin::{Mutex, Once};
 use x86_64::instructions::port::Port;
@@ -339,6 +340,10 @@ impl Hardware for KernelHardware {
             let before = ports.len();
             ports.retain(|(o, _, _)| o != owner);
             released + before - ports.len()
-        })
+        }) + crate::dma::release(owner)
+    }
+
+    fn alloc_dma(&self, owner: &str, len: usize) -> Result<DmaBuffer, HwError> {
+        crate::dma::alloc(owner, len)
     }
 }

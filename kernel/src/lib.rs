@@ -40,6 +40,7 @@ pub mod bootinfo;
 pub mod bring_up;
 pub mod contain;
 pub mod crashtest;
+pub mod dma;
 pub mod events;
 pub mod fs;
 pub mod hw;

@@ -203,6 +203,12 @@ impl Registry {
         if let Some(hook) = self.inner.on_stopped {
             hook(name);
         }
+        // Whatever the module still holds goes back (after the kernel's
+        // hook, which ends the module's threads first and may have released
+        // it already): ports, IRQ lines, DMA buffers.
+        if let Some(hw) = &self.inner.hardware {
+            hw.release_all(name);
+        }
     }
 
     /// Stop (if running), init, start.

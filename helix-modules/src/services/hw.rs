@@ -23,6 +23,8 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
 
+use super::dma::DmaBuffer;
+
 /// Raw port I/O, implemented by the kernel.
 ///
 /// The 16- and 32-bit accesses have default implementations that split
@@ -80,9 +82,15 @@ pub trait Hardware: Send + Sync + fmt::Debug {
     fn claim_ports(&self, owner: &str, base: u16, count: u16) -> Result<PortRange, HwError>;
     /// Routes ISA interrupt `irq` to `handler` for `owner` and unmasks it.
     fn claim_irq(&self, owner: &str, irq: u8, handler: Arc<dyn IrqHandler>) -> Result<(), HwError>;
-    /// Gives up every claim of `owner` (masking its IRQs first); returns
-    /// how many claims there were.
+    /// Gives up every claim of `owner` (masking its IRQs first) and frees
+    /// its DMA buffers; returns how many claims and buffers there were.
     fn release_all(&self, owner: &str) -> usize;
+    /// Allocates a zeroed, physically contiguous DMA buffer of `len` bytes
+    /// for `owner` (see [`crate::services::dma`]). The default offers none.
+    fn alloc_dma(&self, owner: &str, len: usize) -> Result<DmaBuffer, HwError> {
+        let _ = (owner, len);
+        Err(HwError::Unavailable)
+    }
 }
 
 /// Why a hardware request was refused.
@@ -134,6 +142,23 @@ pub enum HwError {
         /// Size of the claimed range.
         count: u16,
     },
+    /// A DMA buffer access past its end.
+    DmaOutOfRange {
+        /// The offset used.
+        offset: usize,
+        /// The access's length.
+        len: usize,
+        /// The buffer's size.
+        size: usize,
+    },
+    /// No DMA memory of that size: zero, over the kernel's limit per
+    /// buffer, or no contiguous physical memory left.
+    DmaUnavailable {
+        /// The size asked for.
+        len: usize,
+    },
+    /// The DMA buffer was released (its driver stopped or faulted).
+    Released,
     /// Refused by the kernel across the loadable-module interface, which
     /// carries errors as text: the kernel's reason.
     Host(String),
@@ -171,6 +196,14 @@ impl fmt::Display for HwError {
                 f,
                 "a {bits}-bit access at port offset {offset} runs past the claimed {count} ports"
             ),
+            Self::DmaOutOfRange { offset, len, size } => write!(
+                f,
+                "a {len}-byte DMA access at offset {offset} runs past the {size}-byte buffer"
+            ),
+            Self::DmaUnavailable { len } => {
+                write!(f, "no DMA buffer of {len} bytes is available")
+            }
+            Self::Released => f.write_str("the DMA buffer was released"),
             Self::Host(reason) => f.write_str(reason),
         }
     }
@@ -299,6 +332,12 @@ impl HardwareAccess {
     /// Routes ISA interrupt `irq` to `handler`.
     pub fn claim_irq(&self, irq: u8, handler: Arc<dyn IrqHandler>) -> Result<(), HwError> {
         self.hw.claim_irq(&self.owner, irq, handler)
+    }
+
+    /// A zeroed, physically contiguous DMA buffer of `len` bytes, freed
+    /// when the driver stops or faults (see [`crate::services::dma`]).
+    pub fn alloc_dma(&self, len: usize) -> Result<DmaBuffer, HwError> {
+        self.hw.alloc_dma(&self.owner, len)
     }
 
     /// Releases every claim this driver holds.

@@ -72,9 +72,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use spin::Mutex;
 
+use crate::services::dma::DmaBuffer;
 use crate::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
 
 mod access;
+pub mod dma;
 
 pub use access::{Access, Direction, RaiseError, Width};
 
@@ -120,6 +122,7 @@ struct Shared {
     log: Mutex<Vec<Access>>,
     claims: Mutex<Vec<PortClaim>>,
     irqs: Mutex<Irqs>,
+    dma: Mutex<dma::DmaState>,
 }
 
 /// A test double of the kernel's hardware service: port claims, modelled
@@ -433,6 +436,13 @@ impl Hardware for FakeHardware {
         let mut claims = self.shared.claims.lock();
         let before = claims.len();
         claims.retain(|c| c.owner != owner);
+        released += self.shared.dma.lock().release(owner);
         released + before - claims.len()
+    }
+
+    /// Hands out buffers backed by host memory, up to [`dma::MAX_DMA`]
+    /// bytes each, at made-up device addresses (see [`FakeHardware::dma_read`]).
+    fn alloc_dma(&self, owner: &str, len: usize) -> Result<DmaBuffer, HwError> {
+        self.shared.dma.lock().alloc(owner, len)
     }
 }

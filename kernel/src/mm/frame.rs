@@ -128,6 +128,39 @@ impl Bitmap {
         None
     }
 
+    /// The first run of `count` free frames (first fit, from the bottom:
+    /// contiguous runs are rarer than single frames, so no hint), taken.
+    fn alloc_run(&mut self, count: usize) -> Option<usize> {
+        let is_free = |bm: &Self, i: usize| bm.free_bits[i / 64] & (1 << (i % 64)) != 0;
+        let (mut start, mut len) = (0, 0);
+        let mut i = 0;
+        while i < FRAMES && len < count {
+            if self.free_bits[i / 64] == 0 {
+                // A whole word taken: the run starts over after it.
+                i = (i / 64 + 1) * 64;
+                len = 0;
+                continue;
+            }
+            if is_free(self, i) {
+                if len == 0 {
+                    start = i;
+                }
+                len += 1;
+            } else {
+                len = 0;
+            }
+            i += 1;
+        }
+        if len < count || count == 0 {
+            return None;
+        }
+        for idx in start..start + count {
+            self.free_bits[idx / 64] &= !(1 << (idx % 64));
+        }
+        self.free -= count;
+        Some(start)
+    }
+
     fn free(&mut self, idx: usize) -> Result<(), FrameAllocError> {
         let addr = idx as u64 * PAGE_SIZE;
         let (w, b) = (idx / 64, idx % 64);
@@ -172,6 +205,16 @@ pub unsafe fn init(map: &[MemoryRegion], reserved_below: u64, modules: &[BootMod
 /// Allocates one frame. Its contents are whatever was there before.
 pub fn alloc() -> Result<PhysFrame, FrameAllocError> {
     let idx = crate::arch::x86_64::cpu::without_interrupts(|| BITMAP.lock().alloc());
+    let idx = idx.ok_or(FrameAllocError::OutOfMemory)?;
+    Ok(PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(
+        idx as u64 * PAGE_SIZE,
+    )))
+}
+
+/// Allocates `count` physically contiguous frames and returns the first
+/// (for DMA buffers); each is freed on its own with [`free`].
+pub fn alloc_contiguous(count: usize) -> Result<PhysFrame, FrameAllocError> {
+    let idx = crate::arch::x86_64::cpu::without_interrupts(|| BITMAP.lock().alloc_run(count));
     let idx = idx.ok_or(FrameAllocError::OutOfMemory)?;
     Ok(PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(
         idx as u64 * PAGE_SIZE,
