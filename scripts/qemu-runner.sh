@@ -19,6 +19,9 @@
 #                      PVH loader places it in RAM and lists it as the one
 #                      module in the start info; the console's `initrd`
 #                      command lists a cpio archive's files)
+#   HELIX_DISK         a raw disk image for a virtio-blk device (-drive
+#                      file=...,format=raw,if=none,id=d0 -device
+#                      virtio-blk-pci,drive=d0); without it, no disk
 #   HELIX_QEMU_ARGS    extra QEMU arguments
 #   HELIX_NO_EXIT_DEVICE  1: leave out the isa-debug-exit device (the kernel
 #                      then powers off through ACPI S5)
@@ -28,8 +31,9 @@
 #                      machine is defined in this one place
 #   QEMU               QEMU binary (default qemu-system-x86_64)
 #
-# The machine is QEMU's q35 (PCI Express host bridge, ICH9), the same for
-# every run, test and benchmark. A test kernel may add to its command line
+# The machine is QEMU's q35 (PCI Express host bridge, ICH9) with a
+# virtio-rng device (entropy; cheap), the same for every run, test and
+# benchmark. A test kernel may add to its command line
 # with `kernel::qemu_cmdline!("...")` (the marker HELIX_QEMU_CMDLINE=...;
 # in the image); HELIX_CMDLINE and test filters come after it.
 #
@@ -88,7 +92,18 @@ args=(
     -smp "${smp:-1}"
     -m "${mem:-128M}"
     -nodefaults -no-reboot -display none
+    -device virtio-rng-pci
 )
+if [ -n "${HELIX_DISK:-}" ]; then
+    if [ ! -f "$HELIX_DISK" ] || [ ! -r "$HELIX_DISK" ] || [ ! -w "$HELIX_DISK" ]; then
+        echo "qemu-runner: HELIX_DISK=$HELIX_DISK is not a readable and writable file" >&2
+        exit 1
+    fi
+    case $HELIX_DISK in
+        *,*) echo "qemu-runner: HELIX_DISK=$HELIX_DISK: QEMU cannot take a comma in a file name here" >&2; exit 1 ;;
+    esac
+    args+=(-drive "file=$HELIX_DISK,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0)
+fi
 if [ -n "${HELIX_INITRD:-}" ]; then
     if [ ! -f "$HELIX_INITRD" ] || [ ! -r "$HELIX_INITRD" ]; then
         echo "qemu-runner: HELIX_INITRD=$HELIX_INITRD is not a readable file" >&2

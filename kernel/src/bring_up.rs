@@ -3,6 +3,8 @@
 //!
 //! [`run`] is the whole of it, in order:
 //!
+//! 0. [`pci::init`]: PCI enumeration, before the APs (it changes the
+//!    caching of the ECAM window and flushes only this CPU's TLB);
 //! 1. [`start_cpus`]: the application processors the ACPI MADT lists;
 //! 2. [`modules::load`]: the registry, every module of
 //!    [`MODULES`](modules::MODULES) registered (none started);
@@ -22,7 +24,7 @@
 //! table is printed, [`mark_complete`] releases whoever waits for the end
 //! of the boot (the console).
 
-use crate::{events, modules, smp, thread};
+use crate::{events, modules, pci, smp, thread};
 use alloc::string::String;
 use helix_modules::{ModuleFlags, ModuleState, Registry};
 
@@ -64,6 +66,7 @@ pub fn run() -> Result<&'static Registry, StartError> {
     let r = match modules::registry() {
         Some(r) => r,
         None => {
+            pci::init();
             start_cpus();
             modules::load()
         }

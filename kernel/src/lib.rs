@@ -13,7 +13,8 @@
 //! - mechanism: [`mm`] (frames, heap, guarded stacks, memory pressure),
 //!   [`time`] (the timer tick and the TSC clock), [`serial`] and
 //!   [`logger`] (COM1 output and the `log` backend), [`bootinfo`] (the
-//!   start info, the command line, the test-kernel mark);
+//!   start info, the command line, the test-kernel mark), [`pci`] (the PCI
+//!   functions, enumerated at boot, and which module holds each);
 //! - [`thread`]: kernel threads, the switch, wait queues, sleep and CPU
 //!   parking, driven by the scheduler module's policy;
 //! - module wiring: [`modules`] (the module table, loading and starting
@@ -49,6 +50,7 @@ pub mod logger;
 pub mod mm;
 pub mod modules;
 mod panic;
+pub mod pci;
 pub mod power;
 pub mod serial;
 pub mod shell;

@@ -145,6 +145,7 @@ commands:
   cpus                          CPUs and their run queues
   cpu offline N | cpu online N  take a CPU out of service or bring it back
   mem                           heap, physical memory and memory pressure
+  lspci                         PCI functions: ids, class, the module holding each, BARs, capabilities
   ls [DIR]                      files below DIR (the fs capability: the initrd): size and path
   cat FILE                      print a text file (a binary one as a hexdump)
   metrics                       per-module counters (Prometheus text format)
@@ -186,6 +187,7 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
         "cpus" => Ok(cpus()),
         "cpu" => cpu(&args),
         "mem" => Ok(mem()),
+        "lspci" => Ok(super::pci::lspci()),
         "ls" => super::files::ls(r, caller, &args),
         "cat" => one("FILE").and_then(|p| super::files::cat(r, caller, p)),
         "metrics" => Ok(metrics(r)),

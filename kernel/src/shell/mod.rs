@@ -13,6 +13,7 @@ pub mod commands;
 pub mod files;
 pub mod line;
 mod loading;
+mod pci;
 mod reports;
 
 use crate::{hw, kprint, thread};

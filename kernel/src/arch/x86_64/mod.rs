@@ -20,6 +20,7 @@ pub mod idt;
 pub mod interrupts;
 pub mod ioapic;
 pub mod paging;
+pub mod pci_config;
 pub mod percpu;
 pub mod pic;
 pub mod pit;

@@ -14,7 +14,8 @@
 //! of the identity map non-executable; [`set_identity_access`] changes one
 //! of those 4 KiB pages later (the AP trampoline), and [`set_access`] one
 //! page that [`map`] mapped (module images, once filled);
-//! [`release_tables`] frees the emptied page tables of a region given up.
+//! [`release_tables`] frees the emptied page tables of a region given up;
+//! [`set_identity_uncached`] makes a device window below 3 GiB uncached.
 //! [`Access`] has no writable-and-executable value, so W^X holds for every
 //! page set through it. [`lookup`] and [`for_each_mapping`] read the tables back, with the
 //! effective permissions of every level, for tests and diagnostics.
@@ -35,8 +36,10 @@ use x86_64::{PhysAddr, VirtAddr};
 
 static LOCK: Mutex<()> = Mutex::new(());
 
+mod cache;
 mod walk;
 
+pub use cache::set_identity_uncached;
 pub use walk::{Mapping, for_each_mapping, lookup};
 
 /// Size of a page (and of a physical frame).

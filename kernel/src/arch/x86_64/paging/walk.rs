@@ -24,6 +24,8 @@ pub struct Mapping {
     /// No level forbids instruction fetches (and `EFER.NXE` is on, else
     /// everything is executable).
     pub executable: bool,
+    /// The leaf has caching disabled (PCD): device memory.
+    pub uncached: bool,
 }
 
 /// Visits every present leaf below `table` (at `level`, 4 = PML4), whose
@@ -60,6 +62,7 @@ unsafe fn walk(
                 size,
                 writable: perms.0,
                 executable: perms.1,
+                uncached: flags.contains(PageTableFlags::NO_CACHE),
             });
         } else {
             // SAFETY: a present non-leaf entry points at the next-level
@@ -113,6 +116,7 @@ pub fn lookup(virt: u64) -> Option<Mapping> {
                     size,
                     writable,
                     executable,
+                    uncached: flags.contains(PageTableFlags::NO_CACHE),
                 });
             }
             // SAFETY: a present non-leaf entry points at the next-level
