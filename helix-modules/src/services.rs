@@ -11,4 +11,5 @@
 
 pub mod dma;
 pub mod hw;
+pub mod pci;
 pub mod scheduler;

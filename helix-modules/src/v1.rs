@@ -142,6 +142,12 @@ pub trait Module: Send {
     fn state_version(&self) -> u32 {
         0
     }
+    /// The PCI devices the module drives (see
+    /// [`ModuleInfo::pci_ids`](crate::v2::ModuleInfo::pci_ids)); read once,
+    /// at registration. The default is none.
+    fn pci_ids(&self) -> &'static [crate::services::pci::DeviceId] {
+        &[]
+    }
     /// The scheduling policy this module provides, if it is a scheduler
     /// (see [`ModuleTrait::scheduler`](crate::v2::ModuleTrait::scheduler)).
     fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {

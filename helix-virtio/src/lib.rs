@@ -22,6 +22,8 @@
 extern crate alloc;
 
 mod error;
+#[cfg(feature = "testing")]
+pub mod model;
 mod queue;
 mod transport;
 

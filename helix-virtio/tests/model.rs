@@ -7,108 +7,22 @@
 
 use helix_modules::services::hw::{Hardware, HardwareAccess};
 use helix_modules::testing::FakeHardware;
+use helix_virtio::model::{self, RngModel, SIZE};
 use helix_virtio::{Buf, LEGACY_ALIGN, LegacyTransport, SplitQueue, Used, VirtioError, status};
-use std::sync::{Arc, Mutex};
+use spin::Mutex;
+use std::sync::Arc;
 
 const BASE: u16 = 0xc000;
-const SIZE: u16 = 8;
-
-/// The modelled device's state.
-#[derive(Default)]
-struct Device {
-    status: u8,
-    features: u32,
-    pfn: u32,
-    used_idx: u16,
-    last_avail: u16,
-    /// Bytes handed out so far (the "entropy" is a counter).
-    produced: u64,
-    /// Answer with this id instead of the right one, once.
-    bogus_id: Option<u32>,
-}
-
-fn u16_at(hw: &FakeHardware, addr: u64) -> u16 {
-    u16::from_le_bytes(hw.dma_read(addr, 2).unwrap().try_into().unwrap())
-}
-
-/// Processes every newly available chain, as a device does on a notify.
-fn serve(hw: &FakeHardware, d: &mut Device) {
-    let base = u64::from(d.pfn) * LEGACY_ALIGN as u64;
-    let n = u64::from(SIZE);
-    let avail = base + n * 16;
-    let used = (avail + 6 + 2 * n).next_multiple_of(LEGACY_ALIGN as u64);
-    let avail_idx = u16_at(hw, avail + 2);
-    while d.last_avail != avail_idx {
-        let slot = u64::from(d.last_avail % SIZE);
-        let head = u16_at(hw, avail + 4 + 2 * slot);
-        let (mut id, mut written) = (head, 0u32);
-        loop {
-            let desc = hw.dma_read(base + u64::from(id) * 16, 16).unwrap();
-            let addr = u64::from_le_bytes(desc[0..8].try_into().unwrap());
-            let len = u32::from_le_bytes(desc[8..12].try_into().unwrap());
-            let flags = u16::from_le_bytes(desc[12..14].try_into().unwrap());
-            if flags & 2 != 0 {
-                let bytes: Vec<u8> = (0..len)
-                    .map(|i| (d.produced + u64::from(i)) as u8)
-                    .collect();
-                hw.dma_write(addr, &bytes).unwrap();
-                d.produced += u64::from(len);
-                written += len;
-            }
-            if flags & 1 == 0 {
-                break;
-            }
-            id = u16::from_le_bytes(desc[14..16].try_into().unwrap());
-        }
-        let uslot = u64::from(d.used_idx % SIZE);
-        let id = d.bogus_id.take().unwrap_or(u32::from(head));
-        hw.dma_write(used + 4 + 8 * uslot, &id.to_le_bytes())
-            .unwrap();
-        hw.dma_write(used + 8 + 8 * uslot, &written.to_le_bytes())
-            .unwrap();
-        d.used_idx = d.used_idx.wrapping_add(1);
-        hw.dma_write(used + 2, &d.used_idx.to_le_bytes()).unwrap();
-        d.last_avail = d.last_avail.wrapping_add(1);
-    }
-}
-
-/// A legacy entropy device at `BASE`, shared with the test.
-fn model(hw: &FakeHardware) -> Arc<Mutex<Device>> {
-    let d = Arc::new(Mutex::new(Device::default()));
-    let dev = d.clone();
-    hw.on_read(BASE, move |_, _| 0); // no features offered
-    hw.on_write(BASE + 4, {
-        let dev = dev.clone();
-        move |_, _, v| dev.lock().unwrap().features = v
-    });
-    hw.on_read(BASE + 0x0c, |_, _| u32::from(SIZE));
-    hw.on_write(BASE + 0x08, {
-        let dev = dev.clone();
-        move |_, _, v| dev.lock().unwrap().pfn = v
-    });
-    hw.on_write(BASE + 0x12, {
-        let dev = dev.clone();
-        move |_, _, v| dev.lock().unwrap().status = v as u8
-    });
-    hw.on_read(BASE + 0x12, {
-        let dev = dev.clone();
-        move |_, _| u32::from(dev.lock().unwrap().status)
-    });
-    hw.on_write(BASE + 0x10, move |hw, _, _| {
-        serve(hw, &mut dev.lock().unwrap())
-    });
-    d
-}
 
 fn setup() -> (
     FakeHardware,
-    Arc<Mutex<Device>>,
+    Arc<Mutex<RngModel>>,
     LegacyTransport,
     SplitQueue,
     helix_modules::services::dma::DmaBuffer,
 ) {
     let hw = FakeHardware::new();
-    let d = model(&hw);
+    let d = model::install(&hw, BASE);
     let access = HardwareAccess::hosted(Arc::new(hw.clone()), "rng".into());
     let t = LegacyTransport::new(hw.claim_ports("rng", BASE, 0x20).unwrap());
     assert_eq!(t.begin(0, 0), Ok(0));
@@ -124,7 +38,7 @@ fn setup() -> (
 #[test]
 fn negotiation_gives_the_device_the_queue_and_declares_the_driver_ready() {
     let (_hw, d, t, q, _) = setup();
-    let d = d.lock().unwrap();
+    let d = d.lock();
     assert_eq!(
         d.status,
         status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK
@@ -194,7 +108,7 @@ fn chains_use_and_free_every_descriptor_and_a_full_queue_is_refused() {
 #[test]
 fn a_device_answering_with_an_unknown_id_is_an_error_not_a_panic() {
     let (_hw, d, t, mut q, data) = setup();
-    d.lock().unwrap().bogus_id = Some(77);
+    d.lock().bogus_id = Some(77);
     q.add(&[Buf {
         addr: data.device_addr(),
         len: 4,

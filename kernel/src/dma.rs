@@ -163,8 +163,9 @@ pub fn release(owner: &str) -> usize {
             // SAFETY: the buffer is no longer live (set under its lock, so
             // no access through it is in progress or can start), its frames
             // were allocated for it alone and no kernel pointer into them
-            // survives. (A device the driver programmed could still write
-            // them: stopping a driver's devices is the device binding's job.)
+            // survives; the owner's PCI devices had bus mastering turned off
+            // before this (the hardware service's `release_all`), so none
+            // of them can still write here.
             let _ = unsafe { frame::free(f) };
         }
     }

@@ -40,6 +40,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::dma::DmaBuffer;
 use helix_modules::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
+use helix_modules::services::pci::{DeviceId, Function};
 use spin::{Mutex, Once};
 use x86_64::instructions::port::Port;
 
@@ -277,6 +278,14 @@ impl Hardware for KernelHardware {
                 owner: format!("{KERNEL_OWNER} ({})", r.what),
             });
         }
+        // A PCI device's I/O BAR goes only to the driver it is bound to.
+        if let Some(holder) = crate::pci::io_holder_other_than(owner, base, count) {
+            return Err(HwError::PortsInUse {
+                base,
+                count,
+                owner: holder,
+            });
+        }
         cpu::without_interrupts(|| {
             let mut ports = self.ports.lock();
             if let Some((holder, _, _)) = ports.iter().find(|(_, b, n)| {
@@ -325,25 +334,34 @@ impl Hardware for KernelHardware {
     }
 
     fn release_all(&self, owner: &str) -> usize {
-        cpu::without_interrupts(|| {
-            let mut released = 0;
-            let mut irqs = IRQS.lock();
-            for slot in irqs.iter_mut() {
-                if slot.as_ref().is_some_and(|c| c.owner == owner) {
-                    if let Some(c) = slot.take() {
-                        ioapic::mask(c.gsi);
+        // Devices first: bus mastering off before the DMA memory they were
+        // given is freed below.
+        let devices = crate::pci::release(owner);
+        devices
+            + cpu::without_interrupts(|| {
+                let mut released = 0;
+                let mut irqs = IRQS.lock();
+                for slot in irqs.iter_mut() {
+                    if slot.as_ref().is_some_and(|c| c.owner == owner) {
+                        if let Some(c) = slot.take() {
+                            ioapic::mask(c.gsi);
+                        }
+                        released += 1;
                     }
-                    released += 1;
                 }
-            }
-            let mut ports = self.ports.lock();
-            let before = ports.len();
-            ports.retain(|(o, _, _)| o != owner);
-            released + before - ports.len()
-        }) + crate::dma::release(owner)
+                let mut ports = self.ports.lock();
+                let before = ports.len();
+                ports.retain(|(o, _, _)| o != owner);
+                released + before - ports.len()
+            })
+            + crate::dma::release(owner)
     }
 
     fn alloc_dma(&self, owner: &str, len: usize) -> Result<DmaBuffer, HwError> {
         crate::dma::alloc(owner, len)
+    }
+
+    fn bind_pci(&self, owner: &str, ids: &[DeviceId]) -> Vec<Function> {
+        crate::pci::bind(owner, ids)
     }
 }

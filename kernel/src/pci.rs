@@ -75,3 +75,88 @@ pub fn set_holder(bdf: Bdf, holder: Option<String>) {
 pub fn holder(bdf: Bdf) -> Option<String> {
     without_interrupts(|| HOLDERS.lock().get(&bdf).cloned())
 }
+
+/// Command register bits: I/O space, memory space, bus master.
+const COMMAND_IO: u32 = 1;
+const COMMAND_MEMORY: u32 = 1 << 1;
+const COMMAND_BUS_MASTER: u32 = 1 << 2;
+
+/// Sets or clears `bits` in the function's command register (the status
+/// half is written as zeroes, which clears nothing: its bits are
+/// write-one-to-clear).
+fn command(bdf: Bdf, bits: u32, on: bool) {
+    use helix_pci::ConfigSpace;
+    let cs = access();
+    let old = cs.read32(bdf, helix_pci::reg::COMMAND) & 0xffff;
+    let new = if on { old | bits } else { old & !bits };
+    cs.write32(bdf, helix_pci::reg::COMMAND, new);
+}
+
+/// Binds to `owner` every function matching one of `ids` that no module
+/// holds (turning on its I/O, memory and bus-master decoding), and returns
+/// every matching function `owner` holds: the hardware service's
+/// `bind_pci` (docs/architecture.md §10).
+pub fn bind(owner: &str, ids: &[helix_pci::DeviceId]) -> Vec<Function> {
+    let mut bound = Vec::new();
+    for f in devices() {
+        if !ids.iter().any(|id| id.matches(f)) {
+            continue;
+        }
+        let mine = without_interrupts(|| {
+            let mut holders = HOLDERS.lock();
+            match holders.get(&f.bdf) {
+                Some(h) => h == owner,
+                None => {
+                    holders.insert(f.bdf, String::from(owner));
+                    true
+                }
+            }
+        });
+        if mine {
+            command(
+                f.bdf,
+                COMMAND_IO | COMMAND_MEMORY | COMMAND_BUS_MASTER,
+                true,
+            );
+            bound.push(f.clone());
+        }
+    }
+    bound
+}
+
+/// Takes back every function `owner` holds, bus mastering off first so
+/// the device stops reaching memory; returns how many.
+pub fn release(owner: &str) -> usize {
+    let mine: Vec<Bdf> = without_interrupts(|| {
+        let mut holders = HOLDERS.lock();
+        let mine: Vec<Bdf> = holders
+            .iter()
+            .filter(|(_, h)| *h == owner)
+            .map(|(b, _)| *b)
+            .collect();
+        for b in &mine {
+            holders.remove(b);
+        }
+        mine
+    });
+    for &bdf in &mine {
+        command(bdf, COMMAND_BUS_MASTER, false);
+    }
+    mine.len()
+}
+
+/// The module holding a function whose I/O BAR overlaps ports
+/// `base..base + count`, if it is not `owner`: a driver claims only the
+/// ports of its own devices (or of no device).
+pub fn io_holder_other_than(owner: &str, base: u16, count: u16) -> Option<String> {
+    let (start, end) = (u64::from(base), u64::from(base) + u64::from(count));
+    devices().iter().find_map(|f| {
+        let overlaps = f
+            .bars
+            .iter()
+            .any(|b| b.kind == helix_pci::BarKind::Io && b.base < end && start < b.base + b.size);
+        let holder = holder(f.bdf);
+        (overlaps && holder.as_deref() != Some(owner))
+            .then(|| holder.unwrap_or_else(|| alloc::format!("PCI {} (not bound to it)", f.bdf)))
+    })
+}

@@ -81,6 +81,8 @@ pub(crate) struct Slot {
     /// The scheduling policy of a running SCHEDULER module, taken when it
     /// starts so the kernel can reach it even while the module is in a call.
     pub(crate) scheduler: Option<Arc<dyn Scheduler>>,
+    /// The PCI devices it drives (its declared table).
+    pub(crate) pci_ids: &'static [crate::services::pci::DeviceId],
     /// The fault that ended a call the module is still out of its slot
     /// for (an event dispatch records it as it happens and fails the module
     /// when it puts the instance back).
@@ -94,6 +96,7 @@ impl Slot {
             meta,
             api: module.api_generation(),
             memory_limit: module.memory_limit(),
+            pci_ids: module.pci_ids(),
             module: Some(module),
             busy: None,
             state: ModuleState::Registered,

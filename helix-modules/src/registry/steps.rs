@@ -52,16 +52,20 @@ impl Registry {
         config: Vec<crate::v2::context::ConfigEntry>,
     ) -> Context {
         let handle = ModuleHandle::new(Arc::downgrade(&self.inner), id);
-        let is_driver = self
+        let (is_driver, pci_ids) = self
             .inner
             .table
             .lock()
             .slot(id)
-            .is_some_and(|s| s.meta.flags.contains(ModuleFlags::DRIVER));
+            .map_or((false, &[][..]), |s| {
+                (s.meta.flags.contains(ModuleFlags::DRIVER), s.pci_ids)
+            });
         let hardware = match (&self.inner.hardware, is_driver) {
             (_, false) => Err(HwError::NotADriver(String::from(name))),
             (None, true) => Err(HwError::Unavailable),
-            (Some(hw), true) => Ok(HardwareAccess::new(hw.clone(), String::from(name))),
+            (Some(hw), true) => {
+                Ok(HardwareAccess::new(hw.clone(), String::from(name)).with_pci_ids(pci_ids))
+            }
         };
         Context::new(id, String::from(name), config, handle, hardware)
     }

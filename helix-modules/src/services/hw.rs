@@ -24,6 +24,8 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use super::dma::DmaBuffer;
+use super::pci::{DeviceId, Function};
+use alloc::vec::Vec;
 
 /// Raw port I/O, implemented by the kernel.
 ///
@@ -90,6 +92,13 @@ pub trait Hardware: Send + Sync + fmt::Debug {
     fn alloc_dma(&self, owner: &str, len: usize) -> Result<DmaBuffer, HwError> {
         let _ = (owner, len);
         Err(HwError::Unavailable)
+    }
+    /// Binds to `owner` every PCI function matching one of `ids` that no
+    /// other owner holds, and returns all the functions `owner` holds that
+    /// match (see [`crate::services::pci`]). The default has no bus.
+    fn bind_pci(&self, owner: &str, ids: &[DeviceId]) -> Vec<Function> {
+        let _ = (owner, ids);
+        Vec::new()
     }
 }
 
@@ -311,6 +320,7 @@ impl PortRange {
 pub struct HardwareAccess {
     hw: Arc<dyn Hardware>,
     owner: String,
+    pci_ids: &'static [DeviceId],
 }
 
 impl fmt::Debug for HardwareAccess {
@@ -321,7 +331,28 @@ impl fmt::Debug for HardwareAccess {
 
 impl HardwareAccess {
     pub(crate) fn new(hw: Arc<dyn Hardware>, owner: String) -> Self {
-        Self { hw, owner }
+        Self {
+            hw,
+            owner,
+            pci_ids: &[],
+        }
+    }
+
+    /// The same access, for a driver that declared `ids`.
+    pub(crate) fn with_pci_ids(mut self, ids: &'static [DeviceId]) -> Self {
+        self.pci_ids = ids;
+        self
+    }
+
+    /// The PCI functions bound to this driver: every one that matches its
+    /// declared table ([`ModuleInfo::pci_ids`](crate::v2::ModuleInfo::pci_ids))
+    /// and that no other driver holds, bound now if not yet (see
+    /// [`crate::services::pci`]). Empty for a driver that declared none.
+    pub fn pci_devices(&self) -> Vec<Function> {
+        if self.pci_ids.is_empty() {
+            return Vec::new();
+        }
+        self.hw.bind_pci(&self.owner, self.pci_ids)
     }
 
     /// Claims `count` ports from `base`.

@@ -74,9 +74,11 @@ use spin::Mutex;
 
 use crate::services::dma::DmaBuffer;
 use crate::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
+use crate::services::pci::{DeviceId, Function};
 
 mod access;
 pub mod dma;
+mod pci;
 
 pub use access::{Access, Direction, RaiseError, Width};
 
@@ -123,6 +125,7 @@ struct Shared {
     claims: Mutex<Vec<PortClaim>>,
     irqs: Mutex<Irqs>,
     dma: Mutex<dma::DmaState>,
+    pci: Mutex<pci::PciState>,
 }
 
 /// A test double of the kernel's hardware service: port claims, modelled
@@ -437,6 +440,7 @@ impl Hardware for FakeHardware {
         let before = claims.len();
         claims.retain(|c| c.owner != owner);
         released += self.shared.dma.lock().release(owner);
+        released += self.shared.pci.lock().release(owner);
         released + before - claims.len()
     }
 
@@ -444,5 +448,11 @@ impl Hardware for FakeHardware {
     /// bytes each, at made-up device addresses (see [`FakeHardware::dma_read`]).
     fn alloc_dma(&self, owner: &str, len: usize) -> Result<DmaBuffer, HwError> {
         self.shared.dma.lock().alloc(owner, len)
+    }
+
+    /// Binds the modelled functions as the kernel does (see
+    /// [`FakeHardware::add_pci`]).
+    fn bind_pci(&self, owner: &str, ids: &[DeviceId]) -> Vec<Function> {
+        self.shared.pci.lock().bind(owner, ids)
     }
 }

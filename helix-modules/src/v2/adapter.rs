@@ -135,4 +135,8 @@ impl<T: ModuleTrait> Module for ModuleAdapter<T> {
     fn state_version(&self) -> u32 {
         self.module.info().state_version
     }
+
+    fn pci_ids(&self) -> &'static [crate::services::pci::DeviceId] {
+        self.module.info().pci_ids
+    }
 }

@@ -111,6 +111,9 @@ pub struct ModuleInfo {
     /// declare the same format; otherwise it is refused before anything
     /// stops.
     pub state_version: u32,
+    /// The PCI devices a DRIVER module drives (see
+    /// [`crate::services::pci`]); empty for the rest.
+    pub pci_ids: &'static [crate::services::pci::DeviceId],
 }
 
 impl ModuleInfo {
@@ -132,6 +135,7 @@ impl ModuleInfo {
             params: &[],
             memory_limit: None,
             state_version: 0,
+            pci_ids: &[],
         }
     }
 
@@ -230,6 +234,21 @@ impl ModuleInfo {
     /// ```
     pub const fn state_version(mut self, version: u32) -> Self {
         self.state_version = version;
+        self
+    }
+
+    /// Declares the PCI devices the module drives: the kernel binds the
+    /// functions that match one of `ids` (and that no other driver holds)
+    /// to it, through [`HardwareAccess::pci_devices`](crate::services::hw::HardwareAccess::pci_devices).
+    ///
+    /// ```
+    /// use helix_modules::services::pci::DeviceId;
+    /// use helix_modules::v2::ModuleInfo;
+    /// const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1005)];
+    /// assert_eq!(ModuleInfo::new("rng").pci_ids(&IDS).pci_ids.len(), 1);
+    /// ```
+    pub const fn pci_ids(mut self, ids: &'static [crate::services::pci::DeviceId]) -> Self {
+        self.pci_ids = ids;
         self
     }
 }

@@ -1,0 +1,105 @@
+//! The virtio entropy driver on QEMU's real virtio-rng-pci device (the
+//! runner always adds one): the kernel binds the device to `virtio_rng`
+//! (and to nothing else), bytes read through the `entropy` capability are
+//! not constant, bad lengths are refused by value, and stopping the driver
+//! takes its device back (bus mastering off), frees its DMA memory and
+//! ports, after which a start binds and reads again.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use helix_modules::v2::Request;
+use helix_modules::{Caller, Registry};
+use helix_pci::{Bdf, ConfigSpace};
+use kernel::{dma, ktest, pci};
+
+kernel::test_kernel!();
+
+fn read(r: &Registry, n: &str) -> Result<Vec<u8>, alloc::string::String> {
+    let resp = r
+        .request(
+            Caller::Kernel,
+            "entropy",
+            Request::new("test", "read", n.as_bytes().to_vec()),
+        )
+        .map_err(|e| alloc::format!("{e}"))?;
+    match resp.error {
+        None => Ok(resp.payload),
+        Some(e) => Err(e.into_owned()),
+    }
+}
+
+/// The entropy device's address.
+fn rng() -> Bdf {
+    pci::devices()
+        .iter()
+        .find(|f| (f.vendor, f.device) == (0x1af4, 0x1005))
+        .map(|f| f.bdf)
+        .expect("QEMU's virtio-rng-pci (transitional, 1af4:1005)")
+}
+
+fn bus_master(bdf: Bdf) -> bool {
+    pci::access().read32(bdf, 4) & 4 != 0
+}
+
+ktest!(
+    fn entropy_comes_from_the_device_bound_to_virtio_rng() {
+        let r = kernel::testing::up();
+        let bdf = rng();
+        assert_eq!(pci::holder(bdf).as_deref(), Some("virtio_rng"));
+        assert!(bus_master(bdf));
+        let a = read(r, "64").expect("read 64");
+        let b = read(r, "64").expect("read 64 again");
+        assert_eq!((a.len(), b.len()), (64, 64));
+        assert_ne!(a, b, "two reads gave the same bytes");
+        let distinct = {
+            let mut v = a.clone();
+            v.sort_unstable();
+            v.dedup();
+            v.len()
+        };
+        assert!(
+            distinct > 16,
+            "64 random bytes with only {distinct} values: {a:?}"
+        );
+        let big = read(r, "4096").expect("read 4096");
+        assert_eq!(big.len(), 4096);
+        for bad in ["0", "4097", "many"] {
+            let e = read(r, bad).unwrap_err();
+            assert!(e.starts_with("read needs a length"), "{bad}: {e}");
+        }
+    }
+);
+
+ktest!(
+    fn stopping_the_driver_takes_its_device_memory_and_ports_back() {
+        let r = kernel::testing::up();
+        let bdf = rng();
+        read(r, "8").expect("running");
+        let (buffers, _) = dma::stats();
+        assert!(buffers >= 2, "the queue and the data buffer: {buffers}");
+        r.stop(Caller::Kernel, "virtio_rng").expect("stop");
+        assert_eq!(pci::holder(bdf), None);
+        assert!(!bus_master(bdf), "bus mastering left on");
+        assert_eq!(dma::stats().0, buffers - 2);
+        assert!(read(r, "8").is_err());
+        // Nobody else may take its ports while it is unbound.
+        let bar = pci::devices()
+            .iter()
+            .find(|f| f.bdf == bdf)
+            .unwrap()
+            .bar(0)
+            .unwrap()
+            .base;
+        let hw = kernel::hw::hardware();
+        let refused =
+            helix_modules::services::hw::Hardware::claim_ports(&*hw, "intruder", bar as u16, 4);
+        assert!(refused.is_err(), "an unbound device's I/O BAR was lent");
+
+        r.start(Caller::Kernel, "virtio_rng").expect("start again");
+        assert_eq!(pci::holder(bdf).as_deref(), Some("virtio_rng"));
+        assert_eq!(read(r, "8").map(|v| v.len()), Ok(8));
+    }
+);

@@ -1,0 +1,205 @@
+//! `virtio_rng`: a DRIVER module for virtio entropy devices, the
+//! transitional virtio-rng PCI function QEMU offers (`1af4:1005`), driven
+//! through its legacy interface with `helix-virtio`.
+//!
+//! At start the module takes the device the kernel binds to it (its
+//! declared table, [`IDS`]), claims its I/O BAR, negotiates, and gives the
+//! device one queue and a DMA buffer. It provides `entropy`; IPC `read N`
+//! (1..=[`MAX_READ`] bytes) queues the buffer for the device to fill and
+//! answers with what the device wrote; `stats` counts reads and bytes. At
+//! stop the device is reset, so it no longer uses the module's memory,
+//! which the kernel then frees with the rest of its claims.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec;
+use core::fmt;
+use helix_modules::services::dma::DmaBuffer;
+use helix_modules::services::hw::HardwareAccess;
+use helix_modules::services::pci::{BarKind, DeviceId};
+use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
+use helix_modules::{ModuleError, ModuleFlags};
+use helix_virtio::{Buf, LegacyTransport, SplitQueue, VirtioError};
+
+/// The devices this driver drives: virtio entropy, transitional.
+pub const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1005)];
+/// Most bytes one `read` returns.
+pub const MAX_READ: usize = 4096;
+/// How many times a read looks at the used ring before giving up (the
+/// device answers within microseconds; this bounds a broken one).
+const POLLS: u32 = 2_000_000;
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RngError {
+    /// `read N` with N outside 1..=MAX_READ, or not a number.
+    BadLength(alloc::string::String),
+    /// The device did not answer in time.
+    Timeout,
+    /// The device or the hardware service refused.
+    Virtio(VirtioError),
+    /// The module is not started.
+    NotStarted,
+}
+
+impl fmt::Display for RngError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadLength(n) => write!(f, "read needs a length in 1..={MAX_READ}, not `{n}`"),
+            Self::Timeout => f.write_str("the entropy device did not answer"),
+            Self::Virtio(e) => write!(f, "{e}"),
+            Self::NotStarted => f.write_str("no entropy device is running"),
+        }
+    }
+}
+
+impl From<VirtioError> for RngError {
+    fn from(e: VirtioError) -> Self {
+        Self::Virtio(e)
+    }
+}
+
+/// The device once started.
+struct Device {
+    transport: LegacyTransport,
+    queue: SplitQueue,
+    buffer: DmaBuffer,
+}
+
+/// The module (see the crate docs).
+#[derive(Default)]
+pub struct VirtioRng {
+    hw: Option<HardwareAccess>,
+    device: Option<Device>,
+    reads: u64,
+    bytes: u64,
+}
+
+fn failed(e: impl ToString) -> ModuleError {
+    ModuleError::Message(e.to_string())
+}
+
+impl VirtioRng {
+    fn start_device(hw: &HardwareAccess) -> Result<Device, ModuleError> {
+        let f = hw
+            .pci_devices()
+            .into_iter()
+            .next()
+            .ok_or(ModuleError::Failed("no virtio entropy device"))?;
+        let bar = f
+            .bar(0)
+            .filter(|b| b.kind == BarKind::Io)
+            .ok_or(ModuleError::Failed("the device has no legacy I/O BAR"))?;
+        let (base, count) = (
+            u16::try_from(bar.base).map_err(|_| ModuleError::Failed("I/O BAR out of range"))?,
+            u16::try_from(bar.size).map_err(|_| ModuleError::Failed("I/O BAR too large"))?,
+        );
+        let transport = LegacyTransport::new(hw.claim_ports(base, count)?);
+        transport.begin(0, 0).map_err(failed)?;
+        let size = transport.queue_size(0).map_err(failed)?;
+        if size == 0 {
+            return Err(failed(VirtioError::NoQueue(0)));
+        }
+        let queue = SplitQueue::new(hw, size).map_err(failed)?;
+        transport
+            .set_queue(0, queue.device_addr())
+            .map_err(failed)?;
+        let buffer = hw.alloc_dma(MAX_READ)?;
+        transport.ready().map_err(failed)?;
+        Ok(Device {
+            transport,
+            queue,
+            buffer,
+        })
+    }
+
+    /// `n` bytes from the device.
+    pub fn read(&mut self, n: usize) -> Result<alloc::vec::Vec<u8>, RngError> {
+        let dev = self.device.as_mut().ok_or(RngError::NotStarted)?;
+        let head = dev.queue.add(&[Buf {
+            addr: dev.buffer.device_addr(),
+            len: n as u32,
+            device_writes: true,
+        }])?;
+        dev.transport.notify(0)?;
+        for _ in 0..POLLS {
+            if let Some(used) = dev.queue.pop_used()? {
+                if used.head != head {
+                    continue;
+                }
+                let len = (used.len as usize).min(n);
+                let mut out = vec![0; len];
+                dev.buffer
+                    .read(0, &mut out)
+                    .map_err(|e| RngError::Virtio(e.into()))?;
+                self.reads += 1;
+                self.bytes += len as u64;
+                return Ok(out);
+            }
+            core::hint::spin_loop();
+        }
+        Err(RngError::Timeout)
+    }
+}
+
+impl ModuleTrait for VirtioRng {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo::new("virtio_rng")
+            .version(1, 0, 0)
+            .description("virtio entropy device driver")
+            .author("Helix developers")
+            .license("MIT OR Apache-2.0")
+            .flags(ModuleFlags::DRIVER)
+            .provides(&["entropy"])
+            .pci_ids(&IDS)
+    }
+
+    fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
+        self.hw = Some(ctx.hardware()?);
+        Ok(())
+    }
+
+    fn start(&mut self) -> Result<(), ModuleError> {
+        let hw = self
+            .hw
+            .as_ref()
+            .ok_or(ModuleError::Failed("not initialised"))?;
+        self.device = Some(Self::start_device(hw)?);
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), ModuleError> {
+        if let Some(dev) = self.device.take() {
+            // The device forgets the queue and stops using memory before
+            // the kernel frees it.
+            dev.transport.reset().map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    fn handle_request(&mut self, request: &Request) -> Result<Response, ModuleError> {
+        match request.request_type.as_str() {
+            "read" => {
+                let text = core::str::from_utf8(&request.payload).unwrap_or("").trim();
+                let n = match text.parse::<usize>() {
+                    Ok(n) if (1..=MAX_READ).contains(&n) => n,
+                    _ => return Ok(Response::err(RngError::BadLength(text.into()).to_string())),
+                };
+                match self.read(n) {
+                    Ok(bytes) => Ok(Response::ok(bytes)),
+                    Err(e) => Ok(Response::err(e.to_string())),
+                }
+            }
+            "stats" => Ok(Response::ok(
+                format!("reads={} bytes={}", self.reads, self.bytes).into_bytes(),
+            )),
+            other => Ok(Response::err(format!(
+                "unknown request '{other}' (try read N, stats)"
+            ))),
+        }
+    }
+}
