@@ -13,6 +13,9 @@
 #                       the initrd as modules/<name>; repeatable (`insmod NAME`)
 #   --initrd FILE       pass FILE as the initrd (a cpio archive: the console's
 #                       `ls` command lists it); not with -m
+#   --disk FILE         attach FILE as a raw virtio-blk disk (created with
+#                       `truncate -s 16M` if it does not exist; `lspci`
+#                       lists the device)
 #   -r, --release       boot an optimised build
 #   -h, --help          this text
 set -euo pipefail
@@ -20,13 +23,14 @@ set -euo pipefail
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 interactive=auto
 append=""
 smp=1
 profile=dev
 initrd=""
+disk=""
 modules=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -36,6 +40,8 @@ while [ $# -gt 0 ]; do
         -s|--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift ;;
         --initrd) [ $# -ge 2 ] || { usage >&2; exit 2; }
             case $2 in /*) initrd=$2 ;; *) initrd=$caller_dir/$2 ;; esac; shift ;;
+        --disk) [ $# -ge 2 ] || { usage >&2; exit 2; }
+            case $2 in /*) disk=$2 ;; *) disk=$caller_dir/$2 ;; esac; shift ;;
         -m|--module) [ $# -ge 2 ] || { usage >&2; exit 2; }
             case $2 in /*) modules+=("$2") ;; *) modules+=("$caller_dir/$2") ;; esac; shift ;;
         -r|--release) profile=release ;;
@@ -52,6 +58,13 @@ fi
 
 if [ -n "$initrd" ] && [ ${#modules[@]} -gt 0 ]; then
     echo "run.sh: -m and --initrd do not go together (-m makes the initrd)" >&2
+    exit 2
+fi
+if [ -n "$disk" ] && [ ! -e "$disk" ]; then
+    truncate -s 16M "$disk"
+fi
+if [ -n "$disk" ] && [ ! -f "$disk" ]; then
+    echo "run.sh: --disk $disk: not a regular file" >&2
     exit 2
 fi
 for m in "${modules[@]}"; do
@@ -76,4 +89,4 @@ if [ "$interactive" = 0 ]; then
     cmdline="helix.poweroff${cmdline:+ $cmdline}"
 fi
 HELIX_CMDLINE="$cmdline" HELIX_SMP="$smp" HELIX_INTERACTIVE="$interactive" HELIX_INITRD="$initrd" \
-    exec scripts/qemu-runner.sh "$kernel"
+    HELIX_DISK="$disk" exec scripts/qemu-runner.sh "$kernel"

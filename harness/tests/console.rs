@@ -325,6 +325,41 @@ fn nothing_typed_can_crash_or_hang_the_console() {
     c.expect("line longer than 256 characters ignored");
     // And the console still works.
     assert!(c.command("help").contains("shutdown"));
+    // lspci: what QEMU's q35 really has, plus the runner's virtio-rng,
+    // each with the module holding it (`-`: none), its BARs and MSI-X.
+    let lspci = c.command("lspci");
+    let heads: Vec<&str> = lspci.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(
+        heads,
+        [
+            "5 PCI functions through ECAM at 0xb0000000 (buses 0-255)",
+            "00:00.0 8086:29c0 host bridge (06.00.00) rev 00",
+            "00:01.0 1af4:1005 unclassified device (00.ff.00) rev 00",
+            "00:1f.0 8086:2918 ISA bridge (06.01.00) rev 02",
+            "00:1f.2 8086:2922 SATA controller (01.06.01) rev 02",
+            "00:1f.3 8086:2930 SMBus (0c.05.00) rev 02",
+        ],
+        "{lspci}"
+    );
+    let drivers = lspci
+        .lines()
+        .filter(|l| l.starts_with("  driver: "))
+        .count();
+    assert_eq!(drivers, 5, "{lspci}");
+    for line in [
+        "  BAR0 io 0xc040 size 32 bytes",
+        "  BAR1 mem32 0xfebfe000 size 4 KiB",
+        "  BAR4 mem64 0xfebf8000 size 16 KiB prefetchable",
+        "  MSI-X 2 vectors (table BAR1+0x0, PBA BAR1+0x800)",
+        "  virtio: pci-cfg@BAR0+0x0 notify@BAR4+0x3000 device@BAR4+0x2000 isr@BAR4+0x1000 common@BAR4+0x0",
+        "  BAR4 io 0x700 size 64 bytes",
+        "  MSI 1 vector, 64-bit",
+    ] {
+        assert!(
+            lspci.lines().any(|l| l.starts_with(line)),
+            "no {line:?} in:\n{lspci}"
+        );
+    }
     let threads = c.command("threads");
     assert!(threads.contains("events"), "{threads}");
     // Every column starts where its heading does, whatever the names:

@@ -6,7 +6,7 @@
 //! MSI-X and the virtio vendor capabilities decoded). [`DeviceId`] matches
 //! functions the way Linux's `pci_device_id` tables do, and
 //! [`class_name`] names a class for `lspci`. With the `testing` feature,
-//! [`model`] is a modelled bus (q35's functions and virtio devices) that
+//! `model` is a modelled bus (q35's functions and virtio devices) that
 //! behaves like hardware under BAR sizing.
 //!
 //! Why not the `pci_types` crate: its access trait, `ConfigRegionAccess`,
