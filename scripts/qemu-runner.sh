@@ -94,6 +94,16 @@ args=(
     -nodefaults -no-reboot -display none
     -device virtio-rng-pci
 )
+# A test kernel that asks for a disk (kernel::qemu_disk!, the marker
+# HELIX_QEMU_DISK=SIZE;) gets a fresh zeroed one, unless HELIX_DISK names one.
+disk_size=$(grep -aoE 'HELIX_QEMU_DISK=[0-9]+[KMG]?;' "$kernel" 2>/dev/null | head -n 1 | cut -d= -f2 | tr -d ';' || true)
+if [ -z "${HELIX_DISK:-}" ] && [ -n "$disk_size" ]; then
+    disks=$(cd "$(dirname "$0")/.." && pwd)/target/disks
+    mkdir -p "$disks"
+    HELIX_DISK=$disks/$(basename "$kernel").img
+    rm -f "$HELIX_DISK"
+    truncate -s "$disk_size" "$HELIX_DISK"
+fi
 if [ -n "${HELIX_DISK:-}" ]; then
     if [ ! -f "$HELIX_DISK" ] || [ ! -r "$HELIX_DISK" ] || [ ! -w "$HELIX_DISK" ]; then
         echo "qemu-runner: HELIX_DISK=$HELIX_DISK is not a readable and writable file" >&2

@@ -24,6 +24,12 @@ pub enum VirtioError {
     /// A queue address the legacy transport cannot express (not page
     /// aligned, or past 16 TiB).
     QueueAddress(u64),
+    /// No device was bound to the driver.
+    NoDevice,
+    /// The device has no legacy interface (an I/O BAR 0).
+    NoLegacyBar,
+    /// The device did not return a chain in time.
+    Timeout,
     /// The device did not offer a feature the driver needs.
     MissingFeature(u64),
 }
@@ -41,6 +47,9 @@ impl fmt::Display for VirtioError {
             Self::QueueAddress(a) => {
                 write!(f, "queue address {a:#x} cannot be given to a legacy device")
             }
+            Self::NoDevice => f.write_str("no device is bound to this driver"),
+            Self::NoLegacyBar => f.write_str("the device has no legacy I/O interface (BAR 0)"),
+            Self::Timeout => f.write_str("the device did not answer in time"),
             Self::MissingFeature(bit) => write!(f, "the device lacks feature bit {bit}"),
         }
     }

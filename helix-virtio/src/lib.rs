@@ -21,12 +21,14 @@
 
 extern crate alloc;
 
+mod device;
 mod error;
 #[cfg(feature = "testing")]
 pub mod model;
 mod queue;
 mod transport;
 
+pub use device::LegacyDevice;
 pub use error::VirtioError;
 pub use queue::{Buf, LEGACY_ALIGN, SplitQueue, Used};
 pub use transport::{LegacyTransport, status};

@@ -55,6 +55,7 @@ pub const MODULES: &[(&str, Factory)] = &[
     ("cmos_rtc", v2::<cmos_rtc::CmosRtc>),
     ("serial_console", v2::<serial_console::SerialConsole>),
     ("virtio_rng", v2::<virtio_rng::VirtioRng>),
+    ("virtio_blk", v2::<virtio_blk::VirtioBlk>),
     ("event_log", v2::<event_log::EventLog>),
     ("uptime", v1::<uptime::Uptime>),
     ("shell", v2::<crate::shell::Shell>),

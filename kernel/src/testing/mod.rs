@@ -123,6 +123,25 @@ macro_rules! qemu_smp {
     };
 }
 
+/// Asks the QEMU runner to give this test kernel a fresh, zeroed disk of
+/// `$size` bytes (e.g. `"2M"`) on a virtio-blk device, through the marker
+/// `HELIX_QEMU_DISK=$size;`: the runner makes the file under
+/// `target/disks/` (named after the kernel) for each run, unless
+/// `HELIX_DISK` names one (a host test that checks the file afterwards
+/// passes its own).
+#[macro_export]
+macro_rules! qemu_disk {
+    ($size:literal) => {
+        #[used]
+        #[unsafe(link_section = ".helix_qemu")]
+        static HELIX_QEMU_DISK: [u8; concat!("HELIX_QEMU_DISK=", $size, ";").len()] =
+            *concat!("HELIX_QEMU_DISK=", $size, ";")
+                .as_bytes()
+                .first_chunk()
+                .expect("marker length");
+    };
+}
+
 /// Asks the QEMU runner to give this test kernel `$size` of memory (e.g.
 /// `"64M"`), through the marker `HELIX_QEMU_MEM=$size;`.
 #[macro_export]

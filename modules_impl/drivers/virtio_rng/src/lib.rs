@@ -20,10 +20,10 @@ use alloc::vec;
 use core::fmt;
 use helix_modules::services::dma::DmaBuffer;
 use helix_modules::services::hw::HardwareAccess;
-use helix_modules::services::pci::{BarKind, DeviceId};
+use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags};
-use helix_virtio::{Buf, LegacyTransport, SplitQueue, VirtioError};
+use helix_virtio::{Buf, LegacyDevice, VirtioError};
 
 /// The devices this driver drives: virtio entropy, transitional.
 pub const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1005)];
@@ -63,18 +63,11 @@ impl From<VirtioError> for RngError {
     }
 }
 
-/// The device once started.
-struct Device {
-    transport: LegacyTransport,
-    queue: SplitQueue,
-    buffer: DmaBuffer,
-}
-
 /// The module (see the crate docs).
 #[derive(Default)]
 pub struct VirtioRng {
     hw: Option<HardwareAccess>,
-    device: Option<Device>,
+    device: Option<(LegacyDevice, DmaBuffer)>,
     reads: u64,
     bytes: u64,
 }
@@ -84,65 +77,25 @@ fn failed(e: impl ToString) -> ModuleError {
 }
 
 impl VirtioRng {
-    fn start_device(hw: &HardwareAccess) -> Result<Device, ModuleError> {
-        let f = hw
-            .pci_devices()
-            .into_iter()
-            .next()
-            .ok_or(ModuleError::Failed("no virtio entropy device"))?;
-        let bar = f
-            .bar(0)
-            .filter(|b| b.kind == BarKind::Io)
-            .ok_or(ModuleError::Failed("the device has no legacy I/O BAR"))?;
-        let (base, count) = (
-            u16::try_from(bar.base).map_err(|_| ModuleError::Failed("I/O BAR out of range"))?,
-            u16::try_from(bar.size).map_err(|_| ModuleError::Failed("I/O BAR too large"))?,
-        );
-        let transport = LegacyTransport::new(hw.claim_ports(base, count)?);
-        transport.begin(0, 0).map_err(failed)?;
-        let size = transport.queue_size(0).map_err(failed)?;
-        if size == 0 {
-            return Err(failed(VirtioError::NoQueue(0)));
-        }
-        let queue = SplitQueue::new(hw, size).map_err(failed)?;
-        transport
-            .set_queue(0, queue.device_addr())
-            .map_err(failed)?;
-        let buffer = hw.alloc_dma(MAX_READ)?;
-        transport.ready().map_err(failed)?;
-        Ok(Device {
-            transport,
-            queue,
-            buffer,
-        })
-    }
-
     /// `n` bytes from the device.
     pub fn read(&mut self, n: usize) -> Result<alloc::vec::Vec<u8>, RngError> {
-        let dev = self.device.as_mut().ok_or(RngError::NotStarted)?;
-        let head = dev.queue.add(&[Buf {
-            addr: dev.buffer.device_addr(),
+        let (dev, buffer) = self.device.as_mut().ok_or(RngError::NotStarted)?;
+        let buf = Buf {
+            addr: buffer.device_addr(),
             len: n as u32,
             device_writes: true,
-        }])?;
-        dev.transport.notify(0)?;
-        for _ in 0..POLLS {
-            if let Some(used) = dev.queue.pop_used()? {
-                if used.head != head {
-                    continue;
-                }
-                let len = (used.len as usize).min(n);
-                let mut out = vec![0; len];
-                dev.buffer
-                    .read(0, &mut out)
-                    .map_err(|e| RngError::Virtio(e.into()))?;
-                self.reads += 1;
-                self.bytes += len as u64;
-                return Ok(out);
-            }
-            core::hint::spin_loop();
-        }
-        Err(RngError::Timeout)
+        };
+        let used = dev.round_trip(&[buf], POLLS).map_err(|e| match e {
+            VirtioError::Timeout => RngError::Timeout,
+            e => RngError::Virtio(e),
+        })?;
+        let mut out = vec![0; (used.len as usize).min(n)];
+        buffer
+            .read(0, &mut out)
+            .map_err(|e| RngError::Virtio(e.into()))?;
+        self.reads += 1;
+        self.bytes += out.len() as u64;
+        Ok(out)
     }
 }
 
@@ -168,12 +121,16 @@ impl ModuleTrait for VirtioRng {
             .hw
             .as_ref()
             .ok_or(ModuleError::Failed("not initialised"))?;
-        self.device = Some(Self::start_device(hw)?);
+        let dev = LegacyDevice::open(hw, 0).map_err(|e| match e {
+            VirtioError::NoDevice => ModuleError::Failed("no virtio entropy device"),
+            e => failed(e),
+        })?;
+        self.device = Some((dev, hw.alloc_dma(MAX_READ)?));
         Ok(())
     }
 
     fn stop(&mut self) -> Result<(), ModuleError> {
-        if let Some(dev) = self.device.take() {
+        if let Some((dev, _)) = self.device.take() {
             // The device forgets the queue and stops using memory before
             // the kernel frees it.
             dev.transport.reset().map_err(failed)?;
