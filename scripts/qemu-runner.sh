@@ -140,7 +140,9 @@ if [ "${HELIX_INTERACTIVE:-0}" = 1 ]; then
 elif [ "${HELIX_STDIN:-0}" = 1 ]; then
     # Driven by a program (the end-to-end tests): its pipe is the serial
     # input, and the output goes straight to it (a filter would buffer it).
-    timeout -k 5 "${HELIX_TIMEOUT:-60}" "$qemu" "${args[@]}" -serial stdio
+    # --foreground keeps QEMU in the driver's process group, so the driver
+    # can end the whole run at once.
+    timeout --foreground -k 5 "${HELIX_TIMEOUT:-60}" "$qemu" "${args[@]}" -serial stdio
     status=$?
 else
     # No stdin in CI: -serial stdio needs a readable fd 0, so give it /dev/null.

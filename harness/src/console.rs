@@ -8,6 +8,7 @@
 
 use crate::{build_kernel, workspace_root};
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -47,6 +48,9 @@ impl Console {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A group of its own, so dropping the console ends QEMU too,
+            // not only the runner script that started it.
+            .process_group(0)
             .spawn()
             .expect("cannot start the QEMU runner");
         let output = Arc::new(Mutex::new(String::new()));
@@ -194,6 +198,12 @@ pub fn is_log_line(line: &str) -> bool {
 
 impl Drop for Console {
     fn drop(&mut self) {
+        // The whole group: the runner and the QEMU it started (a QEMU left
+        // behind would keep its disk image locked, and run on).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

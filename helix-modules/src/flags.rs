@@ -41,6 +41,11 @@ bitflags! {
         /// set a parameter) needs [`crate::Permissions::SECURITY`] on top of
         /// the operation's own permission.
         const SECURITY = 1 << 7;
+        /// Its state survives a reboot: the kernel's `persist` service
+        /// writes its `save_state` to disk at shutdown (and on demand) and
+        /// hands it to `restore_state` at the next boot, when the state
+        /// format (`ModuleInfo::state_version`) still matches.
+        const PERSISTENT = 1 << 8;
     }
 }
 

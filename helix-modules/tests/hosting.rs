@@ -123,3 +123,60 @@ fn a_hosted_handle_forwards_every_call_to_its_host() {
         ["request server ping", "publish evt 3", "param level=2"]
     );
 }
+
+/// A module that keeps one number as its state.
+struct Keeper(u8);
+
+impl helix_modules::v2::ModuleTrait for Keeper {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo::new("keeper")
+            .flags(ModuleFlags::PERSISTENT)
+            .state_version(3)
+    }
+    fn init(&mut self, _: &helix_modules::v2::Context) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn start(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), ModuleError> {
+        Ok(())
+    }
+    fn save_state(&self) -> Option<Vec<u8>> {
+        Some(vec![self.0])
+    }
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), ModuleError> {
+        match state {
+            [n] => {
+                self.0 = *n;
+                Ok(())
+            }
+            _ => Err(ModuleError::Failed("one byte expected")),
+        }
+    }
+}
+
+#[test]
+fn a_persistent_modules_state_is_read_and_handed_back_while_it_runs() {
+    let r = Registry::new();
+    let j = Journal::default();
+    r.register_v2(Keeper(7)).unwrap();
+    r.register_v2(Probe::named("other", &j)).unwrap();
+    assert!(r.start_all(Caller::Kernel).is_clean());
+    assert_eq!(r.persistent(), [("keeper".to_string(), 3)]);
+    assert_eq!(r.save_state(Caller::Kernel, "keeper"), Ok(Some(vec![7])));
+    r.restore_state(Caller::Kernel, "keeper", &[42]).unwrap();
+    assert_eq!(r.save_state(Caller::Kernel, "keeper"), Ok(Some(vec![42])));
+    // The module's own refusal comes back, and it keeps running.
+    assert_eq!(
+        r.restore_state(Caller::Kernel, "keeper", &[1, 2]),
+        Err(ModuleError::Failed("one byte expected"))
+    );
+    assert_eq!(r.status("keeper").unwrap().state, ModuleState::Running);
+    // Only a running module is asked.
+    r.stop(Caller::Kernel, "keeper").unwrap();
+    assert!(matches!(
+        r.save_state(Caller::Kernel, "keeper"),
+        Err(ModuleError::InvalidState { .. })
+    ));
+}

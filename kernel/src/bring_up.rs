@@ -83,6 +83,8 @@ pub fn run() -> Result<&'static Registry, StartError> {
         return Err(e);
     }
     modules::start_others(r);
+    // Every module runs: the PERSISTENT ones get their state back.
+    crate::persist::restore_at_boot(r);
     // After every module started, so each of them hears of every CPU.
     smp::announce_online_cpus(r);
     start_events(r)?;

@@ -51,6 +51,7 @@ pub mod mm;
 pub mod modules;
 mod panic;
 pub mod pci;
+pub mod persist;
 pub mod power;
 pub mod serial;
 pub mod shell;

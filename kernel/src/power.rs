@@ -10,6 +10,11 @@ use crate::{modules, time};
 pub fn shutdown() -> ! {
     log::info!("shutting down");
     if let Some(r) = modules::registry() {
+        // Before anything stops: the modules' state, for the next boot.
+        match crate::persist::save_all(r) {
+            Ok(n) => log::info!("persist: saved the state of {n} module(s)"),
+            Err(e) => log::info!("persist: nothing saved: {e}"),
+        }
         for (name, result) in r.shutdown() {
             match result {
                 Ok(()) => log::info!("stopped module {name}"),

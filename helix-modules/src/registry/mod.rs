@@ -23,6 +23,7 @@ mod handle;
 mod ipc;
 mod lifecycle;
 mod params;
+mod persist;
 mod preset;
 mod reload;
 mod security;

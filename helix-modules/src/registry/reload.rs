@@ -188,6 +188,9 @@ impl Registry {
                     t.set_node(id, Some(node));
                     params::settle(slot, config);
                     slot.scheduler = service;
+                    if let Ok((_, offered)) = formats {
+                        slot.state_version = offered;
+                    }
                     slot.consecutive_errors = 0;
                     slot.polled_healthy = true;
                     slot.supervision.reset();

@@ -138,6 +138,7 @@ commands:
   insmod FILE [key=value ...]   insert a module binary (FILE or modules/FILE.hxm)
   rmmod NAME                    stop and remove a loaded module, freeing its memory
   upgrade NAME FILE             new code for a running module, its state handed over
+  persist save | persist status write PERSISTENT modules' state to the disk now; what is on it
   request NAME TYPE [PAYLOAD]   send an IPC request and print the answer
   params NAME                   a module's parameters (sensitive ones hidden)
   set NAME.KEY=VALUE            change a parameter at run time (not a boot-only one)
@@ -178,6 +179,13 @@ pub fn execute(line: &str, r: &Registry, caller: Caller, handle: &ModuleHandle) 
         "restart" => one("NAME").and_then(|n| restart(r, caller, n)),
         "reload" => one("NAME").and_then(|n| reload(r, caller, n)),
         "insmod" => super::loading::insmod(r, caller, &args),
+        "persist" => match args.as_slice() {
+            ["save"] => crate::persist::save_all(r)
+                .map(|n| format!("saved the state of {n} module(s)"))
+                .map_err(|e| e.to_string()),
+            ["status"] => Ok(crate::persist::status(r)),
+            _ => Err(String::from("usage: persist save | persist status")),
+        },
         "rmmod" => one("NAME").and_then(|n| super::loading::rmmod(r, caller, n)),
         "upgrade" => super::loading::upgrade(r, caller, &args),
         "request" => request(handle, &args),

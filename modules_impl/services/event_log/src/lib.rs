@@ -112,7 +112,7 @@ impl ModuleTrait for EventLog {
             .description("Counts and records the system events modules receive")
             .author("Helix developers")
             .license("MIT OR Apache-2.0")
-            .flags(ModuleFlags::HOT_RELOADABLE)
+            .flags(ModuleFlags::HOT_RELOADABLE.union(ModuleFlags::PERSISTENT))
             .provides(&["event_log"])
             .events(EventKinds::all())
             .params(&PARAMS)
