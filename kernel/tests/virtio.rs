@@ -40,6 +40,29 @@ fn rng() -> Bdf {
         .expect("QEMU's virtio-rng-pci (transitional, 1af4:1005)")
 }
 
+/// A handle for running console commands here (modinfo needs none).
+struct NoHost;
+
+impl helix_modules::host::HostLink for NoHost {
+    fn request(
+        &self,
+        _: &str,
+        _: Request,
+    ) -> Result<helix_modules::v2::Response, helix_modules::ModuleError> {
+        Err(helix_modules::ModuleError::Failed("no host"))
+    }
+    fn publish(
+        &self,
+        _: &str,
+        _: Vec<u8>,
+    ) -> Result<helix_modules::DispatchSummary, helix_modules::ModuleError> {
+        Err(helix_modules::ModuleError::Failed("no host"))
+    }
+    fn report_param(&self, _: &str, _: &str) -> Result<(), helix_modules::ModuleError> {
+        Err(helix_modules::ModuleError::Failed("no host"))
+    }
+}
+
 fn bus_master(bdf: Bdf) -> bool {
     pci::access().read32(bdf, 4) & 4 != 0
 }
@@ -49,6 +72,20 @@ ktest!(
         let r = kernel::testing::up();
         let bdf = rng();
         assert_eq!(pci::holder(bdf).as_deref(), Some("virtio_rng"));
+        let info = kernel::shell::commands::execute(
+            "modinfo virtio_rng",
+            r,
+            Caller::Kernel,
+            &helix_modules::v2::ModuleHandle::hosted(
+                helix_modules::ModuleId::hosted(0),
+                alloc::sync::Arc::new(NoHost),
+            ),
+        )
+        .0;
+        assert!(
+            info.contains(&alloc::format!("devices:     {bdf} 1af4:1005")),
+            "{info}"
+        );
         assert!(bus_master(bdf));
         let a = read(r, "64").expect("read 64");
         let b = read(r, "64").expect("read 64 again");
