@@ -11,5 +11,6 @@
 
 pub mod dma;
 pub mod hw;
+pub mod mmio;
 pub mod pci;
 pub mod scheduler;

@@ -40,7 +40,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::dma::DmaBuffer;
 use helix_modules::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
-use helix_modules::services::pci::{DeviceId, Function};
+use helix_modules::services::mmio::Mmio;
+use helix_modules::services::pci::{Bdf, DeviceId, Function};
 use spin::{Mutex, Once};
 use x86_64::instructions::port::Port;
 
@@ -334,9 +335,10 @@ impl Hardware for KernelHardware {
     }
 
     fn release_all(&self, owner: &str) -> usize {
-        // Devices first: bus mastering off before the DMA memory they were
-        // given is freed below.
-        let devices = crate::pci::release(owner);
+        // Register mappings end, then devices go back (bus mastering off)
+        // before the DMA memory they were given is freed below.
+        let mappings = crate::mmio::release(owner);
+        let devices = mappings + crate::pci::release(owner);
         devices
             + cpu::without_interrupts(|| {
                 let mut released = 0;
@@ -363,5 +365,9 @@ impl Hardware for KernelHardware {
 
     fn bind_pci(&self, owner: &str, ids: &[DeviceId]) -> Vec<Function> {
         crate::pci::bind(owner, ids)
+    }
+
+    fn map_bar(&self, owner: &str, bdf: Bdf, bar: u8) -> Result<Mmio, HwError> {
+        crate::mmio::map(owner, bdf, bar)
     }
 }

@@ -48,6 +48,7 @@ pub mod hw;
 pub mod loadable;
 pub mod logger;
 pub mod mm;
+pub mod mmio;
 pub mod modules;
 mod panic;
 pub mod pci;

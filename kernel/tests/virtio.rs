@@ -140,3 +140,56 @@ ktest!(
         assert_eq!(read(r, "8").map(|v| v.len()), Ok(8));
     }
 );
+
+ktest!(
+    fn a_bound_devices_memory_bar_is_mapped_checked_and_released() {
+        use helix_modules::services::hw::{Hardware, HwError};
+        use helix_modules::services::pci::DeviceId;
+        let r = kernel::testing::up();
+        r.stop(Caller::Kernel, "virtio_rng")
+            .expect("stop the driver");
+        let hw = kernel::hw::hardware();
+        let ids = [DeviceId::new(0x1af4, 0x1005)];
+        let f = hw
+            .bind_pci("mmio_test", &ids)
+            .pop()
+            .expect("the rng, bound");
+        // Another module gets neither the device nor its registers.
+        assert!(hw.bind_pci("other", &ids).is_empty());
+        assert!(matches!(
+            hw.map_bar("other", f.bdf, 4),
+            Err(HwError::NotBound(_))
+        ));
+        assert_eq!(
+            hw.map_bar("mmio_test", f.bdf, 0).unwrap_err(),
+            HwError::NoSuchBar(0)
+        );
+        // BAR 4 holds the modern virtio structures; the common
+        // configuration (at the offset its capability names) says the
+        // entropy device has one queue and offers VIRTIO_F_VERSION_1.
+        let common = f
+            .virtio_caps()
+            .find(|c| c.cfg == helix_pci::VirtioCfg::Common)
+            .expect("a common configuration capability");
+        let bar = hw.map_bar("mmio_test", f.bdf, common.bar).expect("map");
+        let at = u64::from(common.bar_offset);
+        assert_eq!(bar.read16(at + 0x12), Ok(1), "num_queues");
+        bar.write32(at, 1).expect("device_feature_select = 1");
+        assert_eq!(bar.read32(at + 4).map(|f| f & 1), Ok(1), "VERSION_1");
+        assert!(matches!(
+            bar.read32(bar.size()),
+            Err(HwError::MmioOutOfRange { .. })
+        ));
+        assert!(matches!(
+            bar.read32(at + 2),
+            Err(HwError::MmioOutOfRange { .. })
+        ));
+        // Released with the device: the mapping is dead, the device free.
+        hw.release_all("mmio_test");
+        assert_eq!(bar.read16(at + 0x12), Err(HwError::Released));
+        assert_eq!(pci::holder(f.bdf), None);
+        r.start(Caller::Kernel, "virtio_rng")
+            .expect("start the driver again");
+        assert_eq!(read(r, "4").map(|v| v.len()), Ok(4));
+    }
+);

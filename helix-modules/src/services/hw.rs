@@ -24,7 +24,8 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use super::dma::DmaBuffer;
-use super::pci::{DeviceId, Function};
+use super::mmio::Mmio;
+use super::pci::{Bdf, DeviceId, Function};
 use alloc::vec::Vec;
 
 /// Raw port I/O, implemented by the kernel.
@@ -100,6 +101,13 @@ pub trait Hardware: Send + Sync + fmt::Debug {
         let _ = (owner, ids);
         Vec::new()
     }
+    /// Maps memory BAR `bar` of the function at `bdf`, which must be bound
+    /// to `owner`, uncached (see [`crate::services::mmio`]). The default
+    /// maps nothing.
+    fn map_bar(&self, owner: &str, bdf: Bdf, bar: u8) -> Result<Mmio, HwError> {
+        let _ = (owner, bdf, bar);
+        Err(HwError::Unavailable)
+    }
 }
 
 /// Why a hardware request was refused.
@@ -166,8 +174,24 @@ pub enum HwError {
         /// The size asked for.
         len: usize,
     },
-    /// The DMA buffer was released (its driver stopped or faulted).
+    /// The DMA buffer or mapped BAR was released (its driver stopped or
+    /// faulted).
     Released,
+    /// An MMIO access past the BAR, or not naturally aligned.
+    MmioOutOfRange {
+        /// The offset used.
+        offset: u64,
+        /// The access's width in bytes.
+        bytes: u8,
+        /// The BAR's size.
+        size: u64,
+    },
+    /// The PCI function is not bound to this driver.
+    NotBound(String),
+    /// The function has no memory BAR in that slot.
+    NoSuchBar(u8),
+    /// The BAR lies where the kernel cannot map it uncached.
+    BarNotMappable(u64),
     /// Refused by the kernel across the loadable-module interface, which
     /// carries errors as text: the kernel's reason.
     Host(String),
@@ -212,7 +236,23 @@ impl fmt::Display for HwError {
             Self::DmaUnavailable { len } => {
                 write!(f, "no DMA buffer of {len} bytes is available")
             }
-            Self::Released => f.write_str("the DMA buffer was released"),
+            Self::Released => f.write_str("the DMA buffer or mapped BAR was released"),
+            Self::MmioOutOfRange {
+                offset,
+                bytes,
+                size,
+            } => write!(
+                f,
+                "a {bytes}-byte MMIO access at offset {offset:#x} is unaligned or past the {size}-byte BAR"
+            ),
+            Self::NotBound(bdf) => write!(f, "PCI function {bdf} is not bound to this driver"),
+            Self::NoSuchBar(i) => write!(f, "no memory BAR {i}"),
+            Self::BarNotMappable(base) => {
+                write!(
+                    f,
+                    "the BAR at {base:#x} is outside the uncached MMIO window"
+                )
+            }
             Self::Host(reason) => f.write_str(reason),
         }
     }
@@ -369,6 +409,12 @@ impl HardwareAccess {
     /// when the driver stops or faults (see [`crate::services::dma`]).
     pub fn alloc_dma(&self, len: usize) -> Result<DmaBuffer, HwError> {
         self.hw.alloc_dma(&self.owner, len)
+    }
+
+    /// Memory BAR `bar` of `device` (one of [`Self::pci_devices`]),
+    /// mapped uncached, with bounds-checked accesses.
+    pub fn map_bar(&self, device: &Function, bar: u8) -> Result<Mmio, HwError> {
+        self.hw.map_bar(&self.owner, device.bdf, bar)
     }
 
     /// Releases every claim this driver holds.
