@@ -40,7 +40,7 @@ const LAYERS: [(&str, &str); 5] = [
 
 /// Every top-level module of `kernel/src`: its layer and what it is, as a
 /// message names it. A new module must be added here (the test says so).
-const MODULES: [(&str, usize, &str); 28] = [
+const MODULES: [(&str, usize, &str); 29] = [
     ("arch", 0, "architecture code"),
     ("bootinfo", 1, "the boot information"),
     ("mm", 1, "memory management"),
@@ -58,6 +58,11 @@ const MODULES: [(&str, usize, &str); 28] = [
     ("loadable", 3, "loadable modules"),
     ("mmio", 3, "mapped BARs for drivers"),
     ("persist", 3, "module state across reboots"),
+    (
+        "random",
+        3,
+        "the kernel's random numbers, seeded from entropy",
+    ),
     ("modules", 3, "module loading"),
     ("power", 3, "power-off"),
     ("shell", 3, "the console"),

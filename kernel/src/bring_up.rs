@@ -83,7 +83,9 @@ pub fn run() -> Result<&'static Registry, StartError> {
         return Err(e);
     }
     modules::start_others(r);
-    // Every module runs: the PERSISTENT ones get their state back.
+    // Every module runs: the kernel's randomness is seeded from the
+    // entropy device, and the PERSISTENT modules get their state back.
+    crate::random::seed_at_boot(r);
     crate::persist::restore_at_boot(r);
     // After every module started, so each of them hears of every CPU.
     smp::announce_online_cpus(r);

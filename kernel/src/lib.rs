@@ -54,6 +54,7 @@ mod panic;
 pub mod pci;
 pub mod persist;
 pub mod power;
+pub mod random;
 pub mod serial;
 pub mod shell;
 pub mod smp;

@@ -193,3 +193,15 @@ ktest!(
         assert_eq!(read(r, "4").map(|v| v.len()), Ok(4));
     }
 );
+
+ktest!(
+    fn the_kernels_randomness_was_seeded_from_the_entropy_device() {
+        kernel::testing::up();
+        assert_eq!(kernel::random::source(), kernel::random::Source::Entropy);
+        let draws: Vec<u64> = (0..8).map(|_| kernel::random::next_u64()).collect();
+        let mut distinct = draws.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 8, "{draws:?}");
+    }
+);
