@@ -2,7 +2,8 @@
 //! queue set up and the driver declared ready, and the request/answer
 //! round trip drivers make on it.
 
-use helix_modules::services::hw::HardwareAccess;
+use alloc::sync::Arc;
+use helix_modules::services::hw::{HardwareAccess, HwError, IrqHandler};
 use helix_modules::services::pci::{BarKind, Function};
 
 use crate::{Buf, LegacyTransport, SplitQueue, Used, VirtioError};
@@ -23,6 +24,19 @@ impl LegacyDevice {
     /// its I/O BAR (BAR 0), resets it, negotiates (`features` wanted, none
     /// required), gives it queue 0 and declares the driver ready.
     pub fn open(hw: &HardwareAccess, features: u32) -> Result<Self, VirtioError> {
+        Self::open_with_irq(hw, features, None).map(|(dev, _)| dev)
+    }
+
+    /// As [`LegacyDevice::open`], and when `irq` is given and the kernel
+    /// routes MSI-X for the function, queue 0's interrupts go to `irq`
+    /// (MSI-X entry 0); the second value says whether they do. Requests
+    /// still complete by looking at the used ring, so a machine without
+    /// MSI-X works the same.
+    pub fn open_with_irq(
+        hw: &HardwareAccess,
+        features: u32,
+        irq: Option<Arc<dyn IrqHandler>>,
+    ) -> Result<(Self, bool), VirtioError> {
         let function = hw
             .pci_devices()
             .into_iter()
@@ -34,7 +48,7 @@ impl LegacyDevice {
             .ok_or(VirtioError::NoLegacyBar)?;
         let base = u16::try_from(bar.base).map_err(|_| VirtioError::NoLegacyBar)?;
         let count = u16::try_from(bar.size).map_err(|_| VirtioError::NoLegacyBar)?;
-        let transport = LegacyTransport::new(hw.claim_ports(base, count)?);
+        let mut transport = LegacyTransport::new(hw.claim_ports(base, count)?);
         transport.begin(0, features)?;
         let size = transport.queue_size(0)?;
         if size == 0 {
@@ -42,12 +56,28 @@ impl LegacyDevice {
         }
         let queue = SplitQueue::new(hw, size)?;
         transport.set_queue(0, queue.device_addr())?;
+        let routed = match irq {
+            Some(handler) => match hw.claim_msix(&function, 0, handler) {
+                Ok(()) => {
+                    transport.route_queue(0, 0)?;
+                    true
+                }
+                // No interrupts for devices here (a host test double, a
+                // function without MSI-X): polling alone.
+                Err(HwError::Unavailable | HwError::NoMsiX) => false,
+                Err(e) => return Err(e.into()),
+            },
+            None => false,
+        };
         transport.ready()?;
-        Ok(LegacyDevice {
-            transport,
-            queue,
-            function,
-        })
+        Ok((
+            LegacyDevice {
+                transport,
+                queue,
+                function,
+            },
+            routed,
+        ))
     }
 
     /// Queues `bufs` as one chain, notifies the device and waits (looking

@@ -30,6 +30,8 @@ pub enum VirtioError {
     NoLegacyBar,
     /// The device did not return a chain in time.
     Timeout,
+    /// The device would not take this MSI-X entry for its queue.
+    VectorRefused(u16),
     /// The device did not offer a feature the driver needs.
     MissingFeature(u64),
 }
@@ -50,6 +52,7 @@ impl fmt::Display for VirtioError {
             Self::NoDevice => f.write_str("no device is bound to this driver"),
             Self::NoLegacyBar => f.write_str("the device has no legacy I/O interface (BAR 0)"),
             Self::Timeout => f.write_str("the device did not answer in time"),
+            Self::VectorRefused(e) => write!(f, "the device refused MSI-X entry {e} for its queue"),
             Self::MissingFeature(bit) => write!(f, "the device lacks feature bit {bit}"),
         }
     }

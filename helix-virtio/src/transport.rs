@@ -33,11 +33,20 @@ const DEVICE_STATUS: u16 = 0x12;
 const ISR_STATUS: u16 = 0x13;
 /// Where the device-specific configuration starts (MSI-X off).
 pub const DEVICE_CONFIG: u16 = 0x14;
+/// With MSI-X on: the configuration-change vector (u16) and the selected
+/// queue's vector (u16), then the device configuration at 0x18.
+const CONFIG_VECTOR: u16 = 0x14;
+const QUEUE_VECTOR: u16 = 0x16;
+/// "No vector".
+const NO_VECTOR: u16 = 0xffff;
 
 /// A legacy virtio device's registers.
 #[derive(Clone)]
 pub struct LegacyTransport {
     ports: PortRange,
+    /// Where the device-specific configuration starts: 0x14, or 0x18 once
+    /// MSI-X is on (two vector registers come first then).
+    config: u16,
 }
 
 impl core::fmt::Debug for LegacyTransport {
@@ -49,7 +58,10 @@ impl core::fmt::Debug for LegacyTransport {
 impl LegacyTransport {
     /// The device whose BAR 0 is `ports`.
     pub fn new(ports: PortRange) -> Self {
-        LegacyTransport { ports }
+        LegacyTransport {
+            ports,
+            config: DEVICE_CONFIG,
+        }
     }
 
     /// Resets the device, acknowledges it, accepts `wanted` of the features
@@ -120,12 +132,26 @@ impl LegacyTransport {
 
     /// Reads the byte at `offset` of the device-specific configuration.
     pub fn config_u8(&self, offset: u16) -> Result<u8, VirtioError> {
-        Ok(self.ports.read(DEVICE_CONFIG + offset)?)
+        Ok(self.ports.read(self.config + offset)?)
     }
 
     /// Reads the `u32` at `offset` of the device-specific configuration.
     pub fn config_u32(&self, offset: u16) -> Result<u32, VirtioError> {
-        Ok(self.ports.read32(DEVICE_CONFIG + offset)?)
+        Ok(self.ports.read32(self.config + offset)?)
+    }
+
+    /// With MSI-X on for the function: sends queue `queue`'s interrupts to
+    /// MSI-X entry `entry` (and configuration changes nowhere); the device
+    /// configuration moves to 0x18 from now on.
+    pub fn route_queue(&mut self, queue: u16, entry: u16) -> Result<(), VirtioError> {
+        self.config = DEVICE_CONFIG + 4;
+        self.ports.write16(CONFIG_VECTOR, NO_VECTOR)?;
+        self.ports.write16(QUEUE_SELECT, queue)?;
+        self.ports.write16(QUEUE_VECTOR, entry)?;
+        match self.ports.read16(QUEUE_VECTOR)? {
+            v if v == entry => Ok(()),
+            _ => Err(VirtioError::VectorRefused(entry)),
+        }
     }
 
     /// Resets the device: it forgets its queues and stops using memory.

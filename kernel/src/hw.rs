@@ -337,7 +337,7 @@ impl Hardware for KernelHardware {
     fn release_all(&self, owner: &str) -> usize {
         // Register mappings end, then devices go back (bus mastering off)
         // before the DMA memory they were given is freed below.
-        let mappings = crate::mmio::release(owner);
+        let mappings = crate::mmio::release(owner) + crate::msi::release(owner);
         let devices = mappings + crate::pci::release(owner);
         devices
             + cpu::without_interrupts(|| {
@@ -369,5 +369,15 @@ impl Hardware for KernelHardware {
 
     fn map_bar(&self, owner: &str, bdf: Bdf, bar: u8) -> Result<Mmio, HwError> {
         crate::mmio::map(owner, bdf, bar)
+    }
+
+    fn claim_msix(
+        &self,
+        owner: &str,
+        bdf: Bdf,
+        entry: u16,
+        handler: Arc<dyn IrqHandler>,
+    ) -> Result<(), HwError> {
+        crate::msi::claim(owner, bdf, entry, handler)
     }
 }

@@ -50,6 +50,7 @@ pub mod logger;
 pub mod mm;
 pub mod mmio;
 pub mod modules;
+pub mod msi;
 mod panic;
 pub mod pci;
 pub mod persist;

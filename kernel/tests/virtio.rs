@@ -101,6 +101,14 @@ ktest!(
             distinct > 16,
             "64 random bytes with only {distinct} values: {a:?}"
         );
+        // The device's queue interrupts arrive by MSI-X and are counted.
+        assert!(
+            kernel::msi::count(bdf) >= 2,
+            "MSI-X interrupts: {}",
+            kernel::msi::count(bdf)
+        );
+        let stats = kernel::testing::ask(r, "virtio_rng", "stats", b"").unwrap();
+        assert!(!stats.ends_with("interrupts=0"), "{stats}");
         let big = read(r, "4096").expect("read 4096");
         assert_eq!(big.len(), 4096);
         for bad in ["0", "4097", "many"] {

@@ -108,6 +108,19 @@ pub trait Hardware: Send + Sync + fmt::Debug {
         let _ = (owner, bdf, bar);
         Err(HwError::Unavailable)
     }
+    /// Routes MSI-X table entry `entry` of the function at `bdf` (bound to
+    /// `owner`) to `handler`, with MSI-X enabled on the function. The
+    /// default has no interrupts for devices.
+    fn claim_msix(
+        &self,
+        owner: &str,
+        bdf: Bdf,
+        entry: u16,
+        handler: Arc<dyn IrqHandler>,
+    ) -> Result<(), HwError> {
+        let _ = (owner, bdf, entry, handler);
+        Err(HwError::Unavailable)
+    }
 }
 
 /// Why a hardware request was refused.
@@ -192,6 +205,17 @@ pub enum HwError {
     NoSuchBar(u8),
     /// The BAR lies where the kernel cannot map it uncached.
     BarNotMappable(u64),
+    /// The function has no MSI-X capability.
+    NoMsiX,
+    /// The MSI-X table has no such entry.
+    MsiEntry {
+        /// The entry asked for.
+        entry: u16,
+        /// Entries in the table.
+        size: u16,
+    },
+    /// Every interrupt vector for devices is in use.
+    NoVector,
     /// Refused by the kernel across the loadable-module interface, which
     /// carries errors as text: the kernel's reason.
     Host(String),
@@ -247,6 +271,11 @@ impl fmt::Display for HwError {
             ),
             Self::NotBound(bdf) => write!(f, "PCI function {bdf} is not bound to this driver"),
             Self::NoSuchBar(i) => write!(f, "no memory BAR {i}"),
+            Self::NoMsiX => f.write_str("the function has no MSI-X capability"),
+            Self::MsiEntry { entry, size } => {
+                write!(f, "MSI-X entry {entry} is past the table's {size}")
+            }
+            Self::NoVector => f.write_str("every interrupt vector for devices is in use"),
             Self::BarNotMappable(base) => {
                 write!(
                     f,
@@ -415,6 +444,18 @@ impl HardwareAccess {
     /// mapped uncached, with bounds-checked accesses.
     pub fn map_bar(&self, device: &Function, bar: u8) -> Result<Mmio, HwError> {
         self.hw.map_bar(&self.owner, device.bdf, bar)
+    }
+
+    /// Routes MSI-X entry `entry` of `device` (one of
+    /// [`Self::pci_devices`]) to `handler`, in interrupt context like an
+    /// IRQ line's handler; released with the driver's other claims.
+    pub fn claim_msix(
+        &self,
+        device: &Function,
+        entry: u16,
+        handler: Arc<dyn IrqHandler>,
+    ) -> Result<(), HwError> {
+        self.hw.claim_msix(&self.owner, device.bdf, entry, handler)
     }
 
     /// Releases every claim this driver holds.

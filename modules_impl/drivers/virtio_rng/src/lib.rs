@@ -16,10 +16,12 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::string::ToString;
+use alloc::sync::Arc;
 use alloc::vec;
 use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::dma::DmaBuffer;
-use helix_modules::services::hw::HardwareAccess;
+use helix_modules::services::hw::{HardwareAccess, IrqHandler};
 use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags};
@@ -70,6 +72,19 @@ pub struct VirtioRng {
     device: Option<(LegacyDevice, DmaBuffer)>,
     reads: u64,
     bytes: u64,
+    /// Queue interrupts the device raised (MSI-X, where the kernel routes it).
+    interrupts: Arc<Interrupts>,
+}
+
+/// Counts the device's queue interrupts (the handler runs in interrupt
+/// context: one atomic add).
+#[derive(Default)]
+struct Interrupts(AtomicU64);
+
+impl IrqHandler for Interrupts {
+    fn handle_irq(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn failed(e: impl ToString) -> ModuleError {
@@ -121,10 +136,12 @@ impl ModuleTrait for VirtioRng {
             .hw
             .as_ref()
             .ok_or(ModuleError::Failed("not initialised"))?;
-        let dev = LegacyDevice::open(hw, 0).map_err(|e| match e {
-            VirtioError::NoDevice => ModuleError::Failed("no virtio entropy device"),
-            e => failed(e),
-        })?;
+        let counter: Arc<dyn IrqHandler> = self.interrupts.clone();
+        let (dev, _routed) =
+            LegacyDevice::open_with_irq(hw, 0, Some(counter)).map_err(|e| match e {
+                VirtioError::NoDevice => ModuleError::Failed("no virtio entropy device"),
+                e => failed(e),
+            })?;
         self.device = Some((dev, hw.alloc_dma(MAX_READ)?));
         Ok(())
     }
@@ -152,7 +169,13 @@ impl ModuleTrait for VirtioRng {
                 }
             }
             "stats" => Ok(Response::ok(
-                format!("reads={} bytes={}", self.reads, self.bytes).into_bytes(),
+                format!(
+                    "reads={} bytes={} interrupts={}",
+                    self.reads,
+                    self.bytes,
+                    self.interrupts.0.load(Ordering::Relaxed)
+                )
+                .into_bytes(),
             )),
             other => Ok(Response::err(format!(
                 "unknown request '{other}' (try read N, stats)"

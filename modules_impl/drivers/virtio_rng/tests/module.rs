@@ -74,7 +74,10 @@ fn it_binds_its_device_reads_entropy_and_gives_everything_back_on_stop() {
     assert_eq!(device.lock().status & 4, 4, "DRIVER_OK");
     assert_eq!(ask(&r, "read", "16").unwrap(), (0..16).collect::<Vec<u8>>());
     assert_eq!(ask(&r, "read", "4").unwrap(), vec![16, 17, 18, 19]);
-    assert_eq!(ask(&r, "stats", "").unwrap(), b"reads=2 bytes=20");
+    assert_eq!(
+        ask(&r, "stats", "").unwrap(),
+        b"reads=2 bytes=20 interrupts=0"
+    );
     for bad in ["0", "4097", "x", ""] {
         let e = ask(&r, "read", bad).unwrap_err();
         assert!(

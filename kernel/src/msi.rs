@@ -1,0 +1,150 @@
+//! MSI-X for drivers: an entry of a bound function's MSI-X table routed to
+//! the driver's `IrqHandler` on a vector of its own, counted per device.
+//!
+//! Vectors [`MSI_BASE`]`..+`[`MSI_VECTORS`] are handed out one per claimed
+//! entry. A claim writes the entry (message address: this CPU's local
+//! APIC; data: the vector; unmasked) through the identity map (the table
+//! lives in a memory BAR in the uncached window, like any mapped BAR) and
+//! turns MSI-X on in the function's capability. [`release`] masks the
+//! owner's entries and frees their vectors. As for IRQ lines, the handler
+//! runs in interrupt context, outside any contained call.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use helix_modules::services::hw::{HwError, IrqHandler};
+use helix_modules::services::pci::Bdf;
+use helix_pci::ConfigSpace;
+
+use crate::arch::x86_64::entry::InterruptFrame;
+use crate::arch::x86_64::{apic, cpu, interrupts};
+
+/// First vector for device interrupts.
+pub const MSI_BASE: u8 = 0x60;
+/// How many.
+pub const MSI_VECTORS: usize = 32;
+
+struct Claim {
+    owner: String,
+    bdf: Bdf,
+    /// Address of the entry in the identity map.
+    entry_addr: u64,
+    handler: Arc<dyn IrqHandler>,
+}
+
+static CLAIMS: spin::Mutex<Vec<Option<Claim>>> = spin::Mutex::new(Vec::new());
+/// Interrupts delivered, per function (kept across claims).
+static COUNTS: spin::Mutex<BTreeMap<Bdf, u64>> = spin::Mutex::new(BTreeMap::new());
+static DELIVERED: [AtomicU64; MSI_VECTORS] = [const { AtomicU64::new(0) }; MSI_VECTORS];
+
+fn on_msi(frame: &mut InterruptFrame) {
+    let i = usize::from((frame.vector as u8).wrapping_sub(MSI_BASE));
+    let (handler, bdf) = match CLAIMS.lock().get(i).and_then(Option::as_ref) {
+        Some(c) => (c.handler.clone(), c.bdf),
+        None => return,
+    };
+    handler.handle_irq();
+    DELIVERED[i % MSI_VECTORS].fetch_add(1, Ordering::Relaxed);
+    *COUNTS.lock().entry(bdf).or_default() += 1;
+}
+
+/// Writes an MSI-X table entry: address, data, vector control.
+///
+/// # Safety
+/// `at` must be the address of an entry of a bound function's MSI-X table
+/// in the uncached identity window.
+unsafe fn write_entry(at: u64, vector: u8, masked: bool) {
+    let p = at as *mut u32;
+    // SAFETY: the caller's contract; 32-bit volatile writes, as the table
+    // wants them.
+    unsafe {
+        p.write_volatile(0xfee0_0000 | (apic::id() << 12));
+        p.add(1).write_volatile(0);
+        p.add(2).write_volatile(u32::from(vector));
+        p.add(3).write_volatile(u32::from(masked));
+    }
+}
+
+/// Routes MSI-X entry `entry` of `bdf`, held by `owner`, to `handler`.
+pub fn claim(
+    owner: &str,
+    bdf: Bdf,
+    entry: u16,
+    handler: Arc<dyn IrqHandler>,
+) -> Result<(), HwError> {
+    if crate::pci::holder(bdf).as_deref() != Some(owner) {
+        return Err(HwError::NotBound(alloc::format!("{bdf}")));
+    }
+    let f = crate::pci::find(bdf).ok_or_else(|| HwError::NotBound(alloc::format!("{bdf}")))?;
+    let msix = f.msix().ok_or(HwError::NoMsiX)?;
+    if entry >= msix.table_size {
+        return Err(HwError::MsiEntry {
+            entry,
+            size: msix.table_size,
+        });
+    }
+    let bar = f
+        .bar(msix.table_bar)
+        .ok_or(HwError::NoSuchBar(msix.table_bar))?;
+    let entry_addr = bar.base + u64::from(msix.table_offset) + u64::from(entry) * 16;
+    if !((3u64 << 30)..(4u64 << 30)).contains(&entry_addr) || bar.base == 0 {
+        return Err(HwError::BarNotMappable(bar.base));
+    }
+    cpu::without_interrupts(|| {
+        let mut claims = CLAIMS.lock();
+        if claims.is_empty() {
+            claims.resize_with(MSI_VECTORS, || None);
+        }
+        let i = claims
+            .iter()
+            .position(Option::is_none)
+            .ok_or(HwError::NoVector)?;
+        let vector = MSI_BASE + i as u8;
+        interrupts::clear_handler(vector);
+        let _ = interrupts::set_handler(vector, on_msi);
+        // SAFETY: `entry_addr` is an entry of the MSI-X table of a function
+        // bound to `owner`, in the uncached identity window (checked above).
+        unsafe { write_entry(entry_addr, vector, false) };
+        claims[i] = Some(Claim {
+            owner: String::from(owner),
+            bdf,
+            entry_addr,
+            handler,
+        });
+        Ok(())
+    })?;
+    // MSI-X on, function mask off (message control is the capability's
+    // upper half-word).
+    let cs = crate::pci::access();
+    let at = u16::from(msix.offset);
+    let dword = cs.read32(bdf, at);
+    cs.write32(bdf, at, (dword | (1 << 31)) & !(1 << 30));
+    Ok(())
+}
+
+/// Masks and frees every entry `owner` claimed; returns how many.
+pub fn release(owner: &str) -> usize {
+    cpu::without_interrupts(|| {
+        let mut claims = CLAIMS.lock();
+        let mut n = 0;
+        for (i, slot) in claims.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(|c| c.owner == owner) {
+                if let Some(c) = slot.take() {
+                    // SAFETY: the entry was written by `claim` for this
+                    // function, still bound (devices go back after this).
+                    unsafe { write_entry(c.entry_addr, 0, true) };
+                }
+                interrupts::clear_handler(MSI_BASE + i as u8);
+                n += 1;
+            }
+        }
+        n
+    })
+}
+
+/// MSI-X interrupts delivered for the function at `bdf` since boot.
+pub fn count(bdf: Bdf) -> u64 {
+    cpu::without_interrupts(|| COUNTS.lock().get(&bdf).copied().unwrap_or(0))
+}
