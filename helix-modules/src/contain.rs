@@ -49,6 +49,8 @@ pub enum CallKind {
     /// A kernel thread the module started (reported by the kernel with
     /// [`Registry::report_fault`](crate::Registry::report_fault)).
     Thread,
+    /// One of its interrupt handlers (reported likewise).
+    Irq,
 }
 
 impl CallKind {
@@ -66,6 +68,7 @@ impl CallKind {
             Self::RestoreState => "restore_state",
             Self::Drop => "drop",
             Self::Thread => "a thread of its own",
+            Self::Irq => "its interrupt handler",
         }
     }
 }
@@ -181,7 +184,9 @@ impl Budgets {
             CallKind::Request => self.request_ns,
             CallKind::ParamChange | CallKind::Health | CallKind::Drop => self.quick_ns,
             // A module's own threads have no budget; they run until they end.
-            CallKind::Thread => u64::MAX,
+            // Interrupt handlers run with interrupts masked: no timer can
+            // stop them, so no budget applies either.
+            CallKind::Thread | CallKind::Irq => u64::MAX,
             CallKind::SaveState | CallKind::RestoreState => self.state_ns,
         }
     }

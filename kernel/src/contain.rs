@@ -50,6 +50,10 @@ struct GuardFrame {
     expired: bool,
     fault: Option<FaultKind>,
     report: heapless::String<REPORT_CAPACITY>,
+    /// The call is an interrupt handler's: interrupts are masked by design,
+    /// and the dispatcher holds no kernel lock around it, so a fault in it
+    /// is resumed like any other.
+    in_interrupt: bool,
 }
 
 /// The containment the kernel installs in its registry.
@@ -69,6 +73,8 @@ pub fn containment() -> Arc<KernelContainment> {
 struct ThreadFault {
     owner: heapless::String<64>,
     report: heapless::String<REPORT_CAPACITY>,
+    /// A thread of its own, or its interrupt handler.
+    kind: CallKind,
 }
 
 /// Faults in module threads not yet reported (a few at most: the module is
@@ -85,6 +91,7 @@ fn on_owned_thread_fault(owner: &str, info: &core::panic::PanicInfo<'_>) {
     let mut f = ThreadFault {
         owner: heapless::String::new(),
         report: heapless::String::new(),
+        kind: CallKind::Thread,
     };
     let _ = f.owner.push_str(owner);
     let _ = write!(f.report, "{}", info.message());
@@ -111,10 +118,11 @@ pub fn report_thread_faults(registry: &helix_modules::Registry) {
     let mut later = alloc::vec::Vec::new();
     for f in pending {
         let fault = Fault::new(classify(f.report.as_str()), f.report.as_str());
-        match registry.report_fault(f.owner.as_str(), CallKind::Thread, fault) {
+        match registry.report_fault(f.owner.as_str(), f.kind, fault) {
             Ok(FaultReport::Failed) => log::error!(
-                "module {} failed: a thread of its own faulted: {}",
+                "module {} failed: {} faulted: {}",
                 f.owner,
+                f.kind.name(),
                 f.report
             ),
             // In a call right now: try again at the next tick.
@@ -146,50 +154,7 @@ extern "C" fn trampoline(arg: *mut u8) {
 
 impl Containment for KernelContainment {
     fn run(&self, info: &CallInfo, call: &mut dyn FnMut()) -> Result<(), Fault> {
-        let mut frame = GuardFrame {
-            buf: JumpBuffer::default(),
-            prev: 0,
-            deadline_ns: 0,
-            budget_ns: info.budget_ns,
-            expired: false,
-            fault: None,
-            report: heapless::String::new(),
-        };
-        let frame_addr = &raw mut frame as u64;
-        let interrupts_were_on = cpu::disable_interrupts();
-        // SAFETY: interrupts are off. `frame` is a `GuardFrame` on this
-        // thread's stack, in this function's frame, which outlives the guard
-        // word: it is set back to the enclosing frame before `catch_call`
-        // returns, with interrupts off from there until `leave_call`, on
-        // both paths (by `abort_top` or `on_panic` before they resume, or
-        // after `trampoline` returns with interrupts off).
-        let (words, cpu_ns) =
-            unsafe { exec::enter_call(frame_addr, info.module_index.saturating_add(1)) };
-        frame.prev = words.guard();
-        frame.deadline_ns = cpu_ns.saturating_add(info.budget_ns);
-        cpu::restore_interrupts(interrupts_were_on);
-        let mut call = call;
-        // SAFETY: `frame.buf` and `call` live in this frame until after
-        // `catch_call` returns, and `trampoline` is safe to call with a
-        // pointer to `call`. The guard word names `frame` (so `resume` can
-        // be called with `frame.buf`) only while `catch_call` is running:
-        // `abort_top` and `on_panic` take it down, interrupts off, before
-        // they `resume`, and after a normal return `trampoline` leaves
-        // interrupts off until `leave_call` takes it down. The frames
-        // `resume` abandons are the module call's: see `catch` for what
-        // that costs.
-        let caught =
-            unsafe { catch_call(&raw mut frame.buf, trampoline, (&raw mut call).cast::<u8>()) };
-        // SAFETY: `words` is what `enter_call` replaced on this thread: 0 or
-        // the enclosing call's frame, further up this thread's stack and
-        // still live (its `run` is waiting for this one).
-        unsafe { exec::leave_call(words) };
-        cpu::restore_interrupts(interrupts_were_on);
-        if caught == 0 {
-            return Ok(());
-        }
-        let kind = frame.fault.unwrap_or(FaultKind::Panic);
-        Err(Fault::new(kind, frame.report.as_str()))
+        run_frame(info, call, false)
     }
 
     /// A short wait yields (the module is usually busy for microseconds);
@@ -216,6 +181,91 @@ impl Containment for KernelContainment {
     fn leave_section(&self) {
         leave_section();
     }
+}
+
+/// Runs a driver's interrupt handler `call` contained: a panic or CPU
+/// exception in it ends the handler and is returned (and `owner` is
+/// queued to be failed, and so restarted, by the events thread), instead
+/// of ending the kernel. Called from interrupt context, with no kernel
+/// lock held. An endless loop in a handler is not caught: no timer
+/// interrupt reaches a CPU running one.
+pub fn run_in_interrupt(owner: &str, call: &mut dyn FnMut()) -> Result<(), Fault> {
+    let info = CallInfo {
+        module_index: u32::MAX - 1,
+        kind: CallKind::Irq,
+        budget_ns: u64::MAX,
+    };
+    let result = run_frame(&info, call, true);
+    if let Err(fault) = &result {
+        queue_fault(owner, CallKind::Irq, fault.report.as_str());
+    }
+    result
+}
+
+/// Queues a fault of `owner`'s (its thread's or its interrupt handler's)
+/// for [`report_thread_faults`]; dropped if the queue is busy or full (the
+/// next fault queues again).
+fn queue_fault(owner: &str, kind: CallKind, report: &str) {
+    let Some(mut faults) = THREAD_FAULTS.try_lock() else {
+        return;
+    };
+    let mut f = ThreadFault {
+        owner: heapless::String::new(),
+        report: heapless::String::new(),
+        kind,
+    };
+    let _ = f.owner.push_str(owner);
+    let _ = f.report.push_str(report);
+    let _ = faults.push(f);
+}
+
+/// The guarded call itself (see [`KernelContainment::run`]).
+fn run_frame(info: &CallInfo, call: &mut dyn FnMut(), in_interrupt: bool) -> Result<(), Fault> {
+    let mut frame = GuardFrame {
+        buf: JumpBuffer::default(),
+        prev: 0,
+        deadline_ns: 0,
+        budget_ns: info.budget_ns,
+        expired: false,
+        fault: None,
+        report: heapless::String::new(),
+        in_interrupt,
+    };
+    let frame_addr = &raw mut frame as u64;
+    let interrupts_were_on = cpu::disable_interrupts();
+    // SAFETY: interrupts are off. `frame` is a `GuardFrame` on this
+    // thread's stack, in this function's frame, which outlives the guard
+    // word: it is set back to the enclosing frame before `catch_call`
+    // returns, with interrupts off from there until `leave_call`, on
+    // both paths (by `abort_top` or `on_panic` before they resume, or
+    // after `trampoline` returns with interrupts off).
+    let (words, cpu_ns) =
+        unsafe { exec::enter_call(frame_addr, info.module_index.saturating_add(1)) };
+    frame.prev = words.guard();
+    frame.deadline_ns = cpu_ns.saturating_add(info.budget_ns);
+    cpu::restore_interrupts(interrupts_were_on);
+    let mut call = call;
+    // SAFETY: `frame.buf` and `call` live in this frame until after
+    // `catch_call` returns, and `trampoline` is safe to call with a
+    // pointer to `call`. The guard word names `frame` (so `resume` can
+    // be called with `frame.buf`) only while `catch_call` is running:
+    // `abort_top` and `on_panic` take it down, interrupts off, before
+    // they `resume`, and after a normal return `trampoline` leaves
+    // interrupts off until `leave_call` takes it down. The frames
+    // `resume` abandons are the module call's: see `catch` for what
+    // that costs.
+    let caught =
+        unsafe { catch_call(&raw mut frame.buf, trampoline, (&raw mut call).cast::<u8>()) };
+    // SAFETY: `words` is what `enter_call` replaced on this thread: 0 or
+    // the enclosing call's frame, further up this thread's stack and
+    // still live (its `run` is waiting for this one).
+    unsafe { exec::leave_call(words) };
+    cpu::restore_interrupts(interrupts_were_on);
+    if caught == 0 {
+        return Ok(());
+    }
+    let kind = frame.fault.unwrap_or(FaultKind::Panic);
+    Err(Fault::new(kind, frame.report.as_str()))
 }
 
 /// Enters a kernel section (see `Containment::enter_section`): until the
@@ -332,7 +382,7 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>, interrupts_were_on: bool) {
     } else {
         !interrupts_were_on
     };
-    if masked {
+    if masked && !guard.in_interrupt {
         crate::serial::write_fmt_panicking(format_args!(
             "\n!!! fault inside a contained call with interrupts masked: a kernel lock may be held, so it cannot be contained\n"
         ));

@@ -6,8 +6,10 @@
 //! APIC; data: the vector; unmasked) through the identity map (the table
 //! lives in a memory BAR in the uncached window, like any mapped BAR) and
 //! turns MSI-X on in the function's capability. [`release`] masks the
-//! owner's entries and frees their vectors. As for IRQ lines, the handler
-//! runs in interrupt context, outside any contained call.
+//! owner's entries and frees their vectors. The handler runs in interrupt
+//! context, contained (`contain::run_in_interrupt`): a panic or CPU
+//! exception in it masks the entry and fails the driver, which the
+//! supervisor restarts; an endless loop is not caught.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -41,11 +43,18 @@ static DELIVERED: [AtomicU64; MSI_VECTORS] = [const { AtomicU64::new(0) }; MSI_V
 
 fn on_msi(frame: &mut InterruptFrame) {
     let i = usize::from((frame.vector as u8).wrapping_sub(MSI_BASE));
-    let (handler, bdf) = match CLAIMS.lock().get(i).and_then(Option::as_ref) {
-        Some(c) => (c.handler.clone(), c.bdf),
+    let (handler, bdf, owner, entry_addr) = match CLAIMS.lock().get(i).and_then(Option::as_ref) {
+        Some(c) => (c.handler.clone(), c.bdf, c.owner.clone(), c.entry_addr),
         None => return,
     };
-    handler.handle_irq();
+    // Module code: contained. A fault masks the entry until the driver,
+    // failed by the events thread and restarted, claims it again.
+    if crate::contain::run_in_interrupt(&owner, &mut || handler.handle_irq()).is_err() {
+        // SAFETY: the entry `claim` wrote for this function, still bound
+        // (its release, which would take it, runs later, from the events
+        // thread).
+        unsafe { write_entry(entry_addr, 0, true) };
+    }
     DELIVERED[i % MSI_VECTORS].fetch_add(1, Ordering::Relaxed);
     *COUNTS.lock().entry(bdf).or_default() += 1;
 }
