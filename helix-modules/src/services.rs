@@ -11,6 +11,7 @@
 
 pub mod dma;
 pub mod hw;
+mod hw_error;
 pub mod mmio;
 pub mod pci;
 pub mod scheduler;
