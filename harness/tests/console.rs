@@ -18,6 +18,8 @@ fn console_session_from_boot_to_shutdown() {
 
     // Every module is running.
     let lsmod = c.command("lsmod");
+    // A driver's PCI devices are listed under its row.
+    assert!(lsmod.contains("\n  devices: 00:01.0 1af4:1005"), "{lsmod}");
     for m in [
         "round_robin",
         "cmos_rtc",
