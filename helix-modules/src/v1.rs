@@ -148,6 +148,12 @@ pub trait Module: Send {
     fn pci_ids(&self) -> &'static [crate::services::pci::DeviceId] {
         &[]
     }
+    /// For a SECURITY module, the operations it is consulted about (see
+    /// [`ModuleInfo::screens`](crate::v2::ModuleInfo::screens)); read once,
+    /// at registration. The default, empty, is all of them.
+    fn screens(&self) -> &'static [crate::error::Operation] {
+        &[]
+    }
     /// The scheduling policy this module provides, if it is a scheduler
     /// (see [`ModuleTrait::scheduler`](crate::v2::ModuleTrait::scheduler)).
     fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {

@@ -388,3 +388,65 @@ fn a_faulting_security_module_refuses_then_stays_closed() {
     );
     r.stop(Caller::Kernel, "y").unwrap();
 }
+
+#[test]
+fn a_security_module_is_asked_only_about_the_operations_it_screens() {
+    use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
+    use helix_modules::{Caller, ModuleError, ModuleFlags, Operation, Registry};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Refuses everything it is asked, and counts the questions.
+    struct LoadsOnly(Arc<AtomicU32>);
+    const OPS: [Operation; 1] = [Operation::Load];
+    impl ModuleTrait for LoadsOnly {
+        fn info(&self) -> ModuleInfo {
+            ModuleInfo::new("loads_only")
+                .flags(ModuleFlags::SECURITY)
+                .screens(&OPS)
+        }
+        fn init(&mut self, _: &Context) -> Result<(), ModuleError> {
+            Ok(())
+        }
+        fn start(&mut self) -> Result<(), ModuleError> {
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<(), ModuleError> {
+            Ok(())
+        }
+        fn handle_request(&mut self, _: &Request) -> Result<Response, ModuleError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(Response::err("no"))
+        }
+    }
+    struct Plain;
+    impl ModuleTrait for Plain {
+        fn info(&self) -> ModuleInfo {
+            ModuleInfo::new("plain")
+        }
+        fn init(&mut self, _: &Context) -> Result<(), ModuleError> {
+            Ok(())
+        }
+        fn start(&mut self) -> Result<(), ModuleError> {
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<(), ModuleError> {
+            Ok(())
+        }
+    }
+
+    let asked = Arc::new(AtomicU32::new(0));
+    let r = Registry::new();
+    r.register_v2(LoadsOnly(asked.clone())).unwrap();
+    r.register_v2(Plain).unwrap();
+    assert!(r.start_all(Caller::Kernel).is_clean());
+    // A stop is not its business: not asked, not refused.
+    r.stop(Caller::Kernel, "plain").unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+    // A load is: asked, and its refusal stands.
+    assert!(matches!(
+        r.authorize(Caller::Kernel, Operation::Load, "m.hxm", b"x"),
+        Err(ModuleError::SecurityRefused { .. })
+    ));
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+}

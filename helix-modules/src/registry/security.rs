@@ -128,7 +128,7 @@ impl Registry {
         detail: Option<&str>,
         evidence: &[u8],
     ) -> Result<Option<String>, ModuleError> {
-        let by = match self.guard(caller, target) {
+        let by = match self.guard(caller, target, op) {
             Guard::Nobody => return Ok(None),
             Guard::Failed(by) => {
                 let reason = format!("security module `{by}` has failed: refusing everything");
@@ -189,12 +189,16 @@ impl Registry {
         result
     }
 
-    /// Who is to be asked about `caller` operating on `target`.
-    fn guard(&self, caller: Caller, target: &str) -> Guard {
+    /// Who is to be asked about `caller` doing `op` on `target`: SECURITY
+    /// modules that declared the operations they screen are asked (and,
+    /// failed, refuse) only about those.
+    fn guard(&self, caller: Caller, target: &str, op: Operation) -> Guard {
         let t = self.inner.table.lock();
         let security = || {
-            t.live()
-                .filter(|s| s.meta.flags.contains(ModuleFlags::SECURITY))
+            t.live().filter(|s| {
+                s.meta.flags.contains(ModuleFlags::SECURITY)
+                    && (s.screens.is_empty() || s.screens.contains(&op))
+            })
         };
         // Nothing done to or by a SECURITY module asks one.
         if security().any(|s| s.meta.name == target || caller == Caller::Module(s.id)) {

@@ -83,6 +83,8 @@ pub(crate) struct Slot {
     pub(crate) scheduler: Option<Arc<dyn Scheduler>>,
     /// The PCI devices it drives (its declared table).
     pub(crate) pci_ids: &'static [crate::services::pci::DeviceId],
+    /// A SECURITY module's screened operations (empty: all).
+    pub(crate) screens: &'static [crate::error::Operation],
     /// The format of its saved state (`Module::state_version`).
     pub(crate) state_version: u32,
     /// The fault that ended a call the module is still out of its slot
@@ -99,6 +101,7 @@ impl Slot {
             api: module.api_generation(),
             memory_limit: module.memory_limit(),
             pci_ids: module.pci_ids(),
+            screens: module.screens(),
             state_version: module.state_version(),
             module: Some(module),
             busy: None,

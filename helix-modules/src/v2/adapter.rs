@@ -139,4 +139,8 @@ impl<T: ModuleTrait> Module for ModuleAdapter<T> {
     fn pci_ids(&self) -> &'static [crate::services::pci::DeviceId] {
         self.module.info().pci_ids
     }
+
+    fn screens(&self) -> &'static [crate::error::Operation] {
+        self.module.info().screens
+    }
 }

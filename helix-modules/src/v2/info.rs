@@ -114,6 +114,9 @@ pub struct ModuleInfo {
     /// The PCI devices a DRIVER module drives (see
     /// [`crate::services::pci`]); empty for the rest.
     pub pci_ids: &'static [crate::services::pci::DeviceId],
+    /// For a SECURITY module: the operations it is asked about (empty:
+    /// every operation the hook screens).
+    pub screens: &'static [crate::error::Operation],
 }
 
 impl ModuleInfo {
@@ -136,6 +139,7 @@ impl ModuleInfo {
             memory_limit: None,
             state_version: 0,
             pci_ids: &[],
+            screens: &[],
         }
     }
 
@@ -249,6 +253,21 @@ impl ModuleInfo {
     /// ```
     pub const fn pci_ids(mut self, ids: &'static [crate::services::pci::DeviceId]) -> Self {
         self.pci_ids = ids;
+        self
+    }
+
+    /// For a SECURITY module: asks the registry to consult it only about
+    /// `ops` (the others go on without a question), so a module that only
+    /// judges module binaries is not asked about every stop.
+    ///
+    /// ```
+    /// use helix_modules::v2::ModuleInfo;
+    /// use helix_modules::Operation;
+    /// const OPS: [Operation; 1] = [Operation::Load];
+    /// assert_eq!(ModuleInfo::new("sig").screens(&OPS).screens, &OPS);
+    /// ```
+    pub const fn screens(mut self, ops: &'static [crate::error::Operation]) -> Self {
+        self.screens = ops;
         self
     }
 }

@@ -33,6 +33,10 @@ use helix_modules::security::{self, REQUEST_TYPE};
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags, Operation, ParamSpec};
 
+/// The operations `module_sig` is consulted about: loading a module binary
+/// and replacing a module by one.
+const SCREENS: [Operation; 2] = [Operation::Load, Operation::Reload];
+
 pub use check::{PublicKeyEntry, SigCheckError, Signer, verify};
 
 include!(concat!(env!("OUT_DIR"), "/keys.rs"));
@@ -138,6 +142,9 @@ impl ModuleTrait for ModuleSig {
             .author("Helix developers")
             .license("MIT OR Apache-2.0")
             .flags(ModuleFlags::SECURITY)
+            // It judges module binaries only: stops, parameters and the
+            // rest go on without asking it.
+            .screens(&SCREENS)
             .provides(&["module-signature"])
             .params(&PARAMS)
     }

@@ -104,10 +104,28 @@ fn reload_with_a_binary_is_checked_without_one_is_not() {
         r.authorize(Caller::Kernel, Operation::Reload, "x", b""),
         Ok(Some("built-in module: no binary to check".into()))
     );
+    // It screens loads and reloads only: the registry does not ask it
+    // about a stop, and asked directly it lets one through.
     assert_eq!(
         r.authorize(Caller::Kernel, Operation::Stop, "x", b""),
-        Ok(Some("no signature needed".into()))
+        Ok(None)
     );
+    let query = helix_modules::security::AuthorizeQuery {
+        op: Operation::Stop,
+        caller: "kernel",
+        target: "x",
+        detail: "",
+        evidence: b"",
+    };
+    let payload = helix_modules::security::encode(&query).unwrap();
+    let answer = r
+        .request(
+            Caller::Kernel,
+            "module_sig",
+            Request::new("kernel", helix_modules::security::REQUEST_TYPE, payload),
+        )
+        .unwrap();
+    assert_eq!(answer.payload, b"no signature needed");
 }
 
 #[test]
