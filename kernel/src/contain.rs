@@ -184,22 +184,24 @@ impl Containment for KernelContainment {
 }
 
 /// Runs a driver's interrupt handler `call` contained: a panic or CPU
-/// exception in it ends the handler and is returned (and `owner` is
-/// queued to be failed, and so restarted, by the events thread), instead
-/// of ending the kernel. Called from interrupt context, with no kernel
-/// lock held. An endless loop in a handler is not caught: no timer
-/// interrupt reaches a CPU running one.
-pub fn run_in_interrupt(owner: &str, call: &mut dyn FnMut()) -> Result<(), Fault> {
+/// exception in it ends the handler and is returned, instead of ending the
+/// kernel; the caller then hands it to [`queue_irq_fault`] with the
+/// driver's name. Called from interrupt context, with no kernel lock
+/// held. An endless loop in a handler is not caught: no timer interrupt
+/// reaches a CPU running one.
+pub fn run_in_interrupt(call: &mut dyn FnMut()) -> Result<(), Fault> {
     let info = CallInfo {
         module_index: u32::MAX - 1,
         kind: CallKind::Irq,
         budget_ns: u64::MAX,
     };
-    let result = run_frame(&info, call, true);
-    if let Err(fault) = &result {
-        queue_fault(owner, CallKind::Irq, fault.report.as_str());
-    }
-    result
+    run_frame(&info, call, true)
+}
+
+/// Queues a fault of `owner`'s interrupt handler for the events thread,
+/// which fails the driver (and the supervisor restarts it).
+pub fn queue_irq_fault(owner: &str, fault: &Fault) {
+    queue_fault(owner, CallKind::Irq, fault.report.as_str());
 }
 
 /// Queues a fault of `owner`'s (its thread's or its interrupt handler's)

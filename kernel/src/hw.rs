@@ -254,14 +254,15 @@ pub fn wait_for_irq_activity(seen: u64) {
 
 fn on_irq(frame: &mut InterruptFrame) {
     let irq = usize::from(frame.vector as u8 - IRQ_VECTOR_BASE);
-    let claim = IRQS.lock()[irq]
-        .as_ref()
-        .map(|c| (c.handler.clone(), c.owner.clone(), c.gsi));
-    if let Some((h, owner, gsi)) = claim {
+    let handler = IRQS.lock()[irq].as_ref().map(|c| c.handler.clone());
+    if let Some(h) = handler {
         // Module code: contained; a fault masks the line until the driver,
         // failed and restarted, claims it again.
-        if crate::contain::run_in_interrupt(&owner, &mut || h.handle_irq()).is_err() {
-            ioapic::mask(gsi);
+        if let Err(fault) = crate::contain::run_in_interrupt(&mut || h.handle_irq())
+            && let Some(c) = IRQS.lock()[irq].as_ref()
+        {
+            crate::contain::queue_irq_fault(&c.owner, &fault);
+            ioapic::mask(c.gsi);
         }
     }
     IRQ_COUNTS[irq].fetch_add(1, Ordering::AcqRel);

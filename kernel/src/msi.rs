@@ -15,7 +15,6 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::hw::{HwError, IrqHandler};
 use helix_modules::services::pci::Bdf;
 use helix_pci::ConfigSpace;
@@ -39,24 +38,28 @@ struct Claim {
 static CLAIMS: spin::Mutex<Vec<Option<Claim>>> = spin::Mutex::new(Vec::new());
 /// Interrupts delivered, per function (kept across claims).
 static COUNTS: spin::Mutex<BTreeMap<Bdf, u64>> = spin::Mutex::new(BTreeMap::new());
-static DELIVERED: [AtomicU64; MSI_VECTORS] = [const { AtomicU64::new(0) }; MSI_VECTORS];
 
 fn on_msi(frame: &mut InterruptFrame) {
     let i = usize::from((frame.vector as u8).wrapping_sub(MSI_BASE));
-    let (handler, bdf, owner, entry_addr) = match CLAIMS.lock().get(i).and_then(Option::as_ref) {
-        Some(c) => (c.handler.clone(), c.bdf, c.owner.clone(), c.entry_addr),
+    let (handler, bdf) = match CLAIMS.lock().get(i).and_then(Option::as_ref) {
+        Some(c) => (c.handler.clone(), c.bdf),
         None => return,
     };
     // Module code: contained. A fault masks the entry until the driver,
     // failed by the events thread and restarted, claims it again.
-    if crate::contain::run_in_interrupt(&owner, &mut || handler.handle_irq()).is_err() {
+    if let Err(fault) = crate::contain::run_in_interrupt(&mut || handler.handle_irq())
+        && let Some(c) = CLAIMS.lock().get(i).and_then(Option::as_ref)
+    {
+        crate::contain::queue_irq_fault(&c.owner, &fault);
         // SAFETY: the entry `claim` wrote for this function, still bound
         // (its release, which would take it, runs later, from the events
         // thread).
-        unsafe { write_entry(entry_addr, 0, true) };
+        unsafe { write_entry(c.entry_addr, 0, true) };
     }
-    DELIVERED[i % MSI_VECTORS].fetch_add(1, Ordering::Relaxed);
-    *COUNTS.lock().entry(bdf).or_default() += 1;
+    // The function's counter exists from its first claim: no allocation here.
+    if let Some(n) = COUNTS.lock().get_mut(&bdf) {
+        *n += 1;
+    }
 }
 
 /// Writes an MSI-X table entry: address, data, vector control.
@@ -116,6 +119,7 @@ pub fn claim(
         // SAFETY: `entry_addr` is an entry of the MSI-X table of a function
         // bound to `owner`, in the uncached identity window (checked above).
         unsafe { write_entry(entry_addr, vector, false) };
+        COUNTS.lock().entry(bdf).or_default();
         claims[i] = Some(Claim {
             owner: String::from(owner),
             bdf,
