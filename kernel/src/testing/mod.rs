@@ -39,7 +39,10 @@
 //! the clock's tick callbacks when it starts (so only test kernels have
 //! it), and the panic handler hands a panic to it only in a test kernel.
 
+mod irq_probe;
 pub mod runner;
+
+pub use irq_probe::IrqProbe;
 
 pub use crate::arch::x86_64::provoke::overflow_stack;
 pub use crate::bootinfo::is_test_kernel;

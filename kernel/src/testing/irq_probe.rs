@@ -1,0 +1,101 @@
+//! [`IrqProbe`]: a test driver for QEMU's virtio entropy device with an
+//! MSI-X handler of the test's choosing, for test kernels and benches that
+//! need a real device interrupt (the IRQ containment test, the interrupt
+//! latency bench). Stop `virtio_rng` first: the probe binds the same
+//! device. Each request (`kick`) queues one buffer, stamps the time of the
+//! notify ([`IrqProbe::notified_at`]) and waits for the device's answer.
+
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use helix_modules::services::dma::DmaBuffer;
+use helix_modules::services::hw::{HardwareAccess, IrqHandler};
+use helix_modules::services::pci::DeviceId;
+use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
+use helix_modules::{ModuleError, ModuleFlags};
+use helix_virtio::{Buf, LegacyDevice};
+
+/// QEMU's virtio-rng-pci (transitional).
+const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1005)];
+
+/// The test driver (see the module docs). Registered as `irq_probe`.
+pub struct IrqProbe {
+    handler: Arc<dyn IrqHandler>,
+    notified_at: Arc<AtomicU64>,
+    hw: Option<HardwareAccess>,
+    dev: Option<(LegacyDevice, DmaBuffer)>,
+}
+
+impl IrqProbe {
+    /// A probe whose queue interrupts go to `handler`.
+    pub fn new(handler: Arc<dyn IrqHandler>) -> Self {
+        IrqProbe {
+            handler,
+            notified_at: Arc::new(AtomicU64::new(0)),
+            hw: None,
+            dev: None,
+        }
+    }
+
+    /// The TSC at the last notify, shared with the caller.
+    pub fn notified_at(&self) -> Arc<AtomicU64> {
+        self.notified_at.clone()
+    }
+}
+
+fn failed(e: impl core::fmt::Display) -> ModuleError {
+    ModuleError::Message(format!("{e}"))
+}
+
+impl ModuleTrait for IrqProbe {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo::new("irq_probe")
+            .flags(ModuleFlags::DRIVER)
+            .pci_ids(&IDS)
+    }
+    fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
+        self.hw = Some(ctx.hardware()?);
+        Ok(())
+    }
+    fn start(&mut self) -> Result<(), ModuleError> {
+        let hw = self.hw.as_ref().ok_or(ModuleError::Failed("no hardware"))?;
+        let (dev, routed) =
+            LegacyDevice::open_with_irq(hw, 0, Some(self.handler.clone())).map_err(failed)?;
+        if !routed {
+            return Err(ModuleError::Failed("MSI-X not routed"));
+        }
+        self.dev = Some((dev, hw.alloc_dma(64)?));
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), ModuleError> {
+        if let Some((dev, _)) = self.dev.take() {
+            dev.transport.reset().map_err(failed)?;
+        }
+        Ok(())
+    }
+    fn handle_request(&mut self, _: &Request) -> Result<Response, ModuleError> {
+        let (dev, buf) = self
+            .dev
+            .as_mut()
+            .ok_or(ModuleError::Failed("not started"))?;
+        let chain = [Buf {
+            addr: buf.device_addr(),
+            len: 8,
+            device_writes: true,
+        }];
+        let head = dev.queue.add(&chain).map_err(failed)?;
+        self.notified_at
+            .store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
+        dev.transport.notify(0).map_err(failed)?;
+        for _ in 0..10_000_000u32 {
+            if let Some(u) = dev.queue.pop_used().map_err(failed)?
+                && u.head == head
+            {
+                return Ok(Response::ok(Vec::new()));
+            }
+            core::hint::spin_loop();
+        }
+        Err(ModuleError::Failed("the device did not answer"))
+    }
+}
