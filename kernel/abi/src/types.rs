@@ -31,11 +31,6 @@ impl Bytes {
     pub const fn str(text: &str) -> Self {
         Self::of(text.as_bytes())
     }
-
-    /// An empty range.
-    pub const fn empty() -> Self {
-        Self::of(&[])
-    }
 }
 
 /// Where the receiver of variable-length data wants it: the other side

@@ -95,11 +95,6 @@ pub fn info(name: &str) -> Option<LoadedInfo> {
     LOADED.lock().iter().find(|e| e.name == name).map(info_of)
 }
 
-/// Every module loaded from a binary.
-pub fn list() -> Vec<LoadedInfo> {
-    LOADED.lock().iter().map(info_of).collect()
-}
-
 /// The path a module file is read from: `NAME` as given if it has a `/`
 /// or a `.`, else `modules/NAME.hxm` (where `scripts/run.sh -m` puts it).
 pub fn path_of(file: &str) -> String {

@@ -20,7 +20,7 @@ use helix_modules::v2::{Context, Event, EventResponse, PressureLevel, Response};
 use helix_modules::{Message, Module, ModuleError, ModuleMetadata, Reply};
 
 use super::host::LoadedImage;
-use super::services::collect;
+use super::services::Collected;
 
 /// One instance of a loaded module binary (see the module docs).
 pub struct LoadedModule {
@@ -66,10 +66,10 @@ impl LoadedModule {
         f: impl FnOnce(Instance, helix_abi::Sink) -> u32,
     ) -> Result<(), ModuleError> {
         let inst = self.instance()?;
-        let mut err = Vec::new();
-        match f(inst, collect(&mut err)) {
+        let mut err = Collected::new(self.image.host());
+        match f(inst, err.sink()) {
             OK => Ok(()),
-            _ => Err(error(err)),
+            _ => Err(error(err.into_bytes())),
         }
     }
 
@@ -112,11 +112,11 @@ impl LoadedModule {
         let Ok(inst) = self.instance() else {
             return EventResponse::Error(ModuleError::Failed("the loaded module has no instance"));
         };
-        let mut err = Vec::new();
-        match (self.ops().event)(inst, &abi, collect(&mut err)) {
+        let mut err = Collected::new(self.image.host());
+        match (self.ops().event)(inst, &abi, err.sink()) {
             EVENT_HANDLED => EventResponse::Handled,
             EVENT_IGNORED => EventResponse::Ignored,
-            _ => EventResponse::Error(error(err)),
+            _ => EventResponse::Error(error(err.into_bytes())),
         }
     }
 
@@ -127,11 +127,14 @@ impl LoadedModule {
             kind: Bytes::str(&r.request_type),
             payload: Bytes::of(&r.payload),
         };
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        match (self.ops().request)(inst, &abi, collect(&mut out), collect(&mut err)) {
-            OK => Ok(Response::ok(out)),
-            DECLINED => Ok(Response::err(String::from_utf8_lossy(&out).into_owned())),
-            _ => Err(error(err)),
+        let host = self.image.host();
+        let (mut out, mut err) = (Collected::new(host), Collected::new(host));
+        match (self.ops().request)(inst, &abi, out.sink(), err.sink()) {
+            OK => Ok(Response::ok(out.into_bytes())),
+            DECLINED => Ok(Response::err(
+                String::from_utf8_lossy(&out.into_bytes()).into_owned(),
+            )),
+            _ => Err(error(err.into_bytes())),
         }
     }
 }
@@ -199,8 +202,8 @@ impl Module for LoadedModule {
 
     fn save_state(&self) -> Option<Vec<u8>> {
         let inst = self.instance?;
-        let mut out = Vec::new();
-        ((self.ops().save_state)(inst, collect(&mut out)) != 0).then_some(out)
+        let mut out = Collected::new(self.image.host());
+        ((self.ops().save_state)(inst, out.sink()) != 0).then(|| out.into_bytes())
     }
 
     fn restore_state(&mut self, state: &[u8]) -> Result<(), ModuleError> {

@@ -129,27 +129,46 @@ extern "C" fn now_ns(_: HostPtr) -> u64 {
     crate::time::now_ns()
 }
 
-fn vec_sink(vec: &mut Vec<u8>) -> Sink {
-    extern "C" fn write(ctx: *mut c_void, ptr: *const u8, len: usize) {
-        // SAFETY: `ctx` is the `Vec` the sink was made from, alive and not
-        // otherwise borrowed during the call it is passed to; the range is
-        // the writer's (the kernel's own, here: sinks made by the kernel
-        // are written by the kernel's side of `request`... or by the module
-        // through `Ops`, whose ranges lie in its memory and stay valid for
-        // the call).
-        let bytes = unsafe { core::slice::from_raw_parts(ptr, len) };
-        // SAFETY: see above.
-        unsafe { &mut *(ctx as *mut Vec<u8>) }.extend_from_slice(bytes);
+/// Bytes the module writes into a kernel sink during one call into it,
+/// each range checked to lie in the module's own memory (like every range
+/// a service reads) before it is copied.
+pub struct Collected<'h> {
+    host: &'h Host,
+    bytes: Vec<u8>,
+}
+
+impl<'h> Collected<'h> {
+    /// Nothing collected yet, for the module of `host`.
+    pub fn new(host: &'h Host) -> Self {
+        Collected {
+            host,
+            bytes: Vec::new(),
+        }
     }
-    Sink {
-        ctx: vec as *mut Vec<u8> as *mut c_void,
-        write,
+
+    /// The sink to pass; valid while `self` is borrowed (for the call).
+    pub fn sink(&mut self) -> Sink {
+        Sink {
+            ctx: (self as *mut Self).cast::<c_void>(),
+            write: write_collected,
+        }
+    }
+
+    /// What was collected.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
-/// A kernel-side sink collecting bytes, for the calls into the module.
-pub fn collect(vec: &mut Vec<u8>) -> Sink {
-    vec_sink(vec)
+extern "C" fn write_collected(ctx: *mut c_void, ptr: *const u8, len: usize) {
+    // SAFETY: `ctx` is the `Collected` whose `sink` was passed to the call
+    // that is running: it lives, mutably borrowed for that call only, in
+    // the kernel frame that made the call.
+    let c = unsafe { &mut *ctx.cast::<Collected<'_>>() };
+    match module_bytes(c.host, Bytes { ptr, len }) {
+        Some(bytes) => c.bytes.extend_from_slice(bytes),
+        None => panic!("module passed a range outside its memory to a kernel sink"),
+    }
 }
 
 fn fail(err: Sink, e: &dyn core::fmt::Display) -> u32 {
