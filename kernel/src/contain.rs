@@ -399,6 +399,13 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>, interrupts_were_on: bool) {
         let _ = write!(guard.report, " at {}:{}", l.file(), l.line());
     }
     guard.fault = Some(kind);
+    if !guard.in_interrupt {
+        // Back to thread context, where no interrupt is in service: one
+        // that is was abandoned by this fault (its delivery or entry ran
+        // off the exhausted stack) and must be acknowledged, or its vector
+        // and every lower one stay blocked.
+        crate::arch::x86_64::apic::end_all_in_service();
+    }
     // SAFETY: as in `abort_top`: `guard.prev` is 0 or a live enclosing frame.
     unsafe { exec::set_guard(guard.prev) };
     // SAFETY: as in `abort_top`: the frame's `catch_call` is still running

@@ -6,6 +6,16 @@
 //! the guard page instead of silently overwriting whatever lies below, and
 //! the exception handler recognises the address with [`is_guard_address`]
 //! and reports a stack overflow. Freed slots are reused.
+//!
+//! A freed stack keeps its pages mapped: the next stack in that slot
+//! reuses them (mapping more if it is larger). A page of a stack slot is
+//! therefore never unmapped or mapped to another frame, which is what keeps
+//! a stale TLB entry harmless: the kernel does not shoot down other CPUs'
+//! TLBs, and a CPU that ran a thread whose stack was freed may still cache
+//! that stack's translations. Were its frames handed to another stack, that
+//! CPU would write a new thread's stack through the old entry into some
+//! other thread's. The cost is that a freed stack's frames stay with its
+//! slot (at most the peak of stacks alive at once).
 
 use crate::arch::x86_64::{cpu, paging};
 use alloc::vec::Vec;
@@ -24,7 +34,8 @@ pub const MAX_STACKS: u64 = 4096;
 pub const MAX_PAGES: usize = (SLOT_SIZE / PAGE_SIZE) as usize - 1;
 
 static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
-static FREE_SLOTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+/// Freed slots, with how many pages each still has mapped.
+static FREE_SLOTS: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
 
 /// Why a stack could not be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +62,11 @@ impl core::fmt::Display for StackError {
 #[derive(Debug)]
 pub struct KernelStack {
     slot: u64,
+    /// Usable pages, from the bottom up.
     pages: usize,
+    /// Pages mapped in the slot (at least `pages`): what an earlier, larger
+    /// stack in the slot left mapped.
+    mapped: usize,
 }
 
 impl KernelStack {
@@ -60,31 +75,37 @@ impl KernelStack {
         if pages == 0 || pages > MAX_PAGES {
             return Err(StackError::BadSize(pages));
         }
-        let slot = match cpu::without_interrupts(|| FREE_SLOTS.lock().pop()) {
-            Some(s) => s,
+        let (slot, mapped) = match cpu::without_interrupts(|| FREE_SLOTS.lock().pop()) {
+            Some(free) => free,
             None => {
                 let s = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
                 if s >= MAX_STACKS {
                     NEXT_SLOT.fetch_sub(1, Ordering::Relaxed);
                     return Err(StackError::NoSlot);
                 }
-                s
+                (s, 0)
             }
         };
-        let mut stack = Self { slot, pages: 0 };
-        for _ in 0..pages {
+        // Dropping it on an error below gives the slot back, with what is
+        // mapped in it so far.
+        let mut stack = Self {
+            slot,
+            pages,
+            mapped,
+        };
+        while stack.mapped < pages {
             let f = frame::alloc().map_err(|_| StackError::OutOfMemory)?;
-            let virt = stack.bottom() + stack.pages as u64 * PAGE_SIZE;
+            let virt = stack.bottom() + stack.mapped as u64 * PAGE_SIZE;
             // SAFETY: `f` was just allocated for this page alone, and `virt`
             // is in `slot`, which this stack took from `FREE_SLOTS` or
-            // `NEXT_SLOT` and so owns alone (a freed slot's pages were all
-            // unmapped before it was put back).
+            // `NEXT_SLOT` and so owns alone; pages at and above `mapped`
+            // were never mapped in this slot.
             if unsafe { paging::map(virt, f, &mut frame::Frames) }.is_err() {
                 // SAFETY: `f` was never mapped or used.
                 let _ = unsafe { frame::free(f) };
                 return Err(StackError::OutOfMemory);
             }
-            stack.pages += 1;
+            stack.mapped += 1;
         }
         Ok(stack)
     }
@@ -106,19 +127,11 @@ impl KernelStack {
 }
 
 impl Drop for KernelStack {
+    /// Gives the slot back with its pages still mapped (see the module
+    /// docs for why they are not unmapped).
     fn drop(&mut self) {
-        for i in 0..self.pages {
-            if let Ok(f) = paging::unmap(self.bottom() + i as u64 * PAGE_SIZE) {
-                // SAFETY: `f` backed this stack page only (mapped in `new`)
-                // and is now unmapped. Nothing runs on the stack any more:
-                // code is only put on it through `switch::initial_frame` or
-                // `cpu::call_on_stack`, whose callers must keep the
-                // `KernelStack` alive while it is in use.
-                let _ = unsafe { frame::free(f) };
-            }
-        }
-        let slot = self.slot;
-        cpu::without_interrupts(|| FREE_SLOTS.lock().push(slot));
+        let free = (self.slot, self.mapped);
+        cpu::without_interrupts(|| FREE_SLOTS.lock().push(free));
     }
 }
 

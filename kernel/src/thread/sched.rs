@@ -11,7 +11,7 @@
 use super::table::{self, ExitStatus, Thread, ThreadState};
 use super::{JoinHandle, ThreadError, ThreadId, sleep};
 use crate::arch::x86_64::entry::InterruptFrame;
-use crate::arch::x86_64::percpu::{MAX_CPUS, cpu_index};
+use crate::arch::x86_64::percpu::{self, MAX_CPUS, cpu_index};
 use crate::arch::x86_64::{cpu, interrupts, switch};
 use crate::mm::stack::KernelStack;
 use crate::time;
@@ -36,6 +36,8 @@ pub(super) struct CpuSlot {
     pub(super) guard: AtomicU64,
     /// The running thread's open kernel sections (see `exec`).
     pub(super) sections: AtomicU64,
+    /// The stack device interrupts run on (see `percpu::set_irq_stack`).
+    irq_stack: Once<KernelStack>,
 }
 
 static CPUS: [CpuSlot; MAX_CPUS] = [const {
@@ -47,6 +49,7 @@ static CPUS: [CpuSlot; MAX_CPUS] = [const {
         charged: AtomicU64::new(0),
         guard: AtomicU64::new(0),
         sections: AtomicU64::new(0),
+        irq_stack: Once::new(),
     }
 }; MAX_CPUS];
 pub(super) static SCHED: Once<Arc<dyn Scheduler>> = Once::new();
@@ -132,6 +135,7 @@ pub fn start(scheduler: Arc<dyn Scheduler>) -> Result<ThreadId, ThreadError> {
 /// Returns the top of its stack, on which an application processor starts
 /// before it adopts the thread with [`run_idle`].
 pub(crate) fn create_idle(cpu_id: CpuId) -> Result<u64, ThreadError> {
+    give_irq_stack(cpu_id)?;
     let stack = KernelStack::new(IDLE_STACK_PAGES).map_err(ThreadError::Stack)?;
     let mut name = String::from("idle/");
     name.push_str(itoa(cpu_id).as_str());
@@ -146,6 +150,24 @@ pub(crate) fn create_idle(cpu_id: CpuId) -> Result<u64, ThreadError> {
     table::insert(idle.clone());
     CPUS[cpu_id as usize].idle.call_once(|| idle);
     Ok(top)
+}
+
+/// Maps `cpu`'s interrupt stack (with a guard page, like a thread's) and
+/// hands it to the entry code: from then on that CPU's device interrupts
+/// run on it rather than on the stack of whatever thread they interrupt.
+fn give_irq_stack(cpu_id: CpuId) -> Result<(), ThreadError> {
+    let slot = &CPUS[cpu_id as usize];
+    if slot.irq_stack.get().is_some() {
+        return Ok(());
+    }
+    let pages = (percpu::IRQ_STACK_SIZE / crate::mm::PAGE_SIZE) as usize;
+    let stack = KernelStack::new(pages).map_err(ThreadError::Stack)?;
+    let top = slot.irq_stack.call_once(|| stack).top();
+    // SAFETY: `top` is the page-aligned top of a stack of `pages` pages
+    // (IRQ_STACK_SIZE bytes) just mapped for this CPU's interrupts alone,
+    // kept in the CPU's slot (a static) for the rest of the run.
+    unsafe { percpu::set_irq_stack(cpu_id as usize, top) };
+    Ok(())
 }
 
 /// Makes the calling context (an AP, running on the stack `create_idle`

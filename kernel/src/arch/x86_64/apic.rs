@@ -16,6 +16,9 @@ const REG_ID: usize = 0x20;
 const REG_TPR: usize = 0x80;
 const REG_EOI: usize = 0xb0;
 const REG_SVR: usize = 0xf0;
+/// The first of the eight In-Service Registers (32 vectors each, 0x10
+/// apart).
+const REG_ISR: usize = 0x100;
 const REG_ICR_LOW: usize = 0x300;
 const REG_ICR_HIGH: usize = 0x310;
 const REG_LVT_TIMER: usize = 0x320;
@@ -94,6 +97,19 @@ pub fn end_of_interrupt() {
     if BASE.load(Ordering::Relaxed) != 0 {
         write(REG_EOI, 0);
     }
+}
+
+/// Ends every interrupt the calling CPU's APIC has in service; returns
+/// how many. For a CPU abandoning interrupt handling half way: a device
+/// interrupt whose delivery or entry faulted (a stack ran out under it)
+/// never reaches the handler that would have acknowledged it, and an
+/// unacknowledged vector blocks itself and every lower-priority one.
+pub fn end_all_in_service() -> u32 {
+    let pending: u32 = (0..8).map(|i| read(REG_ISR + 0x10 * i).count_ones()).sum();
+    for _ in 0..pending {
+        end_of_interrupt();
+    }
+    pending
 }
 
 /// Measures the timer's input clock (after the divide-by-16) in Hz, and the

@@ -2,14 +2,16 @@
 //!
 //! Every vector enters through one 16-byte stub in [`interrupt_stubs`]. The
 //! stub pushes a zero error code when the CPU does not push one, then the
-//! vector number, and jumps to `interrupt_common`, which saves every
-//! general-purpose register so the stack holds a complete
-//! [`InterruptFrame`]. The Rust dispatcher receives a pointer to that frame
-//! and returns the frame to resume: normally the same one, or another
-//! thread's saved frame when the scheduler switches from the timer
-//! interrupt. `interrupt_common` loads the returned pointer into `rsp` and
-//! resumes it through [`super::switch`], which restores the registers and
-//! returns with `iretq`.
+//! vector number, and jumps to `interrupt_common` (exceptions) or
+//! `irq_common` (device interrupts), which save every general-purpose
+//! register so the stack holds a complete [`InterruptFrame`]. The Rust
+//! dispatcher receives a pointer to that frame and returns the frame to
+//! resume: normally the same one, or another thread's saved frame when the
+//! scheduler switches from the timer interrupt. The entry loads the
+//! returned pointer into `rsp` and resumes it through [`super::switch`],
+//! which restores the registers and returns with `iretq`. Device interrupts
+//! run their handlers on a per-CPU interrupt stack, exceptions on the stack
+//! they happened on.
 //!
 //! These are naked functions (stable since Rust 1.88) because the
 //! `x86-interrupt` ABI is unstable and cannot expose or replace the frame.
@@ -69,6 +71,25 @@ pub struct InterruptFrame {
     pub ss: u64,
 }
 
+unsafe extern "C" {
+    /// The first instruction of `irq_common` after the registers are saved
+    /// (a label in its assembly).
+    static helix_irq_saved: u8;
+}
+
+/// Whether `rip` lies in the entry code a device interrupt runs before its
+/// handler: the stubs of vectors 32 and up, and `irq_common`'s register
+/// saving. That code holds no lock, and the code it interrupted had
+/// interrupts on, so a fault in it (the pushes running off an exhausted
+/// stack) left nothing half changed.
+pub fn is_irq_entry_code(rip: u64) -> bool {
+    let stubs = interrupt_stubs as *const () as u64;
+    let common = irq_common as *const () as u64;
+    let saved = (&raw const helix_irq_saved) as u64;
+    (stubs + 32 * STUB_STRIDE..stubs + 256 * STUB_STRIDE).contains(&rip)
+        || (common..saved).contains(&rip)
+}
+
 /// The address of the entry stub for `vector`.
 pub fn stub_address(vector: u8) -> u64 {
     interrupt_stubs as *const () as u64 + u64::from(vector) * STUB_STRIDE
@@ -93,16 +114,23 @@ pub unsafe extern "C" fn interrupt_stubs() {
         "push 0",
         ".endif",
         "push helix_vector",
+        ".if helix_vector < 32",
         "jmp {common}",
+        ".else",
+        "jmp {irq_common}",
+        ".endif",
         ".set helix_vector, helix_vector + 1",
         ".endr",
         mask = const ERROR_CODE_VECTORS,
         common = sym interrupt_common,
+        irq_common = sym irq_common,
     );
 }
 
 /// Saves the registers, calls the dispatcher, and resumes the frame it
-/// returns.
+/// returns: the entry of exceptions (vectors 0 to 31), which are handled
+/// on the stack they happened on (a fault belongs to the code that made
+/// it, and the containment resumes that code's caller there).
 ///
 /// # Safety
 /// Only jumped to, by the stubs in [`interrupt_stubs`], with the CPU's
@@ -122,5 +150,50 @@ unsafe extern "C" fn interrupt_common() {
         "jmp {resume}",
         dispatch = sym super::interrupts::dispatch,
         resume = sym super::switch::resume_frame,
+    );
+}
+
+/// The entry of device interrupts (vectors 32 and up): as
+/// [`interrupt_common`], but the dispatcher runs on this CPU's interrupt
+/// stack, so that a thread deep in its own stack (a module recursing
+/// towards its guard page) is not overflowed by the handler. The frame
+/// stays on the interrupted stack, where the scheduler (which resumes
+/// another thread by its frame) and the containment (which rewrites the
+/// frame of a call out of budget) expect it. Without an interrupt stack
+/// yet (early boot), or when already on it, the dispatcher runs where it
+/// is.
+///
+/// # Safety
+/// As [`interrupt_common`].
+#[unsafe(naked)]
+unsafe extern "C" fn irq_common() {
+    naked_asm!(
+        save_registers!(),
+        // Nothing up to here takes a lock or changes kernel state: a fault
+        // before this label (the pushes running off an exhausted stack)
+        // interrupted code that had interrupts on (a device interrupt was
+        // delivered to it) and left nothing half done; see
+        // [`is_irq_entry_code`].
+        ".global helix_irq_saved",
+        "helix_irq_saved:",
+        "mov rdi, rsp",
+        "cld",
+        "mov rax, gs:[{irq_top}]",
+        "test rax, rax",
+        "jz 2f",
+        // Already on the interrupt stack: 0 <= top - rsp < size.
+        "mov rcx, rax",
+        "sub rcx, rsp",
+        "cmp rcx, {irq_size}",
+        "jb 2f",
+        "mov rsp, rax",
+        "2:",
+        "call {dispatch}",
+        "mov rsp, rax",
+        "jmp {resume}",
+        dispatch = sym super::interrupts::dispatch,
+        resume = sym super::switch::resume_frame,
+        irq_top = const super::percpu::IRQ_STACK_TOP_OFFSET,
+        irq_size = const super::percpu::IRQ_STACK_SIZE,
     );
 }

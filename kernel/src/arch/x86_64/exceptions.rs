@@ -186,8 +186,12 @@ pub fn handle(frame: &mut InterruptFrame) {
         return;
     }
     let report = ExceptionReport::capture(frame);
-    INTERRUPTS_WERE_ON[super::percpu::cpu_index()]
-        .store(frame.rflags & RFLAGS_IF != 0, Ordering::Relaxed);
+    // A fault in a device interrupt's entry code (its pushes ran off an
+    // exhausted stack) interrupted code that had interrupts on, and the
+    // entry code holds nothing: it counts as interrupts on.
+    let interrupts_were_on =
+        frame.rflags & RFLAGS_IF != 0 || super::entry::is_irq_entry_code(frame.rip);
+    INTERRUPTS_WERE_ON[super::percpu::cpu_index()].store(interrupts_were_on, Ordering::Relaxed);
     panic!("{report}");
 }
 

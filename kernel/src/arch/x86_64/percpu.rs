@@ -19,13 +19,26 @@ pub struct CpuArea {
     /// kernel). The thread layer saves and loads it at every switch, so it
     /// follows the thread; memory accounting reads it on every allocation.
     charge: AtomicU64,
+    /// The top of this CPU's interrupt stack (0 until the thread layer
+    /// makes one): device interrupts run on it, not on the stack of the
+    /// thread they interrupt (see `entry::interrupt_common`).
+    irq_stack_top: AtomicU64,
 }
+
+/// Where [`CpuArea`]'s `irq_stack_top` lies, for the entry assembly.
+pub const IRQ_STACK_TOP_OFFSET: usize = 24;
+/// Size of each CPU's interrupt stack, in bytes (the entry assembly tells
+/// whether it already runs on it from this).
+pub const IRQ_STACK_SIZE: u64 = 32 * 1024;
+
+const _: () = assert!(core::mem::offset_of!(CpuArea, irq_stack_top) == IRQ_STACK_TOP_OFFSET);
 
 static AREAS: [CpuArea; MAX_CPUS] = [const {
     CpuArea {
         self_addr: AtomicU64::new(0),
         index: AtomicU64::new(0),
         charge: AtomicU64::new(0),
+        irq_stack_top: AtomicU64::new(0),
     }
 }; MAX_CPUS];
 
@@ -62,6 +75,17 @@ pub fn set_charge(owner: u32) -> u32 {
     AREAS[cpu_index()]
         .charge
         .swap(u64::from(owner), Ordering::Relaxed) as u32
+}
+
+/// Gives CPU `index` its interrupt stack. Until this is called, that CPU's
+/// interrupts run on the interrupted stack.
+///
+/// # Safety
+/// `top` must be the 16-byte-aligned top of a mapped, writable stack of at
+/// least [`IRQ_STACK_SIZE`] bytes that nothing else uses and that stays
+/// mapped for the rest of the run: the entry assembly switches to it.
+pub unsafe fn set_irq_stack(index: usize, top: u64) {
+    AREAS[index].irq_stack_top.store(top, Ordering::Release);
 }
 
 /// Points the calling CPU's GS base at area `index`. Called first thing in

@@ -8,21 +8,24 @@
 //! `iretq`. Right after the stack switch both paths call the finish-switch
 //! hook the thread layer installed ([`set_finish_switch_hook`], from
 //! `thread::start`), which marks the previous thread as off this CPU, so
-//! another CPU may resume it only once its stack is free.
+//! another CPU may resume it only once its stack is free. The hook runs on
+//! the CPU's interrupt stack, so that resuming a thread that sits near the
+//! bottom of its own stack cannot overflow it.
 
 use super::entry::{InterruptFrame, save_registers};
 use core::arch::naked_asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// What runs on the new stack right after every switch and interrupt
-/// return, before the frame is restored. Runs with interrupts off.
+/// What runs right after every switch and interrupt return, before the
+/// frame is restored: off the previous thread's stack, on the CPU's
+/// interrupt stack. Runs with interrupts off.
 pub type FinishSwitchHook = extern "C" fn();
 
 /// The installed [`FinishSwitchHook`] as an address (0: none), read by
 /// [`resume_frame`]'s assembly.
 static FINISH_SWITCH_HOOK: AtomicUsize = AtomicUsize::new(0);
 
-/// Installs the function `resume_frame` calls on the new stack before
+/// Installs the function `resume_frame` calls before
 /// restoring a frame (`thread::start` installs the thread layer's
 /// `finish_switch`). Until then, nothing is called.
 pub fn set_finish_switch_hook(hook: FinishSwitchHook) {
@@ -82,11 +85,26 @@ pub(super) unsafe extern "C" fn resume_frame() {
         // address across the call; the call needs an aligned stack. rax is
         // restored from the frame too, so it may hold the hook's address
         // (a plain load: an x86 load is an acquire).
+        //
+        // The hook runs on this CPU's interrupt stack, not below the frame:
+        // the thread being resumed may have been preempted a few bytes
+        // above its guard page (a module recursing deeply), and the hook's
+        // work must not run off the end of it. Interrupts are off and the
+        // dispatcher (if an interrupt got here) has returned, so nothing on
+        // the interrupt stack is live. Before it exists, the hook runs
+        // below the frame.
         "mov rax, qword ptr [rip + {hook}]",
         "test rax, rax",
         "jz 2f",
         "mov rbx, rsp",
+        "mov rcx, gs:[{irq_top}]",
+        "test rcx, rcx",
+        "jz 3f",
+        "mov rsp, rcx",
+        "jmp 4f",
+        "3:",
         "and rsp, -16",
+        "4:",
         "call rax",
         "mov rsp, rbx",
         "2:",
@@ -108,6 +126,7 @@ pub(super) unsafe extern "C" fn resume_frame() {
         "add rsp, 16",
         "iretq",
         hook = sym FINISH_SWITCH_HOOK,
+        irq_top = const super::percpu::IRQ_STACK_TOP_OFFSET,
     );
 }
 
