@@ -3,6 +3,7 @@
 //! round trip drivers make on it.
 
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::hw::{HardwareAccess, HwError, IrqHandler};
 use helix_modules::services::pci::{BarKind, Function};
 
@@ -17,6 +18,35 @@ pub struct LegacyDevice {
     pub queue: SplitQueue,
     /// The PCI function.
     pub function: Function,
+    /// Whether queue 0's interrupts reach the driver (MSI-X entry 0), so
+    /// [`LegacyDevice::transfer`] sleeps until them instead of polling.
+    pub irq_routed: bool,
+}
+
+/// How many times [`LegacyDevice::transfer`] looks at the used ring
+/// without interrupts before giving up.
+pub const POLLS: u32 = 20_000_000;
+/// How long [`LegacyDevice::transfer`] waits for the interrupt of one
+/// request before giving up.
+pub const IRQ_TIMEOUT_MS: u32 = 5_000;
+
+/// An interrupt handler that counts the device's interrupts (it runs in
+/// interrupt context: one atomic add); the completion itself is found in
+/// the used ring by the thread the interrupt wakes.
+#[derive(Debug, Default)]
+pub struct IrqCounter(AtomicU64);
+
+impl IrqCounter {
+    /// Interrupts handled so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl IrqHandler for IrqCounter {
+    fn handle_irq(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl LegacyDevice {
@@ -75,6 +105,7 @@ impl LegacyDevice {
                 transport,
                 queue,
                 function,
+                irq_routed: routed,
             },
             routed,
         ))
@@ -94,5 +125,47 @@ impl LegacyDevice {
             }
         }
         Err(VirtioError::Timeout)
+    }
+
+    /// Queues `bufs` as one chain, notifies the device and waits for it to
+    /// come back: asleep until its interrupt where it is routed
+    /// ([`LegacyDevice::round_trip_on_irq`], at most [`IRQ_TIMEOUT_MS`]),
+    /// else polling ([`LegacyDevice::round_trip`], [`POLLS`] looks).
+    pub fn transfer(&mut self, hw: &HardwareAccess, bufs: &[Buf]) -> Result<Used, VirtioError> {
+        if self.irq_routed {
+            self.round_trip_on_irq(hw, bufs, IRQ_TIMEOUT_MS)
+        } else {
+            self.round_trip(bufs, POLLS)
+        }
+    }
+
+    /// As [`LegacyDevice::round_trip`], but completed on the device's
+    /// interrupt (queue 0 routed to MSI-X entry 0 by
+    /// [`LegacyDevice::open_with_irq`]): the calling thread sleeps until
+    /// the interrupt instead of polling. The count is taken before the
+    /// notify, so an interrupt that comes before the wait is not missed.
+    /// [`VirtioError::Timeout`] if `timeout_ms` passes with no interrupt.
+    pub fn round_trip_on_irq(
+        &mut self,
+        hw: &HardwareAccess,
+        bufs: &[Buf],
+        timeout_ms: u32,
+    ) -> Result<Used, VirtioError> {
+        let mut seen = hw.msix_count(&self.function, 0)?;
+        let head = self.queue.add(bufs)?;
+        self.transport.notify(0)?;
+        loop {
+            match self.queue.pop_used()? {
+                Some(used) if used.head == head => return Ok(used),
+                // Another chain's (none is in flight here): dropped.
+                Some(_) => continue,
+                None => {}
+            }
+            let now = hw.wait_msix(&self.function, 0, seen, timeout_ms)?;
+            if now == seen {
+                return Err(VirtioError::Timeout);
+            }
+            seen = now;
+        }
     }
 }

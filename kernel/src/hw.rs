@@ -387,4 +387,19 @@ impl Hardware for KernelHardware {
     ) -> Result<(), HwError> {
         crate::msi::claim(owner, bdf, entry, handler)
     }
+
+    fn msix_count(&self, owner: &str, bdf: Bdf, entry: u16) -> Result<u64, HwError> {
+        crate::msi::delivered(owner, bdf, entry)
+    }
+
+    fn wait_msix(
+        &self,
+        owner: &str,
+        bdf: Bdf,
+        entry: u16,
+        seen: u64,
+        timeout_ms: u32,
+    ) -> Result<u64, HwError> {
+        crate::msi::wait(owner, bdf, entry, seen, u64::from(timeout_ms) * 1_000_000)
+    }
 }

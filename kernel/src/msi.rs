@@ -10,6 +10,12 @@
 //! context, contained (`contain::run_in_interrupt`): a panic or CPU
 //! exception in it masks the entry and fails the driver, which the
 //! supervisor restarts; an endless loop is not caught.
+//!
+//! A driver can also wait for its interrupts ([`wait`]): each claimed
+//! entry counts what it delivered, and a thread that waits for the count
+//! to pass what it saw blocks on the entry's wait queue, woken by the
+//! interrupt (after the handler ran) or by its deadline. That is how a
+//! driver completes requests on interrupts instead of polling.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -21,6 +27,8 @@ use helix_pci::ConfigSpace;
 
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::arch::x86_64::{apic, cpu, interrupts};
+use crate::thread::WaitQueue;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// First vector for device interrupts.
 pub const MSI_BASE: u8 = 0x60;
@@ -32,10 +40,16 @@ struct Claim {
     bdf: Bdf,
     /// Address of the entry in the identity map.
     entry_addr: u64,
+    /// The MSI-X table entry.
+    entry: u16,
     handler: Arc<dyn IrqHandler>,
 }
 
 static CLAIMS: spin::Mutex<Vec<Option<Claim>>> = spin::Mutex::new(Vec::new());
+/// Interrupts delivered on each vector since it was last claimed.
+static DELIVERED: [AtomicU64; MSI_VECTORS] = [const { AtomicU64::new(0) }; MSI_VECTORS];
+/// Threads waiting for each vector's next interrupt.
+static WAITERS: [WaitQueue; MSI_VECTORS] = [const { WaitQueue::new() }; MSI_VECTORS];
 /// Interrupts delivered, per function (kept across claims).
 static COUNTS: spin::Mutex<BTreeMap<Bdf, u64>> = spin::Mutex::new(BTreeMap::new());
 
@@ -60,6 +74,8 @@ fn on_msi(frame: &mut InterruptFrame) {
     if let Some(n) = COUNTS.lock().get_mut(&bdf) {
         *n += 1;
     }
+    DELIVERED[i].fetch_add(1, Ordering::SeqCst);
+    WAITERS[i].wake_all();
 }
 
 /// Writes an MSI-X table entry: address, data, vector control.
@@ -120,10 +136,12 @@ pub fn claim(
         // bound to `owner`, in the uncached identity window (checked above).
         unsafe { write_entry(entry_addr, vector, false) };
         COUNTS.lock().entry(bdf).or_default();
+        DELIVERED[i].store(0, Ordering::SeqCst);
         claims[i] = Some(Claim {
             owner: String::from(owner),
             bdf,
             entry_addr,
+            entry,
             handler,
         });
         Ok(())
@@ -135,6 +153,37 @@ pub fn claim(
     let dword = cs.read32(bdf, at);
     cs.write32(bdf, at, (dword | (1 << 31)) & !(1 << 30));
     Ok(())
+}
+
+/// The vector slot of `owner`'s claim of entry `entry` of `bdf`.
+fn slot_of(owner: &str, bdf: Bdf, entry: u16) -> Result<usize, HwError> {
+    cpu::without_interrupts(|| {
+        CLAIMS
+            .lock()
+            .iter()
+            .position(|c| {
+                c.as_ref()
+                    .is_some_and(|c| c.owner == owner && c.bdf == bdf && c.entry == entry)
+            })
+            .ok_or(HwError::NotClaimed)
+    })
+}
+
+/// Interrupts `owner`'s claim of entry `entry` of `bdf` delivered since
+/// it was made.
+pub fn delivered(owner: &str, bdf: Bdf, entry: u16) -> Result<u64, HwError> {
+    Ok(DELIVERED[slot_of(owner, bdf, entry)?].load(Ordering::SeqCst))
+}
+
+/// Blocks the calling thread until `owner`'s claim of entry `entry` of
+/// `bdf` has delivered more than `seen` interrupts, or for at most
+/// `timeout_ns`; returns the count then (still `seen` after a timeout).
+/// Interrupts must be on (the caller is a thread: a driver's call).
+pub fn wait(owner: &str, bdf: Bdf, entry: u16, seen: u64, timeout_ns: u64) -> Result<u64, HwError> {
+    let i = slot_of(owner, bdf, entry)?;
+    let deadline = crate::time::now_ns().saturating_add(timeout_ns);
+    WAITERS[i].wait_until_deadline(|| DELIVERED[i].load(Ordering::SeqCst) > seen, deadline);
+    Ok(DELIVERED[i].load(Ordering::SeqCst))
 }
 
 /// Masks and frees every entry `owner` claimed; returns how many.

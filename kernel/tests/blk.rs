@@ -1,6 +1,7 @@
 //! The virtio block driver on QEMU's virtio-blk-pci device, over a fresh
 //! 2 MiB disk (`qemu_disk!`): every sector of the disk is written with a
-//! pattern naming it, flushed, and read back; sectors past the end and
+//! pattern naming it, flushed, and read back, each request completed on
+//! the device's interrupt; sectors past the end and
 //! oversized requests are refused by value. `harness/tests/blk.rs` boots
 //! this kernel on a disk file of its own and then finds the pattern in the
 //! file from the host.
@@ -69,6 +70,18 @@ ktest!(
                 );
             }
         }
+        // Every request completed on its interrupt: 64 writes, a flush and
+        // 64 reads, each of which slept until the device's MSI-X message.
+        let stats = ask(r, "stats", Vec::new()).expect("stats");
+        let stats = core::str::from_utf8(&stats).expect("text");
+        assert!(stats.contains("completions=irq"), "{stats}");
+        let interrupts: u64 = stats
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("interrupts="))
+            .and_then(|n| n.parse().ok())
+            .expect("an interrupt count");
+        let requests = 2 * SECTORS / CHUNK + 1;
+        assert!(interrupts >= requests, "{interrupts} < {requests}: {stats}");
     }
 );
 

@@ -122,6 +122,26 @@ pub trait Hardware: Send + Sync + fmt::Debug {
         let _ = (owner, bdf, entry, handler);
         Err(HwError::Unavailable)
     }
+    /// Interrupts `owner`'s claim of MSI-X entry `entry` of `bdf` has
+    /// delivered since it was made.
+    fn msix_count(&self, owner: &str, bdf: Bdf, entry: u16) -> Result<u64, HwError> {
+        let _ = (owner, bdf, entry);
+        Err(HwError::Unavailable)
+    }
+    /// Blocks the calling thread until that claim has delivered more than
+    /// `seen` interrupts, or for at most `timeout_ms`; returns the count
+    /// (still `seen` after a timeout).
+    fn wait_msix(
+        &self,
+        owner: &str,
+        bdf: Bdf,
+        entry: u16,
+        seen: u64,
+        timeout_ms: u32,
+    ) -> Result<u64, HwError> {
+        let _ = (owner, bdf, entry, seen, timeout_ms);
+        Err(HwError::Unavailable)
+    }
 }
 
 /// A claimed, bounds-checked range of I/O ports.
@@ -291,6 +311,29 @@ impl HardwareAccess {
         handler: Arc<dyn IrqHandler>,
     ) -> Result<(), HwError> {
         self.hw.claim_msix(&self.owner, device.bdf, entry, handler)
+    }
+
+    /// Interrupts MSI-X entry `entry` of `device` has delivered since this
+    /// driver claimed it ([`Self::claim_msix`]).
+    pub fn msix_count(&self, device: &Function, entry: u16) -> Result<u64, HwError> {
+        self.hw.msix_count(&self.owner, device.bdf, entry)
+    }
+
+    /// Waits for an interrupt: blocks the calling thread until MSI-X entry
+    /// `entry` of `device` has delivered more than `seen` interrupts (a
+    /// count from [`Self::msix_count`] taken before the device was told to
+    /// work, so an interrupt that came first is not missed), or for at
+    /// most `timeout_ms`. Returns the count, still `seen` after a timeout.
+    /// The handler given to [`Self::claim_msix`] has run by then.
+    pub fn wait_msix(
+        &self,
+        device: &Function,
+        entry: u16,
+        seen: u64,
+        timeout_ms: u32,
+    ) -> Result<u64, HwError> {
+        self.hw
+            .wait_msix(&self.owner, device.bdf, entry, seen, timeout_ms)
     }
 
     /// Releases every claim this driver holds.

@@ -97,6 +97,9 @@ pub enum HwError {
     },
     /// Every interrupt vector for devices is in use.
     NoVector,
+    /// The driver has not claimed that MSI-X entry (or its claim was
+    /// released), so there is nothing to count or wait for.
+    NotClaimed,
     /// Refused by the kernel across the loadable-module interface, which
     /// carries errors as text: the kernel's reason.
     Host(String),
@@ -157,6 +160,7 @@ impl fmt::Display for HwError {
                 write!(f, "MSI-X entry {entry} is past the table's {size}")
             }
             Self::NoVector => f.write_str("every interrupt vector for devices is in use"),
+            Self::NotClaimed => f.write_str("that MSI-X entry is not claimed by this driver"),
             Self::BarNotMappable(base) => {
                 write!(
                     f,

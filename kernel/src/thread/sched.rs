@@ -197,6 +197,16 @@ extern "C" fn idle_loop(cpu_id: u64) -> ! {
         }
         // `sti; hlt` back to back: an interrupt cannot slip in between.
         x86_64::instructions::interrupts::enable_and_hlt();
+        // The interrupt may have made a thread ready (a driver's request
+        // woken by its device's interrupt): run it now, not at the next
+        // tick, which would add up to a tick to every such wait.
+        if let Some(sched) = SCHED.get() {
+            cpu::without_interrupts(|| {
+                if let Some(next) = sched.pick_next(cpu_id as CpuId) {
+                    switch_to(Some(next));
+                }
+            });
+        }
     }
 }
 

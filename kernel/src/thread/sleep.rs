@@ -39,6 +39,20 @@ pub(super) fn wake_due(now: u64) {
     }
 }
 
+/// The sleepers, locked: a timed wait registers its deadline under this
+/// lock and blocks before releasing it, as [`sleep_ns`] does, so the
+/// timer cannot wake it before it is blocked. Interrupts must be off.
+pub(super) fn sleepers() -> spin::MutexGuard<'static, BTreeSet<(u64, ThreadId)>> {
+    SLEEPERS.lock()
+}
+
+/// Forgets a thread's deadline `deadline` (a timed wait that ended
+/// otherwise, so the timer does not wake it later, in the middle of
+/// something else).
+pub(super) fn forget(deadline: u64, id: ThreadId) {
+    cpu::without_interrupts(|| SLEEPERS.lock().remove(&(deadline, id)));
+}
+
 /// Forgets a thread that sleeps (it was killed).
 pub(super) fn cancel(id: ThreadId) {
     cpu::without_interrupts(|| SLEEPERS.lock().retain(|&(_, t)| t != id));

@@ -4,7 +4,7 @@
 //! the thread is enqueued and blocked under the same lock, so a wake-up
 //! between the check and the block cannot be lost.
 
-use super::{ThreadId, sched};
+use super::{ThreadId, sched, sleep};
 use crate::arch::x86_64::cpu;
 use alloc::collections::VecDeque;
 use spin::Mutex;
@@ -45,6 +45,47 @@ impl WaitQueue {
             if done {
                 return;
             }
+        }
+    }
+
+    /// Blocks the calling thread until `condition` returns true (then
+    /// returns true) or the clock reaches `deadline_ns` (then false),
+    /// whichever comes first. The condition runs with interrupts off and
+    /// must not block.
+    pub fn wait_until_deadline(
+        &self,
+        mut condition: impl FnMut() -> bool,
+        deadline_ns: u64,
+    ) -> bool {
+        let me = sched::current_id();
+        loop {
+            let decided = cpu::without_interrupts(|| {
+                let mut q = self.waiters.lock();
+                if condition() {
+                    return Some(true);
+                }
+                if crate::time::now_ns() >= deadline_ns {
+                    return Some(false);
+                }
+                q.push_back(me);
+                // Both registrations are made, and both locks held, until
+                // the thread is blocked: neither a waker nor the timer can
+                // wake it before (see `sleep::sleepers`).
+                let mut sleepers = sleep::sleepers();
+                sleepers.insert((deadline_ns, me));
+                sched::block_current_then(move || {
+                    drop(sleepers);
+                    drop(q);
+                });
+                None
+            });
+            if let Some(done) = decided {
+                return done;
+            }
+            // Woken by one of the two: forget the other, so it does not
+            // wake this thread later, in the middle of something else.
+            cpu::without_interrupts(|| self.waiters.lock().retain(|&t| t != me));
+            sleep::forget(deadline_ns, me);
         }
     }
 

@@ -11,7 +11,9 @@
 //! - `write`: payload the first sector as 8 little-endian bytes, then the
 //!   data (a whole number of sectors);
 //! - `flush`: asks the device to make writes durable;
-//! - `stats`: `reads= writes= flushes= errors=`.
+//! - `stats`: `reads= writes= flushes= errors= interrupts= completions=`
+//!   (`irq` where the kernel routes the queue's MSI-X interrupt: each
+//!   request then sleeps until its interrupt; `polled` otherwise).
 //!
 //! Without a disk (no `1af4:1001` function) the module still starts and
 //! answers every request with [`BlkError::NotStarted`].
@@ -28,14 +30,15 @@ mod error;
 
 use alloc::format;
 use alloc::string::ToString;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use helix_modules::services::dma::DmaBuffer;
-use helix_modules::services::hw::HardwareAccess;
+use helix_modules::services::hw::{HardwareAccess, IrqHandler};
 use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags};
-use helix_virtio::{Buf, LegacyDevice, VirtioError};
+use helix_virtio::{Buf, IrqCounter, LegacyDevice, VirtioError};
 
 pub use error::BlkError;
 
@@ -45,8 +48,6 @@ pub const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1001)];
 pub const SECTOR: usize = 512;
 /// Most sectors one request reads or writes (32 KiB).
 pub const MAX_SECTORS: u64 = 64;
-/// How many times a request looks at the used ring before giving up.
-const POLLS: u32 = 20_000_000;
 
 const T_IN: u32 = 0;
 const T_OUT: u32 = 1;
@@ -73,6 +74,9 @@ pub struct VirtioBlk {
     writes: u64,
     flushes: u64,
     errors: u64,
+    /// Queue interrupts the device raised: with MSI-X routed, each request
+    /// sleeps until one (see [`LegacyDevice::transfer`]).
+    interrupts: Arc<IrqCounter>,
 }
 
 impl VirtioBlk {
@@ -108,7 +112,8 @@ impl VirtioBlk {
 
     /// One request: `kind` at `sector` over `len` data bytes.
     fn request(&mut self, kind: u32, sector: u64, len: usize) -> Result<(), BlkError> {
-        let disk = self.disk()?;
+        let hw = self.hw.as_ref().ok_or(BlkError::NotStarted)?;
+        let disk = self.disk.as_mut().ok_or(BlkError::NotStarted)?;
         disk.mem.write_u32(HEADER, kind)?;
         disk.mem.write_u32(HEADER + 4, 0)?;
         disk.mem.write_u64(HEADER + 8, sector)?;
@@ -131,7 +136,7 @@ impl VirtioBlk {
             len: 1,
             device_writes: true,
         });
-        disk.dev.round_trip(&chain, POLLS).map_err(|e| match e {
+        disk.dev.transfer(hw, &chain).map_err(|e| match e {
             VirtioError::Timeout => BlkError::Timeout,
             e => BlkError::Virtio(e),
         })?;
@@ -206,8 +211,16 @@ impl VirtioBlk {
             }
             "flush" => self.flush().map(|()| Vec::new()),
             "stats" => Ok(format!(
-                "reads={} writes={} flushes={} errors={}",
-                self.reads, self.writes, self.flushes, self.errors
+                "reads={} writes={} flushes={} errors={} interrupts={} completions={}",
+                self.reads,
+                self.writes,
+                self.flushes,
+                self.errors,
+                self.interrupts.count(),
+                match &self.disk {
+                    Some(d) if d.dev.irq_routed => "irq",
+                    _ => "polled",
+                }
             )
             .into_bytes()),
             _ => Err(BlkError::BadRequest(
@@ -245,8 +258,9 @@ impl ModuleTrait for VirtioBlk {
             .ok_or(ModuleError::Failed("not initialised"))?;
         // No disk is a normal machine: the driver runs idle, and every
         // request says there is no block device.
-        let dev = match LegacyDevice::open(hw, 0) {
-            Ok(dev) => dev,
+        let counter: Arc<dyn IrqHandler> = self.interrupts.clone();
+        let dev = match LegacyDevice::open_with_irq(hw, 0, Some(counter)) {
+            Ok((dev, _routed)) => dev,
             Err(VirtioError::NoDevice) => return Ok(()),
             Err(e) => return Err(failed(e)),
         };

@@ -83,7 +83,7 @@ fn sectors_are_read_and_written_where_they_belong() {
     assert_eq!(disk.lock().flushes, 1);
     assert_eq!(
         ask(&r, "stats", vec![]).unwrap(),
-        b"reads=2 writes=1 flushes=1 errors=0"
+        b"reads=2 writes=1 flushes=1 errors=0 interrupts=0 completions=polled"
     );
 }
 
@@ -127,7 +127,7 @@ fn bad_sectors_and_sizes_are_refused_before_the_device_sees_them() {
     );
     assert_eq!(
         ask(&r, "stats", vec![]).unwrap(),
-        b"reads=0 writes=0 flushes=0 errors=8"
+        b"reads=0 writes=0 flushes=0 errors=8 interrupts=0 completions=polled"
     );
 
     r.stop(Caller::Kernel, "virtio_blk").unwrap();

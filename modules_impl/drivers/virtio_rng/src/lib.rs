@@ -19,13 +19,12 @@ use alloc::string::ToString;
 use alloc::sync::Arc;
 use alloc::vec;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::dma::DmaBuffer;
 use helix_modules::services::hw::{HardwareAccess, IrqHandler};
 use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags};
-use helix_virtio::{Buf, LegacyDevice, VirtioError};
+use helix_virtio::{Buf, IrqCounter, LegacyDevice, VirtioError};
 
 /// The devices this driver drives: virtio entropy, transitional.
 pub const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1005)];
@@ -72,19 +71,11 @@ pub struct VirtioRng {
     device: Option<(LegacyDevice, DmaBuffer)>,
     reads: u64,
     bytes: u64,
-    /// Queue interrupts the device raised (MSI-X, where the kernel routes it).
-    interrupts: Arc<Interrupts>,
-}
-
-/// Counts the device's queue interrupts (the handler runs in interrupt
-/// context: one atomic add).
-#[derive(Default)]
-struct Interrupts(AtomicU64);
-
-impl IrqHandler for Interrupts {
-    fn handle_irq(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
+    /// Queue interrupts the device raised (MSI-X, where the kernel routes
+    /// it). Reads poll all the same: the kernel seeds its generator from
+    /// this driver early, and a read must not depend on being able to
+    /// sleep.
+    interrupts: Arc<IrqCounter>,
 }
 
 fn failed(e: impl ToString) -> ModuleError {
@@ -173,7 +164,7 @@ impl ModuleTrait for VirtioRng {
                     "reads={} bytes={} interrupts={}",
                     self.reads,
                     self.bytes,
-                    self.interrupts.0.load(Ordering::Relaxed)
+                    self.interrupts.count()
                 )
                 .into_bytes(),
             )),
