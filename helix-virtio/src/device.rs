@@ -49,6 +49,30 @@ impl IrqHandler for IrqCounter {
     }
 }
 
+/// The handler a legacy virtio device's INTx pin gets: it reads the ISR
+/// register, which lowers the level-triggered line, and passes a queue
+/// interrupt on to the driver's handler.
+pub struct IsrThen {
+    transport: LegacyTransport,
+    then: Arc<dyn IrqHandler>,
+}
+
+impl IsrThen {
+    /// Reads `transport`'s ISR on each interrupt, then calls `then` for a
+    /// queue interrupt.
+    pub fn new(transport: LegacyTransport, then: Arc<dyn IrqHandler>) -> Self {
+        IsrThen { transport, then }
+    }
+}
+
+impl IrqHandler for IsrThen {
+    fn handle_irq(&self) {
+        if self.transport.isr().is_ok_and(|isr| isr & 1 != 0) {
+            self.then.handle_irq();
+        }
+    }
+}
+
 impl LegacyDevice {
     /// Takes the first function the kernel binds to this driver, claims
     /// its I/O BAR (BAR 0), resets it, negotiates (`features` wanted, none
@@ -57,11 +81,12 @@ impl LegacyDevice {
         Self::open_with_irq(hw, features, None).map(|(dev, _)| dev)
     }
 
-    /// As [`LegacyDevice::open`], and when `irq` is given and the kernel
-    /// routes MSI-X for the function, queue 0's interrupts go to `irq`
-    /// (MSI-X entry 0); the second value says whether they do. Requests
-    /// still complete by looking at the used ring, so a machine without
-    /// MSI-X works the same.
+    /// As [`LegacyDevice::open`], and when `irq` is given, queue 0's
+    /// interrupts go to it: on MSI-X entry 0 where the function has MSI-X
+    /// (the second value says so, and [`LegacyDevice::transfer`] then
+    /// sleeps until them), else on its INTx pin where the kernel can route
+    /// it (through [`IsrThen`]; requests then poll). Without either, the
+    /// device works the same, polled.
     pub fn open_with_irq(
         hw: &HardwareAccess,
         features: u32,
@@ -87,14 +112,24 @@ impl LegacyDevice {
         let queue = SplitQueue::new(hw, size)?;
         transport.set_queue(0, queue.device_addr())?;
         let routed = match irq {
-            Some(handler) => match hw.claim_msix(&function, 0, handler) {
+            Some(handler) => match hw.claim_msix(&function, 0, handler.clone()) {
                 Ok(()) => {
                     transport.route_queue(0, 0)?;
                     true
                 }
-                // No interrupts for devices here (a host test double, a
-                // function without MSI-X): polling alone.
-                Err(HwError::Unavailable | HwError::NoMsiX) => false,
+                // A function without MSI-X interrupts on its INTx pin,
+                // which the handler gets where the kernel can route it;
+                // requests then poll (only MSI-X can be waited for).
+                Err(HwError::NoMsiX) => {
+                    let isr = IsrThen::new(transport.clone(), handler);
+                    match hw.claim_intx(&function, Arc::new(isr)) {
+                        Ok(_) | Err(HwError::NoIntxRoute(_) | HwError::Unavailable) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                // No interrupts for devices here (a host test double):
+                // polling alone.
+                Err(HwError::Unavailable) => false,
                 Err(e) => return Err(e.into()),
             },
             None => false,

@@ -344,7 +344,8 @@ impl Hardware for KernelHardware {
     fn release_all(&self, owner: &str) -> usize {
         // Register mappings end, then devices go back (bus mastering off)
         // before the DMA memory they were given is freed below.
-        let mappings = crate::mmio::release(owner) + crate::msi::release(owner);
+        let mappings =
+            crate::mmio::release(owner) + crate::msi::release(owner) + crate::intx::release(owner);
         let devices = mappings + crate::pci::release(owner);
         devices
             + cpu::without_interrupts(|| {
@@ -386,6 +387,15 @@ impl Hardware for KernelHardware {
         handler: Arc<dyn IrqHandler>,
     ) -> Result<(), HwError> {
         crate::msi::claim(owner, bdf, entry, handler)
+    }
+
+    fn claim_intx(
+        &self,
+        owner: &str,
+        bdf: Bdf,
+        handler: Arc<dyn IrqHandler>,
+    ) -> Result<u32, HwError> {
+        crate::intx::claim(owner, bdf, handler)
     }
 
     fn msix_count(&self, owner: &str, bdf: Bdf, entry: u16) -> Result<u64, HwError> {

@@ -45,6 +45,7 @@ pub mod dma;
 pub mod events;
 pub mod fs;
 pub mod hw;
+pub mod intx;
 pub mod loadable;
 pub mod logger;
 pub mod mm;

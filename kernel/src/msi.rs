@@ -186,24 +186,40 @@ pub fn wait(owner: &str, bdf: Bdf, entry: u16, seen: u64, timeout_ns: u64) -> Re
     Ok(DELIVERED[i].load(Ordering::SeqCst))
 }
 
-/// Masks and frees every entry `owner` claimed; returns how many.
+/// Masks and frees every entry `owner` claimed, and turns MSI-X off on
+/// those functions (so the next driver finds the function as the kernel
+/// found it: interrupts on its INTx pin until someone claims MSI-X);
+/// returns how many entries.
 pub fn release(owner: &str) -> usize {
-    cpu::without_interrupts(|| {
+    let (n, functions) = cpu::without_interrupts(|| {
         let mut claims = CLAIMS.lock();
         let mut n = 0;
+        let mut functions = Vec::new();
         for (i, slot) in claims.iter_mut().enumerate() {
             if slot.as_ref().is_some_and(|c| c.owner == owner) {
                 if let Some(c) = slot.take() {
                     // SAFETY: the entry was written by `claim` for this
                     // function, still bound (devices go back after this).
                     unsafe { write_entry(c.entry_addr, 0, true) };
+                    if !functions.contains(&c.bdf) {
+                        functions.push(c.bdf);
+                    }
                 }
                 interrupts::clear_handler(MSI_BASE + i as u8);
                 n += 1;
             }
         }
-        n
-    })
+        (n, functions)
+    });
+    let cs = crate::pci::access();
+    for bdf in functions {
+        if let Some(msix) = crate::pci::find(bdf).and_then(|f| f.msix()) {
+            let at = u16::from(msix.offset);
+            let dword = cs.read32(bdf, at);
+            cs.write32(bdf, at, dword & !(1 << 31));
+        }
+    }
+    n
 }
 
 /// MSI-X interrupts delivered for the function at `bdf` since boot.

@@ -122,6 +122,18 @@ pub trait Hardware: Send + Sync + fmt::Debug {
         let _ = (owner, bdf, entry, handler);
         Err(HwError::Unavailable)
     }
+    /// Routes the legacy INTx pin of the function at `bdf` (bound to
+    /// `owner`) to `handler`, level-triggered; returns the interrupt line
+    /// (GSI). For functions without MSI-X. The default has none.
+    fn claim_intx(
+        &self,
+        owner: &str,
+        bdf: Bdf,
+        handler: Arc<dyn IrqHandler>,
+    ) -> Result<u32, HwError> {
+        let _ = (owner, bdf, handler);
+        Err(HwError::Unavailable)
+    }
     /// Interrupts `owner`'s claim of MSI-X entry `entry` of `bdf` has
     /// delivered since it was made.
     fn msix_count(&self, owner: &str, bdf: Bdf, entry: u16) -> Result<u64, HwError> {
@@ -311,6 +323,19 @@ impl HardwareAccess {
         handler: Arc<dyn IrqHandler>,
     ) -> Result<(), HwError> {
         self.hw.claim_msix(&self.owner, device.bdf, entry, handler)
+    }
+
+    /// Routes `device`'s legacy INTx pin to `handler` (in interrupt
+    /// context, like an IRQ line's handler), for a function without MSI-X;
+    /// returns the interrupt line. The line is level-triggered: the
+    /// handler must make the device drop it (a virtio device: read its ISR
+    /// register). Released with the driver's other claims.
+    pub fn claim_intx(
+        &self,
+        device: &Function,
+        handler: Arc<dyn IrqHandler>,
+    ) -> Result<u32, HwError> {
+        self.hw.claim_intx(&self.owner, device.bdf, handler)
     }
 
     /// Interrupts MSI-X entry `entry` of `device` has delivered since this

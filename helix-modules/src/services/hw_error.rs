@@ -97,6 +97,9 @@ pub enum HwError {
     },
     /// Every interrupt vector for devices is in use.
     NoVector,
+    /// The kernel knows no route from the function's INTx pin to an
+    /// interrupt line on this board: the function and why.
+    NoIntxRoute(String),
     /// The driver has not claimed that MSI-X entry (or its claim was
     /// released), so there is nothing to count or wait for.
     NotClaimed,
@@ -160,6 +163,7 @@ impl fmt::Display for HwError {
                 write!(f, "MSI-X entry {entry} is past the table's {size}")
             }
             Self::NoVector => f.write_str("every interrupt vector for devices is in use"),
+            Self::NoIntxRoute(why) => write!(f, "no INTx route for PCI function {why}"),
             Self::NotClaimed => f.write_str("that MSI-X entry is not claimed by this driver"),
             Self::BarNotMappable(base) => {
                 write!(

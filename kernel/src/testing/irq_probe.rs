@@ -1,7 +1,8 @@
 //! [`IrqProbe`]: a test driver for QEMU's virtio entropy device with an
-//! MSI-X handler of the test's choosing, for test kernels and benches that
-//! need a real device interrupt (the IRQ containment test, the interrupt
-//! latency bench). Stop `virtio_rng` first: the probe binds the same
+//! interrupt handler of the test's choosing, on MSI-X or (with
+//! [`IrqProbe::intx`]) on the legacy INTx pin, for test kernels and
+//! benches that need a real device interrupt (the IRQ containment test,
+//! the INTx test, the interrupt latency bench). Stop `virtio_rng` first: the probe binds the same
 //! device. Each request (`kick`) queues one buffer, stamps the time of the
 //! notify ([`IrqProbe::notified_at`]) and waits for the device's answer.
 
@@ -14,7 +15,7 @@ use helix_modules::services::hw::{HardwareAccess, IrqHandler};
 use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags};
-use helix_virtio::{Buf, LegacyDevice};
+use helix_virtio::{Buf, IsrThen, LegacyDevice};
 
 /// QEMU's virtio-rng-pci (transitional).
 const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1005)];
@@ -22,6 +23,8 @@ const IDS: [DeviceId; 1] = [DeviceId::new(0x1af4, 0x1005)];
 /// The test driver (see the module docs). Registered as `irq_probe`.
 pub struct IrqProbe {
     handler: Arc<dyn IrqHandler>,
+    /// The interrupt comes on the INTx pin, not MSI-X.
+    intx: bool,
     notified_at: Arc<AtomicU64>,
     hw: Option<HardwareAccess>,
     dev: Option<(LegacyDevice, DmaBuffer)>,
@@ -32,9 +35,20 @@ impl IrqProbe {
     pub fn new(handler: Arc<dyn IrqHandler>) -> Self {
         IrqProbe {
             handler,
+            intx: false,
             notified_at: Arc::new(AtomicU64::new(0)),
             hw: None,
             dev: None,
+        }
+    }
+
+    /// A probe whose queue interrupts come on the function's INTx pin (MSI-X
+    /// left off) and go to `handler` once the device's ISR register says
+    /// they are its (reading it lowers the line).
+    pub fn intx(handler: Arc<dyn IrqHandler>) -> Self {
+        IrqProbe {
+            intx: true,
+            ..Self::new(handler)
         }
     }
 
@@ -60,11 +74,19 @@ impl ModuleTrait for IrqProbe {
     }
     fn start(&mut self) -> Result<(), ModuleError> {
         let hw = self.hw.as_ref().ok_or(ModuleError::Failed("no hardware"))?;
-        let (dev, routed) =
-            LegacyDevice::open_with_irq(hw, 0, Some(self.handler.clone())).map_err(failed)?;
-        if !routed {
-            return Err(ModuleError::Failed("MSI-X not routed"));
-        }
+        let dev = if self.intx {
+            let dev = LegacyDevice::open(hw, 0).map_err(failed)?;
+            let isr = IsrThen::new(dev.transport.clone(), self.handler.clone());
+            hw.claim_intx(&dev.function, Arc::new(isr))?;
+            dev
+        } else {
+            let (dev, routed) =
+                LegacyDevice::open_with_irq(hw, 0, Some(self.handler.clone())).map_err(failed)?;
+            if !routed {
+                return Err(ModuleError::Failed("MSI-X not routed"));
+            }
+            dev
+        };
         self.dev = Some((dev, hw.alloc_dma(64)?));
         Ok(())
     }
