@@ -24,6 +24,8 @@ cargo clippy -q -p event_log --features loadable --bin event_log-loadable \
     --target x86_64-unknown-none -- -D warnings
 cargo clippy -q -p cmos_rtc --features loadable --bin cmos_rtc-loadable \
     --target x86_64-unknown-none -- -D warnings
+cargo clippy -q -p ich9_smbus --features loadable --bin ich9_smbus-loadable \
+    --target x86_64-unknown-none -- -D warnings
 
 step "cargo doc (kernel and framework, warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p kernel --target x86_64-unknown-none

@@ -43,10 +43,15 @@ pub struct HostedParam {
 }
 
 impl HardwareAccess {
-    /// Hardware access for a hosted driver called `owner`, served by
-    /// `hardware` (the runtime's bridge to the kernel's hardware service).
-    pub fn hosted(hardware: Arc<dyn Hardware>, owner: String) -> Self {
-        HardwareAccess::new(hardware, owner)
+    /// Hardware access for a hosted driver called `owner` that drives
+    /// `pci_ids` (its `ModuleInfo::pci_ids`), served by `hardware` (the
+    /// runtime's bridge to the kernel's hardware service).
+    pub fn hosted(
+        hardware: Arc<dyn Hardware>,
+        owner: String,
+        pci_ids: &'static [crate::services::pci::DeviceId],
+    ) -> Self {
+        HardwareAccess::new(hardware, owner).with_pci_ids(pci_ids)
     }
 }
 

@@ -31,6 +31,7 @@ mod ids;
 #[cfg(feature = "testing")]
 pub mod model;
 mod scan;
+pub mod wire;
 
 pub use bar::{Bar, BarKind};
 pub use caps::{Capability, MAX_CAPABILITIES, Msi, MsiX, VirtioCap, VirtioCfg};

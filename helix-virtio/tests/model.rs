@@ -23,7 +23,7 @@ fn setup() -> (
 ) {
     let hw = FakeHardware::new();
     let d = model::install(&hw, BASE);
-    let access = HardwareAccess::hosted(Arc::new(hw.clone()), "rng".into());
+    let access = HardwareAccess::hosted(Arc::new(hw.clone()), "rng".into(), &[]);
     let t = LegacyTransport::new(hw.claim_ports("rng", BASE, 0x20).unwrap());
     assert_eq!(t.begin(0, 0), Ok(0));
     let size = t.queue_size(0).unwrap();
@@ -122,7 +122,7 @@ fn a_device_answering_with_an_unknown_id_is_an_error_not_a_panic() {
 #[test]
 fn queue_sizes_the_transport_cannot_use_are_refused() {
     let hw = FakeHardware::new();
-    let access = HardwareAccess::hosted(Arc::new(hw), "rng".into());
+    let access = HardwareAccess::hosted(Arc::new(hw), "rng".into(), &[]);
     for size in [0, 3, 100, 65535] {
         assert_eq!(
             SplitQueue::new(&access, size).unwrap_err(),

@@ -12,5 +12,5 @@
 //! driver depends on the framework alone.
 
 pub use helix_pci::{
-    Bar, BarKind, Bdf, Capability, DeviceId, Function, Msi, MsiX, VirtioCap, VirtioCfg,
+    Bar, BarKind, Bdf, Capability, DeviceId, Function, Msi, MsiX, VirtioCap, VirtioCfg, wire,
 };

@@ -19,7 +19,8 @@ restore_state(inst,bytes,sink)->u32|alloc(host,usize,usize)->ptr;dealloc(host,pt
 log(host,u32,bytes);fault(host,bytes)->!;now_ns(host)->u64;\
 request(host,bytes,bytes,bytes,sink,sink)->u32;publish(host,bytes,bytes,*summary,sink)->u32;\
 report_param(host,bytes,bytes,sink)->u32;claim_ports(host,u16,u16,sink)->u32;\
-port_read(host,u16,u32)->u32;port_write(host,u16,u32,u32);release_all(host)->usize|\
+port_read(host,u16,u32)->u32;port_write(host,u16,u32,u32);release_all(host)->usize;\
+bind_pci(host,sink,sink)->u32|\
 entry(*services)->*descriptor";
 
 const fn fold(mut hash: u64, value: u64) -> u64 {
@@ -103,8 +104,15 @@ pub const LAYOUT_HASH: u64 = {
             provides,
             provides_len,
             params,
-            params_len
+            params_len,
+            pci_ids,
+            pci_ids_len
         ]
+    );
+    layout!(
+        h,
+        PciIdAbi,
+        [matches, vendor, device, class, subclass, reserved]
     );
     layout!(
         h,
@@ -153,7 +161,8 @@ pub const LAYOUT_HASH: u64 = {
             claim_ports,
             port_read,
             port_write,
-            release_all
+            release_all,
+            bind_pci
         ]
     );
     fold_str(h, SIGNATURES)

@@ -49,7 +49,7 @@ pub use types::*;
 pub const MAGIC: u64 = u64::from_le_bytes(*b"HELIXMOD");
 /// Incompatible changes to the interface: a binary built for another major
 /// version is refused.
-pub const ABI_MAJOR: u16 = 1;
+pub const ABI_MAJOR: u16 = 2;
 /// Compatible additions: a binary built for an older minor version loads.
 pub const ABI_MINOR: u16 = 0;
 /// The symbol of a module binary's entry point, which is also its ELF

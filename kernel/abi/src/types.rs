@@ -222,6 +222,38 @@ pub struct InfoAbi {
     pub params: *const ParamAbi,
     /// How many.
     pub params_len: usize,
+    /// The PCI devices it drives (its `ModuleInfo::pci_ids`).
+    pub pci_ids: *const PciIdAbi,
+    /// How many.
+    pub pci_ids_len: usize,
+}
+
+/// Bits of [`PciIdAbi::matches`]: which of its fields must match.
+pub mod pci_match {
+    /// The vendor id.
+    pub const VENDOR: u32 = 1;
+    /// The device id.
+    pub const DEVICE: u32 = 2;
+    /// The (class, subclass).
+    pub const CLASS: u32 = 4;
+}
+
+/// One entry of a driver's PCI device table (a `DeviceId`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct PciIdAbi {
+    /// Which fields must match ([`pci_match`] bits); the others are "any".
+    pub matches: u32,
+    /// Vendor id.
+    pub vendor: u16,
+    /// Device id.
+    pub device: u16,
+    /// Base class.
+    pub class: u8,
+    /// Subclass.
+    pub subclass: u8,
+    /// Reserved, zero.
+    pub reserved: u16,
 }
 
 /// An instance of the module, opaque to the kernel.
@@ -331,6 +363,10 @@ pub struct Services {
     pub port_write: extern "C" fn(host: Host, port: u16, width: u32, value: u32),
     /// Releases every claim; returns how many there were.
     pub release_all: extern "C" fn(host: Host) -> usize,
+    /// Binds the free PCI functions the module's declared table matches
+    /// (drivers) and writes every function it holds to `out`, encoded with
+    /// `helix_pci::wire`; [`OK`] or [`FAILED`] (error in `err`).
+    pub bind_pci: extern "C" fn(host: Host, out: Sink, err: Sink) -> u32,
 }
 
 /// The entry point's type.

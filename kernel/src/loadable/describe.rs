@@ -5,7 +5,8 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use helix_abi::{Bytes, InfoAbi, ParamAbi, param_kind};
+use helix_abi::{Bytes, InfoAbi, ParamAbi, param_kind, pci_match};
+use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{EventKinds, Version};
 use helix_modules::{ModuleFlags, ModuleMetadata, ParamKind, ParamSpec, Permissions};
 
@@ -84,6 +85,25 @@ fn param(h: &Host, p: &ParamAbi) -> Result<ParamSpec, LoadError> {
         boot_only: p.flags & 2 != 0,
         description: kept(text(h, p.description)?)?,
     })
+}
+
+/// The PCI device table a driver declared (interned, see `intern`).
+pub fn pci_ids(h: &Host, info: &InfoAbi) -> Result<&'static [DeviceId], LoadError> {
+    let ids = array(h, info.pci_ids, info.pci_ids_len)?
+        .iter()
+        .map(|id| {
+            if id.matches & !(pci_match::VENDOR | pci_match::DEVICE | pci_match::CLASS) != 0 {
+                return Err(LoadError::BadInfo("unknown PCI match bits"));
+            }
+            let has = |bit| id.matches & bit != 0;
+            Ok(DeviceId {
+                vendor: has(pci_match::VENDOR).then_some(id.vendor),
+                device: has(pci_match::DEVICE).then_some(id.device),
+                class: has(pci_match::CLASS).then_some((id.class, id.subclass)),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    intern::device_table(&ids).ok_or(LoadError::BadInfo("the kernel keeps no more module texts"))
 }
 
 /// The module's metadata, its state format and its own heap limit.

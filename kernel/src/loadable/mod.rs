@@ -142,6 +142,8 @@ fn prepare(
     let name = intern::text(&meta.name)
         .ok_or(LoadError::BadInfo("the kernel keeps no more module texts"))?;
     image.host().name.call_once(|| name);
+    let pci_ids = describe::pci_ids(image.host(), &image.descriptor().info)?;
+    image.host().pci_ids.call_once(|| pci_ids);
     Ok(Prepared {
         image: Arc::new(image),
         meta,

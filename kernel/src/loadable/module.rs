@@ -144,6 +144,10 @@ impl Module for LoadedModule {
         self.meta.clone()
     }
 
+    fn pci_ids(&self) -> &'static [helix_modules::services::pci::DeviceId] {
+        self.image.host().pci_ids.get().copied().unwrap_or(&[])
+    }
+
     fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
         self.drop_instance();
         let host = self.image.host();

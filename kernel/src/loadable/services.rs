@@ -37,6 +37,7 @@ pub fn table(host: HostPtr) -> Services {
         port_read,
         port_write,
         release_all,
+        bind_pci,
     }
 }
 
@@ -281,6 +282,23 @@ extern "C" fn claim_ports(h: HostPtr, base: u16, count: u16, err: Sink) -> u32 {
         }
         Err(e) => fail(err, &e),
     }
+}
+
+extern "C" fn bind_pci(h: HostPtr, out: Sink, err: Sink) -> u32 {
+    let h = host(h);
+    let Some(hw) = h.hardware.lock().clone() else {
+        return fail(
+            err,
+            &ModuleError::Failed("the module has no hardware access (not a DRIVER)"),
+        );
+    };
+    // Binds by the table in the module's descriptor (the kernel's copy),
+    // exactly as for a built-in driver.
+    put(
+        out,
+        &helix_modules::services::pci::wire::encode(&hw.pci_devices()),
+    );
+    OK
 }
 
 /// The claim holding `width` bytes at `port`, and the offset in it.

@@ -107,8 +107,10 @@ extern "C" fn init<T: ModuleTrait>(inst: Instance, init: *const InitAbi, err: Si
     let name = unsafe { text(init.name) };
     let id = ModuleId::hosted(init.id);
     let link = Arc::new(Link);
+    // SAFETY: `inst` is the kernel's instance of `T` (see `module`).
+    let pci_ids = unsafe { module::<T>(inst) }.info().pci_ids;
     let hardware = if init.hardware != 0 {
-        Ok(HardwareAccess::hosted(link.clone(), name.clone()))
+        Ok(HardwareAccess::hosted(link.clone(), name.clone(), pci_ids))
     } else {
         Err(HwError::NotADriver(name.clone()))
     };

@@ -2,7 +2,7 @@
 //! point in the module's own heap and never freed (the image is unmapped
 //! with its arena).
 
-use crate::types::{Bytes, InfoAbi, ParamAbi, param_kind};
+use crate::types::{Bytes, InfoAbi, ParamAbi, PciIdAbi, param_kind, pci_match};
 use alloc::vec::Vec;
 use helix_modules::ParamKind;
 use helix_modules::v2::ModuleInfo;
@@ -35,11 +35,36 @@ fn param(p: &helix_modules::ParamSpec) -> ParamAbi {
     }
 }
 
+fn pci_id(id: &helix_modules::services::pci::DeviceId) -> PciIdAbi {
+    let (class, subclass) = id.class.unwrap_or((0, 0));
+    PciIdAbi {
+        matches: if id.vendor.is_some() {
+            pci_match::VENDOR
+        } else {
+            0
+        } | if id.device.is_some() {
+            pci_match::DEVICE
+        } else {
+            0
+        } | if id.class.is_some() {
+            pci_match::CLASS
+        } else {
+            0
+        },
+        vendor: id.vendor.unwrap_or(0),
+        device: id.device.unwrap_or(0),
+        class,
+        subclass,
+        reserved: 0,
+    }
+}
+
 /// The interface form of `info`.
 pub(super) fn info(info: &ModuleInfo) -> InfoAbi {
     let (dependencies, dependencies_len) = strings(info.dependencies);
     let (provides, provides_len) = strings(info.provides);
     let params = info.params.iter().map(param).collect::<Vec<_>>().leak();
+    let pci_ids = info.pci_ids.iter().map(pci_id).collect::<Vec<_>>().leak();
     InfoAbi {
         name: Bytes::str(info.name),
         description: Bytes::str(info.description),
@@ -59,5 +84,7 @@ pub(super) fn info(info: &ModuleInfo) -> InfoAbi {
         provides_len,
         params: params.as_ptr(),
         params_len: params.len(),
+        pci_ids: pci_ids.as_ptr(),
+        pci_ids_len: pci_ids.len(),
     }
 }

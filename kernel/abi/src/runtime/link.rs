@@ -11,6 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use helix_modules::host::HostLink;
 use helix_modules::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
+use helix_modules::services::pci::{DeviceId, Function, wire};
 use helix_modules::v2::{Request, Response};
 use helix_modules::{DispatchSummary, ModuleError};
 
@@ -136,6 +137,22 @@ impl Hardware for Link {
         Err(HwError::Host(alloc::format!(
             "IRQ {irq}: interrupt handlers are not available to loadable modules"
         )))
+    }
+
+    fn bind_pci(&self, _owner: &str, _ids: &[DeviceId]) -> Vec<Function> {
+        // The kernel binds by the table the module declared in its
+        // descriptor, not by a list passed here (the same table: the
+        // framework passes the module's own `pci_ids`).
+        let Some(s) = services() else {
+            return Vec::new();
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        // A refusal (the kernel logs it) or a list that does not decode is
+        // no devices: the driver then reports that it found none.
+        if (s.bind_pci)(s.host, vec_sink(&mut out), vec_sink(&mut err)) != OK {
+            return Vec::new();
+        }
+        wire::decode(&out).unwrap_or_default()
     }
 
     fn release_all(&self, _owner: &str) -> usize {
