@@ -1,22 +1,29 @@
 //! Criterion benchmarks of the framework's hot paths, each measured next to
 //! its baseline in the same run:
-//! - IPC request/response through the registry vs a direct `dyn` call of
-//!   the same handler;
+//! - IPC request/response through the registry, by name and by a kept
+//!   module id, vs a direct `dyn` call of the same handler;
 //! - Tick dispatch to 64 registered modules of which 8 subscribe vs 8
 //!   direct `dyn` calls, with a trivial handler and with one doing a small
 //!   fixed amount of work;
-//! - dependency resolution of 1,000 and of 10,000 modules (linearity).
+//! - dependency resolution of 1,000 and of 10,000 modules (linearity);
+//! - registering 1,000 modules, and `start_all` of 1,000 registered ones
+//!   vs a loop that calls `init` and `start` directly on 1,000 modules.
 //!
 //! Runs are kept short (2 s measurement, 0.5 s warm-up, 20 samples).
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use helix_modules::host::HostLink;
+use helix_modules::v2::ModuleHandle;
 use helix_modules::v2::{
     Context, Event, EventKinds, EventResponse, ModuleInfo, ModuleTrait, Request, Response,
 };
 use helix_modules::{Caller, ModuleError, Registry};
+use helix_modules::{DispatchSummary, ModuleId};
 
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
@@ -70,6 +77,17 @@ fn ipc(c: &mut Criterion) {
                 payload: vec![],
             };
             black_box(registry.request(Caller::Kernel, black_box("status"), request))
+        })
+    });
+    let id = registry.lookup("status").unwrap();
+    g.bench_function("registry_request_by_id", |b| {
+        b.iter(|| {
+            let request = Request {
+                source: "bench",
+                request_type: String::from("get_status"),
+                payload: vec![],
+            };
+            black_box(registry.request_id(Caller::Kernel, black_box(id), request))
         })
     });
     g.finish();
@@ -232,6 +250,89 @@ fn dag(n: usize) -> Registry {
     registry
 }
 
+/// A link for the direct baseline's one `Context` (nothing calls it).
+struct NoLink;
+
+impl HostLink for NoLink {
+    fn request(&self, _: &str, _: Request) -> Result<Response, ModuleError> {
+        Err(ModuleError::Failed("no host"))
+    }
+    fn publish(&self, _: &str, _: Vec<u8>) -> Result<DispatchSummary, ModuleError> {
+        Err(ModuleError::Failed("no host"))
+    }
+    fn report_param(&self, _: &str, _: &str) -> Result<(), ModuleError> {
+        Err(ModuleError::Failed("no host"))
+    }
+}
+
+/// 1,000 modules with no dependencies, named `p0..p999`.
+fn plain_modules(names: &[&'static str]) -> Vec<Node> {
+    names.iter().map(|n| Node(ModuleInfo::new(n))).collect()
+}
+
+fn registered(names: &[&'static str]) -> Registry {
+    let r = Registry::new();
+    for m in plain_modules(names) {
+        r.register_v2(m).unwrap();
+    }
+    r
+}
+
+fn lifecycle(c: &mut Criterion) {
+    let names: Vec<&'static str> = (0..1000).map(|i| leak(format!("p{i}"))).collect();
+    let mut g = c.benchmark_group("lifecycle_1000");
+    g.bench_function("register", |b| {
+        b.iter_batched(
+            || (Registry::new(), plain_modules(&names)),
+            |(r, modules)| {
+                for m in modules {
+                    r.register_v2(m).unwrap();
+                }
+                r
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("start_all", |b| {
+        b.iter_batched(
+            || registered(&names),
+            |r| {
+                let report = r.start_all(Caller::Kernel);
+                assert_eq!(report.started.len(), 1000);
+                r
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let id = ModuleId::hosted(1);
+    let ctx = Context::hosted(
+        id,
+        String::from("p"),
+        Vec::new(),
+        ModuleHandle::hosted(id, Arc::new(NoLink)),
+        Err(helix_modules::services::hw::HwError::Unavailable),
+    );
+    g.bench_function("direct_init_start", |b| {
+        b.iter_batched(
+            || {
+                plain_modules(&names)
+                    .into_iter()
+                    .map(|m| Box::new(m) as Box<dyn ModuleTrait>)
+                    .collect::<Vec<_>>()
+            },
+            |mut modules| {
+                for m in modules.iter_mut() {
+                    m.init(black_box(&ctx)).unwrap();
+                    m.start().unwrap();
+                }
+                modules
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .measurement_time(Duration::from_secs(2))
@@ -242,6 +343,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = ipc, tick, deps
+    targets = ipc, tick, deps, lifecycle
 }
 criterion_main!(benches);

@@ -329,3 +329,62 @@ fn unknown_module_caller_is_not_found() {
         Err(ModuleError::NotFound { name: "#0".into() })
     );
 }
+
+#[test]
+fn a_kept_id_skips_the_lookup_and_keeps_every_rule() {
+    let r = Registry::new();
+    let j = Journal::default();
+    r.register_v2(
+        Probe::new(ModuleInfo::new("a").provides(&["svc"]), &j)
+            .on_request(|_, _| Ok(Response::ok(b"a".to_vec()))),
+    )
+    .unwrap();
+    r.register_v2(Probe::new(
+        ModuleInfo::new("dev").protected_by(Permissions::DEVICE),
+        &j,
+    ))
+    .unwrap();
+    r.start_all(Caller::Kernel);
+    // By name or by capability: the same module, the same answer.
+    let id = r.lookup("a").unwrap();
+    assert_eq!(r.lookup("svc"), Ok(id));
+    assert_eq!(
+        r.request_id(Caller::Kernel, id, req("k", "x"))
+            .unwrap()
+            .payload,
+        b"a"
+    );
+    assert!(matches!(
+        r.lookup("nobody"),
+        Err(ModuleError::NotFound { .. })
+    ));
+    // The rules of `request` hold: a stopped target, an id nobody has,
+    // a protected target and a payload over the limit.
+    r.stop(Caller::Kernel, "a").unwrap();
+    assert!(matches!(
+        r.request_id(Caller::Kernel, id, req("k", "x")),
+        Err(ModuleError::TargetNotRunning { .. })
+    ));
+    let nobody = helix_modules::ModuleId::hosted(999);
+    assert!(matches!(
+        r.request_id(Caller::Kernel, nobody, req("k", "x")),
+        Err(ModuleError::NotFound { .. })
+    ));
+    let dev = r.lookup("dev").unwrap();
+    let untrusted = r.register_v2(Probe::named("untrusted", &j)).unwrap();
+    r.init(Caller::Kernel, "untrusted").unwrap();
+    r.start(Caller::Kernel, "untrusted").unwrap();
+    assert!(matches!(
+        r.request_id(Caller::Module(untrusted), dev, req("untrusted", "x")),
+        Err(ModuleError::PermissionDenied { .. })
+    ));
+    let limit = r.limits().max_payload;
+    assert!(matches!(
+        r.request_id(
+            Caller::Kernel,
+            dev,
+            Request::new("k", "x", vec![0; limit + 1])
+        ),
+        Err(ModuleError::PayloadTooLarge { .. })
+    ));
+}

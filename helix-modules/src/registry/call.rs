@@ -194,15 +194,15 @@ impl Registry {
         detail: Option<&str>,
         result: &Result<T, ModuleError>,
     ) {
-        let caller_name = {
-            let t = self.inner.table.lock();
-            match caller {
-                Caller::Kernel => String::from("kernel"),
-                Caller::Module(id) => t
-                    .slot(id)
-                    .map(|s| s.meta.name.clone())
-                    .unwrap_or_else(|| format!("{id}")),
-            }
+        let caller_name = match caller {
+            Caller::Kernel => String::from("kernel"),
+            Caller::Module(id) => self
+                .inner
+                .table
+                .lock()
+                .slot(id)
+                .map(|s| s.meta.name.clone())
+                .unwrap_or_else(|| format!("{id}")),
         };
         let entry = AuditEntry {
             seq: 0,

@@ -71,6 +71,37 @@ impl Registry {
         target: &str,
         request: Request,
     ) -> Result<Response, ModuleError> {
+        self.checked_request(caller, Target::Name(target), request)
+    }
+
+    /// The module a request for `target` (a name, or else a capability)
+    /// goes to now, as [`Registry::request`] routes it: an id a caller can
+    /// keep and send to with [`Registry::request_id`], which skips the
+    /// lookup. Ids stay with their names (a module unloaded and loaded
+    /// again gets its old id back), but a capability's provider may change:
+    /// look it up again after a [`ModuleError::NotFound`].
+    pub fn lookup(&self, target: &str) -> Result<ModuleId, ModuleError> {
+        route(&self.inner.table.lock(), target)
+    }
+
+    /// [`Registry::request`] to the module with id `target` (from
+    /// [`Registry::lookup`]), with the same rules; an id no module has is
+    /// [`ModuleError::NotFound`].
+    pub fn request_id(
+        &self,
+        caller: Caller,
+        target: ModuleId,
+        request: Request,
+    ) -> Result<Response, ModuleError> {
+        self.checked_request(caller, Target::Id(target), request)
+    }
+
+    fn checked_request(
+        &self,
+        caller: Caller,
+        target: Target<'_>,
+        request: Request,
+    ) -> Result<Response, ModuleError> {
         let limit = self.inner.limits.max_payload;
         if request.payload.len() > limit {
             return Err(ModuleError::PayloadTooLarge {
@@ -78,24 +109,29 @@ impl Registry {
                 limit,
             });
         }
-        self.screen_request(caller, target, &request)?;
-        self.send(caller, caller, target, request, limit)
+        self.send(caller, caller, target, request, limit, true)
     }
 
     /// Delivers `request` from `caller` to `target` on the call chain of
     /// `chain_of`, with payloads up to `limit` bytes: the body of
     /// [`Registry::request`], and how the registry asks the SECURITY module
-    /// (as the kernel, on the chain of whoever it asks about, unlimited).
+    /// (as the kernel, on the chain of whoever it asks about, unlimited,
+    /// and not `screen`ed: the SECURITY module is not asked about itself).
+    /// With `screen`, a request to a protected module that the static
+    /// permissions allow is shown to the SECURITY module first (outside
+    /// the table lock), as [`Registry::authorize`] describes.
     pub(crate) fn send(
         &self,
         caller: Caller,
         chain_of: Caller,
-        target: &str,
+        target: Target<'_>,
         request: Request,
         limit: usize,
+        screen: bool,
     ) -> Result<Response, ModuleError> {
         let mut chain = None;
         let mut waiting = None;
+        let mut screened = !screen;
         let (id, module, audited) = loop {
             let mut t = self.inner.table.lock();
             if let Caller::Module(from) = caller {
@@ -107,7 +143,15 @@ impl Registry {
                     });
                 }
             }
-            let id = route(&t, target)?;
+            let id = match target {
+                Target::Name(name) => route(&t, name)?,
+                Target::Id(id) if t.slot(id).is_some() => id,
+                Target::Id(id) => {
+                    return Err(ModuleError::NotFound {
+                        name: alloc::format!("{id}"),
+                    });
+                }
+            };
             let chain = *chain.get_or_insert_with(|| self.chain_for(&t, chain_of));
             let Some(slot) = t.slot(id) else {
                 return Err(unknown_id(id));
@@ -134,6 +178,16 @@ impl Registry {
                         &result,
                     );
                     return result;
+                }
+                if !screened {
+                    // The SECURITY module's say, asked without the lock
+                    // (it is a module call); then route again.
+                    let name = name.clone();
+                    drop(t);
+                    let detail = Some(request.request_type.as_str());
+                    self.consult(caller, Operation::Request, &name, detail, &request.payload)?;
+                    screened = true;
+                    continue;
                 }
             }
             let Some(slot) = t.slot_mut(id) else {
@@ -235,6 +289,13 @@ impl Registry {
         }
         result
     }
+}
+
+/// Where a request goes: a name or capability to route, or a module id.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Name(&'a str),
+    Id(ModuleId),
 }
 
 /// The module a request for `target` goes to.

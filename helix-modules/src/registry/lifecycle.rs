@@ -203,17 +203,19 @@ impl Registry {
             }
         }
         for id in plan.order {
-            let Ok(name) = self.name_of(id) else { continue };
-            let state = self.state_of(id);
-            let chain = self.caller_chain(caller);
+            // Name, state and call chain under one lock.
+            let (name, state, chain) = {
+                let t = self.inner.table.lock();
+                let Some(s) = t.slot(id) else { continue };
+                (s.meta.name.clone(), s.state, self.chain_for(&t, caller))
+            };
             let result = match state {
-                Some(ModuleState::Registered) => self
+                ModuleState::Registered => self
                     .step_init(id, chain, false)
                     .and_then(|()| self.step_start(id, chain)),
-                Some(ModuleState::Initialized | ModuleState::Stopped) => self.step_start(id, chain),
-                Some(ModuleState::Running) => continue,
-                Some(s) => Err(invalid(&name, s, Operation::Start)),
-                None => continue,
+                ModuleState::Initialized | ModuleState::Stopped => self.step_start(id, chain),
+                ModuleState::Running => continue,
+                s => Err(invalid(&name, s, Operation::Start)),
             };
             self.audit(caller, Operation::Start, &name, None, &result);
             match result {

@@ -147,7 +147,14 @@ impl Registry {
         let answer = match security::encode(&query) {
             Ok(payload) => {
                 let request = Request::new("kernel", security::REQUEST_TYPE, payload);
-                match self.send(Caller::Kernel, caller, &by, request, usize::MAX) {
+                match self.send(
+                    Caller::Kernel,
+                    caller,
+                    super::ipc::Target::Name(&by),
+                    request,
+                    usize::MAX,
+                    false,
+                ) {
                     Ok(r) => match r.error {
                         None => Ok(String::from_utf8_lossy(&r.payload).into_owned()),
                         Some(reason) => Err(Cow::into_owned(reason)),
@@ -210,37 +217,6 @@ impl Registry {
         security()
             .find(|s| s.state == ModuleState::Failed)
             .map_or(Guard::Nobody, |s| Guard::Failed(s.meta.name.clone()))
-    }
-
-    /// The hook for a request to a `protected_by` module that the caller's
-    /// permissions allow; a request the permissions deny is left to
-    /// [`Registry::send`] to refuse and audit as before.
-    pub(crate) fn screen_request(
-        &self,
-        caller: Caller,
-        target: &str,
-        request: &Request,
-    ) -> Result<(), ModuleError> {
-        let name = {
-            let t = self.inner.table.lock();
-            let Ok(id) = super::ipc::route(&t, target) else {
-                return Ok(());
-            };
-            let Some(slot) = t.slot(id) else {
-                return Ok(());
-            };
-            let needed = slot.meta.protected_by;
-            let name = &slot.meta.name;
-            let empty = ModuleFlags::empty();
-            let allowed = |op| self.authorize_locked(&t, caller, op, name, needed, empty);
-            if needed.is_empty() || allowed(Operation::Request).is_err() {
-                return Ok(());
-            }
-            slot.meta.name.clone()
-        };
-        let detail = Some(request.request_type.as_str());
-        self.consult(caller, Operation::Request, &name, detail, &request.payload)
-            .map(|_| ())
     }
 }
 
