@@ -300,25 +300,19 @@ pub(crate) enum Target<'a> {
 
 /// The module a request for `target` goes to.
 pub(crate) fn route(t: &Table, target: &str) -> Result<ModuleId, ModuleError> {
-    if let Some(id) = t.by_name.get(target) {
-        return Ok(*id);
+    if let Some(id) = t.module_named(target) {
+        return Ok(id);
     }
-    let providers = t
-        .by_capability
-        .get(target)
-        .ok_or_else(|| ModuleError::NotFound {
-            name: String::from(target),
-        })?;
-    let best = providers
-        .iter()
-        .filter_map(|id| t.slot(*id))
+    let best = t
+        .providers_of(target)
+        .filter_map(|id| t.slot(id))
         .filter(|s| s.state == ModuleState::Running)
         .max_by(|a, b| a.meta.priority.cmp(&b.meta.priority).then(b.id.cmp(&a.id)));
     match best {
         Some(s) => Ok(s.id),
-        None => providers
-            .first()
-            .copied()
+        None => t
+            .providers_of(target)
+            .next()
             .ok_or_else(|| ModuleError::NotFound {
                 name: String::from(target),
             }),

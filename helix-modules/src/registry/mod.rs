@@ -195,7 +195,7 @@ impl Registry {
         let meta = module.metadata();
         deps::validate_metadata(&meta)?;
         let mut t = self.inner.table.lock();
-        if t.by_name.contains_key(meta.name.as_str()) {
+        if t.module_named(meta.name.as_str()).is_some() {
             return Err(ModuleError::AlreadyRegistered { name: meta.name });
         }
         // A module unloaded and registered again (insmod after rmmod) gets
@@ -242,7 +242,7 @@ impl Registry {
     /// Modules providing `capability`, in registration order.
     pub fn providers(&self, capability: &str) -> Vec<ModuleId> {
         let t = self.inner.table.lock();
-        t.by_capability.get(capability).cloned().unwrap_or_default()
+        t.providers_of(capability).collect()
     }
 
     /// The running module carrying `flag` (e.g. the scheduler), if any.

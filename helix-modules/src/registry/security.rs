@@ -103,9 +103,8 @@ impl Registry {
         let allowed = {
             let t = self.inner.table.lock();
             let flags = t
-                .by_name
-                .get(target)
-                .and_then(|id| t.slot(*id))
+                .module_named(target)
+                .and_then(|id| t.slot(id))
                 .map_or(ModuleFlags::empty(), |s| s.meta.flags);
             self.authorize_locked(&t, caller, op, target, needed_for(op), flags)
                 .map(|_| ())

@@ -265,11 +265,9 @@ pub(crate) struct Table {
     /// the same name takes its id back (see `retired`). Boxed so that an
     /// empty slot costs a pointer, and a call moves the slot cheaply.
     pub(crate) slots: Vec<Option<Box<Slot>>>,
-    pub(crate) by_name: Map<String, ModuleId>,
     /// The ids of unloaded modules by name, given back to a module of the
     /// same name when it is registered again.
     pub(crate) retired: Map<String, ModuleId>,
-    pub(crate) by_capability: Map<String, Vec<ModuleId>>,
     /// Running subscribers per event kind, in dispatch order. Shared
     /// snapshots so dispatch can walk them without the lock and without
     /// allocating.
@@ -281,7 +279,9 @@ pub(crate) struct Table {
     pub(crate) cmdline: Vec<CmdlineParam>,
     /// Every module name, capability and dependency target seen, numbered,
     /// so dependency resolution follows compact indexes instead of hashing
-    /// strings.
+    /// strings. It is also the name and capability index: a module's id
+    /// and a capability's providers are the symbol's [`Symbol`] (one hash
+    /// table and one copy of each name, for registering and for routing).
     pub(crate) symbols: Map<String, u32>,
     pub(crate) symbol_info: Vec<Symbol>,
     /// Per symbol, who answers to it (see [`Table::answer`]), packed in a
@@ -305,9 +305,7 @@ impl Table {
         let empty: Arc<[ModuleId]> = Arc::from(Vec::new());
         Table {
             slots: Vec::new(),
-            by_name: new_map(),
             retired: new_map(),
-            by_capability: new_map(),
             subscribers: core::array::from_fn(|_| empty.clone()),
             subscribers_dirty: false,
             chains_minted: 0,
@@ -332,12 +330,25 @@ impl Table {
     }
 
     pub(crate) fn id_of(&self, name: &str) -> Result<ModuleId, ModuleError> {
-        self.by_name
-            .get(name)
-            .copied()
+        self.module_named(name)
             .ok_or_else(|| ModuleError::NotFound {
                 name: String::from(name),
             })
+    }
+
+    /// The registered module called `name`, if any.
+    pub(crate) fn module_named(&self, name: &str) -> Option<ModuleId> {
+        let sym = *self.symbols.get(name)?;
+        self.symbol_info.get(sym as usize)?.module
+    }
+
+    /// The registered providers of `capability`, in registration order.
+    pub(crate) fn providers_of(&self, capability: &str) -> impl Iterator<Item = ModuleId> + '_ {
+        self.symbols
+            .get(capability)
+            .and_then(|sym| self.symbol_info.get(*sym as usize))
+            .into_iter()
+            .flat_map(Symbol::providers)
     }
 
     pub(crate) fn live(&self) -> impl Iterator<Item = &Slot> {

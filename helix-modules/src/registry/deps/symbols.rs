@@ -120,33 +120,18 @@ impl Table {
         for cap in provides {
             let sym = self.intern(cap) as usize;
             if add {
-                self.by_capability.entry(cap.clone()).or_default().push(id);
                 self.symbol_info[sym].add_provider(id);
-                self.answers[sym] = self.symbol_info[sym].packed_answer();
             } else {
                 self.symbol_info[sym].remove_provider(id);
-                self.answers[sym] = self.symbol_info[sym].packed_answer();
-                if let Some(list) = self.by_capability.get_mut(cap.as_str()) {
-                    list.retain(|p| *p != id);
-                    if list.is_empty() {
-                        self.by_capability.remove(cap.as_str());
-                    }
-                }
             }
+            self.answers[sym] = self.symbol_info[sym].packed_answer();
         }
     }
 
     /// Adds or removes `id` under its name in the indexes.
     pub(crate) fn index_name(&mut self, id: ModuleId, name: &str, add: bool) {
         let sym = self.intern(name) as usize;
-        if add {
-            self.by_name.insert(String::from(name), id);
-            self.symbol_info[sym].module = Some(id);
-            self.answers[sym] = self.symbol_info[sym].packed_answer();
-        } else {
-            self.by_name.remove(name);
-            self.symbol_info[sym].module = None;
-            self.answers[sym] = self.symbol_info[sym].packed_answer();
-        }
+        self.symbol_info[sym].module = add.then_some(id);
+        self.answers[sym] = self.symbol_info[sym].packed_answer();
     }
 }
