@@ -133,7 +133,7 @@ pub fn start_aps() -> usize {
         if index >= MAX_CPUS {
             break;
         }
-        let top = match thread::sched::create_idle(index as u32) {
+        let top = match thread::idle::create_idle(index as u32) {
             Ok(top) => top,
             Err(e) => {
                 log::warn!("CPU with APIC id {apic_id} not started: {e}");

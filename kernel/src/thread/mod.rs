@@ -23,6 +23,7 @@
 
 pub mod exec;
 mod exit;
+pub(crate) mod idle;
 pub mod park;
 pub(crate) mod sched;
 mod sleep;
@@ -31,8 +32,9 @@ mod wait;
 
 pub use exit::{OwnedFaultHook, kill_owned_by, on_thread_panic, set_owned_fault_hook};
 pub use helix_modules::services::scheduler::{Priority, ThreadId};
+pub use idle::run_idle;
 pub use sched::{
-    current_id, current_stack, is_running, main_thread_id, run_idle, scheduler, start, yield_now,
+    current_id, current_stack, is_running, main_thread_id, scheduler, start, yield_now,
 };
 pub use sleep::{sleep_ms, sleep_ns};
 pub use table::{ExitStatus, ThreadInfo, ThreadState, list};

@@ -11,7 +11,6 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use crate::contain::{CallKind, Fault};
 use crate::flags::ModuleFlags;
@@ -19,59 +18,10 @@ use crate::permissions::Permissions;
 use crate::registry::ModuleState;
 use crate::services::hw::HwError;
 
-/// A registry operation, as named in errors and in the audit ring.
-///
-/// ```
-/// use helix_modules::Operation;
-/// assert_eq!(Operation::SetParam.to_string(), "set-param");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Operation {
-    /// Adding a module to the registry.
-    Register,
-    /// Calling the module's `init`.
-    Init,
-    /// Calling the module's `start`.
-    Start,
-    /// Calling the module's `stop`.
-    Stop,
-    /// Removing the module from the registry.
-    Unload,
-    /// Replacing a running module by a new instance.
-    Reload,
-    /// Re-initialising and starting a failed or unhealthy module.
-    Restart,
-    /// Changing a module parameter at run time.
-    SetParam,
-    /// Sending an IPC request.
-    Request,
-    /// Delivering an event.
-    Event,
-    /// Reading the audit ring.
-    ReadAudit,
-    /// Loading a module binary (the kernel's loader asks
-    /// [`crate::Registry::authorize`] before it maps one).
-    Load,
-}
+mod display;
+mod operation;
 
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Operation::Register => "register",
-            Operation::Init => "init",
-            Operation::Start => "start",
-            Operation::Stop => "stop",
-            Operation::Unload => "unload",
-            Operation::Reload => "reload",
-            Operation::Restart => "restart",
-            Operation::SetParam => "set-param",
-            Operation::Request => "request",
-            Operation::Event => "event",
-            Operation::ReadAudit => "read-audit",
-            Operation::Load => "load",
-        })
-    }
-}
+pub use operation::Operation;
 
 /// Everything that can go wrong in the framework, and what modules return.
 ///
@@ -351,160 +301,6 @@ pub enum ModuleError {
         /// The busy module.
         module: String,
     },
-}
-
-impl fmt::Display for ModuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use ModuleError::*;
-        match self {
-            NotFound { name } => write!(f, "no module or capability named `{name}`"),
-            AlreadyRegistered { name } => write!(f, "module `{name}` is already registered"),
-            InvalidMetadata { module, reason } => {
-                write!(f, "invalid metadata for module `{module}`: {reason}")
-            }
-            InvalidDependency {
-                module,
-                spec,
-                reason,
-            } => write!(
-                f,
-                "module `{module}`: invalid dependency `{spec}`: {reason}"
-            ),
-            InvalidState { module, state, op } => {
-                write!(f, "cannot {op} module `{module}` while it is {state}")
-            }
-            DependencyMissing { module, dependency } => {
-                write!(
-                    f,
-                    "module `{module}`: dependency `{dependency}` is not registered"
-                )
-            }
-            DependencyFailed { module, dependency } => {
-                write!(
-                    f,
-                    "module `{module}`: dependency `{dependency}` is not running"
-                )
-            }
-            Cycle(names) => {
-                f.write_str("dependency cycle: ")?;
-                for (i, n) in names.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(" -> ")?;
-                    }
-                    f.write_str(n)?;
-                }
-                if let Some(first) = names.first() {
-                    write!(f, " -> {first}")?;
-                }
-                Ok(())
-            }
-            Reentrant { module } => write!(
-                f,
-                "request would re-enter module `{module}`, already in a call on this chain"
-            ),
-            Busy { module } => write!(f, "module `{module}` is busy on another call chain"),
-            TargetNotRunning { module, state } => {
-                write!(f, "module `{module}` is not running (it is {state})")
-            }
-            PayloadTooLarge { size, limit } => {
-                write!(f, "payload of {size} bytes exceeds the limit of {limit}")
-            }
-            PermissionDenied {
-                caller,
-                op,
-                target,
-                missing,
-            } => write!(
-                f,
-                "{caller} may not {op} `{target}`: missing permission {missing}"
-            ),
-            SourceMismatch { claimed, actual } => write!(
-                f,
-                "request source `{claimed}` does not match sender `{actual}`"
-            ),
-            InvalidParam {
-                module,
-                key,
-                reason,
-            } => write!(f, "invalid value for `{module}.{key}`: {reason}"),
-            UnknownParam { module, key } => {
-                write!(f, "module `{module}` has no parameter `{key}`")
-            }
-            BootOnlyParam { module, key } => write!(
-                f,
-                "parameter `{module}.{key}` is read only at boot: set it on the kernel command line"
-            ),
-            NotHotReloadable { module } => {
-                write!(f, "module `{module}` is not hot-reloadable")
-            }
-            ReloadMismatch { expected, found } => {
-                write!(f, "replacement for `{expected}` calls itself `{found}`")
-            }
-            StateIncompatible {
-                module,
-                running,
-                offered,
-            } => write!(
-                f,
-                "replacement for `{module}` reads state format {offered}, the running instance saves format {running}"
-            ),
-            Essential { module } => {
-                write!(
-                    f,
-                    "module `{module}` is essential and cannot be stopped or unloaded"
-                )
-            }
-            InUse { module, dependents } => {
-                write!(f, "module `{module}` is in use by ")?;
-                for (i, d) in dependents.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "`{d}`")?;
-                }
-                Ok(())
-            }
-            Conflict {
-                module,
-                holder,
-                flag,
-            } => write!(
-                f,
-                "module `{module}` cannot run: `{holder}` already holds role {flag}"
-            ),
-            Unsupported { module, flag } => {
-                write!(f, "module `{module}`: flag {flag} is not supported")
-            }
-            StepFailed { module, op, reason } => {
-                write!(f, "module `{module}` failed to {op}: {reason}")
-            }
-            UnexpectedReply { module } => {
-                write!(f, "module `{module}` answered with the wrong kind of reply")
-            }
-            RegistryGone => f.write_str("the registry no longer exists"),
-            Failed(reason) => f.write_str(reason),
-            Message(reason) => f.write_str(reason),
-            Hardware(e) => write!(f, "{e}"),
-            Faulted {
-                module,
-                during,
-                fault,
-            } => write!(f, "module `{module}` faulted in {during}: {fault}"),
-            SecurityRefused {
-                by,
-                op,
-                target,
-                reason,
-            } => write!(
-                f,
-                "security module `{by}` refused {op} of `{target}`: {reason}"
-            ),
-            Timeout { module } => write!(
-                f,
-                "module `{module}` stayed busy past every time budget: gave up waiting"
-            ),
-        }
-    }
 }
 
 impl core::error::Error for ModuleError {}

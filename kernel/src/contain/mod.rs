@@ -22,6 +22,10 @@
 //! by the registry itself, which sits outside the frame. Kernel locks are
 //! interrupt-off sections and registry calls made by module code are kernel
 //! sections, so the timer never stops a call while it holds either.
+//!
+//! Faults in a module's own threads and interrupt handlers, which no
+//! caller waits for, are queued for the events thread (`thread_faults`);
+//! the budgets come from the command line (`budget`).
 
 use crate::arch::x86_64::catch::{JumpBuffer, catch_call, resume};
 use crate::arch::x86_64::cpu;
@@ -30,12 +34,18 @@ use crate::thread::{self, exec};
 use crate::time;
 use alloc::sync::Arc;
 use core::fmt::Write;
-use helix_modules::FaultReport;
-use helix_modules::contain::{Budgets, CallInfo, CallKind, Containment, Fault, FaultKind};
+use helix_modules::contain::{CallInfo, CallKind, Containment, Fault, FaultKind};
+
+mod budget;
+mod thread_faults;
+
+pub use budget::{BudgetError, budgets};
+use thread_faults::on_owned_thread_fault;
+pub use thread_faults::{queue_irq_fault, report_thread_faults};
 
 /// Bytes of a fault report kept (the rest is cut): written from the panic
 /// handler, so it must not allocate.
-const REPORT_CAPACITY: usize = 640;
+pub(super) const REPORT_CAPACITY: usize = 640;
 
 /// One contained call in progress, on its thread's stack.
 #[repr(C)]
@@ -65,79 +75,6 @@ pub fn containment() -> Arc<KernelContainment> {
     exec::set_tick_check(on_tick);
     thread::set_owned_fault_hook(on_owned_thread_fault);
     Arc::new(KernelContainment)
-}
-
-/// A fault in a module's own thread, waiting to be reported to the
-/// registry: owner and report, fixed-size because they are written from
-/// the panic handler.
-struct ThreadFault {
-    owner: heapless::String<64>,
-    report: heapless::String<REPORT_CAPACITY>,
-    /// A thread of its own, or its interrupt handler.
-    kind: CallKind,
-}
-
-/// Faults in module threads not yet reported (a few at most: the module is
-/// failed at the next supervision tick, which ends its other threads).
-static THREAD_FAULTS: spin::Mutex<heapless::Vec<ThreadFault, 8>> =
-    spin::Mutex::new(heapless::Vec::new());
-
-fn on_owned_thread_fault(owner: &str, info: &core::panic::PanicInfo<'_>) {
-    // The panicking code may hold this lock only if it panicked inside
-    // `report_thread_faults`, which does not panic; never wait for it.
-    let Some(mut faults) = THREAD_FAULTS.try_lock() else {
-        return;
-    };
-    let mut f = ThreadFault {
-        owner: heapless::String::new(),
-        report: heapless::String::new(),
-        kind: CallKind::Thread,
-    };
-    let _ = f.owner.push_str(owner);
-    let _ = write!(f.report, "{}", info.message());
-    if let Some(l) = info.location() {
-        let _ = write!(f.report, " at {}:{}", l.file(), l.line());
-    }
-    let _ = faults.push(f);
-}
-
-/// Fails the modules whose threads faulted since the last call (the events
-/// thread calls this on every tick, before supervision, which then restarts
-/// them). A module that is in a call right now is reported at a later tick.
-pub fn report_thread_faults(registry: &helix_modules::Registry) {
-    // Moved out one by one onto the heap: the whole queue is several KiB,
-    // too much to hold on the events thread's stack.
-    let pending = cpu::without_interrupts(|| {
-        let mut faults = THREAD_FAULTS.lock();
-        let mut pending = alloc::vec::Vec::with_capacity(faults.len());
-        while let Some(f) = faults.pop() {
-            pending.push(f);
-        }
-        pending
-    });
-    let mut later = alloc::vec::Vec::new();
-    for f in pending {
-        let fault = Fault::new(classify(f.report.as_str()), f.report.as_str());
-        match registry.report_fault(f.owner.as_str(), f.kind, fault) {
-            Ok(FaultReport::Failed) => log::error!(
-                "module {} failed: {} faulted: {}",
-                f.owner,
-                f.kind.name(),
-                f.report
-            ),
-            // In a call right now: try again at the next tick.
-            Ok(FaultReport::Busy) => later.push(f),
-            Ok(FaultReport::NotRunning) | Err(_) => {}
-        }
-    }
-    if !later.is_empty() {
-        cpu::without_interrupts(|| {
-            let mut faults = THREAD_FAULTS.lock();
-            for f in later {
-                let _ = faults.push(f);
-            }
-        });
-    }
 }
 
 extern "C" fn trampoline(arg: *mut u8) {
@@ -196,29 +133,6 @@ pub fn run_in_interrupt(call: &mut dyn FnMut()) -> Result<(), Fault> {
         budget_ns: u64::MAX,
     };
     run_frame(&info, call, true)
-}
-
-/// Queues a fault of `owner`'s interrupt handler for the events thread,
-/// which fails the driver (and the supervisor restarts it).
-pub fn queue_irq_fault(owner: &str, fault: &Fault) {
-    queue_fault(owner, CallKind::Irq, fault.report.as_str());
-}
-
-/// Queues a fault of `owner`'s (its thread's or its interrupt handler's)
-/// for [`report_thread_faults`]; dropped if the queue is busy or full (the
-/// next fault queues again).
-fn queue_fault(owner: &str, kind: CallKind, report: &str) {
-    let Some(mut faults) = THREAD_FAULTS.try_lock() else {
-        return;
-    };
-    let mut f = ThreadFault {
-        owner: heapless::String::new(),
-        report: heapless::String::new(),
-        kind,
-    };
-    let _ = f.owner.push_str(owner);
-    let _ = f.report.push_str(report);
-    let _ = faults.push(f);
 }
 
 /// The guarded call itself (see [`KernelContainment::run`]).
@@ -418,7 +332,7 @@ pub fn on_panic(info: &core::panic::PanicInfo<'_>, interrupts_were_on: bool) {
 /// What kind of fault a panic report describes: CPU exceptions panic with
 /// their report, and a failed allocation with Rust's "memory allocation of
 /// N bytes failed".
-fn classify(report: &str) -> FaultKind {
+pub(super) fn classify(report: &str) -> FaultKind {
     if report.starts_with("CPU exception") {
         FaultKind::Exception
     } else if report.starts_with("memory allocation of") {
@@ -426,46 +340,4 @@ fn classify(report: &str) -> FaultKind {
     } else {
         FaultKind::Panic
     }
-}
-
-/// A `budget.*` setting that was refused (the default stays).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BudgetError {
-    /// The setting, after `budget.`.
-    pub key: &'static str,
-    /// Why.
-    pub error: crate::bootinfo::NumberError,
-}
-
-impl core::fmt::Display for BudgetError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "budget.{}: {} (milliseconds, 1..=600000)",
-            self.key, self.error
-        )
-    }
-}
-
-/// Budgets from the command line: `budget.lifecycle_ms=`, `budget.event_ms=`,
-/// `budget.request_ms=`, `budget.quick_ms=`, `budget.state_ms=` (1..=600000
-/// ms each). A bad value is refused and the default kept.
-pub fn budgets(cmdline: &boot::Cmdline<'_>) -> (Budgets, alloc::vec::Vec<BudgetError>) {
-    let mut b = Budgets::default();
-    let mut refused = alloc::vec::Vec::new();
-    let fields: [(&'static str, &mut u64); 5] = [
-        ("lifecycle_ms", &mut b.lifecycle_ns),
-        ("event_ms", &mut b.event_ns),
-        ("request_ms", &mut b.request_ns),
-        ("quick_ms", &mut b.quick_ns),
-        ("state_ms", &mut b.state_ns),
-    ];
-    for (key, field) in fields {
-        match crate::bootinfo::number(cmdline, &alloc::format!("budget.{key}"), 1..=600_000) {
-            Ok(Some(ms)) => *field = ms * 1_000_000,
-            Ok(None) => {}
-            Err(error) => refused.push(BudgetError { key, error }),
-        }
-    }
-    (b, refused)
 }
