@@ -303,6 +303,16 @@ pub enum ModuleError {
     },
 }
 
+impl ModuleError {
+    /// A module-reported failure ([`ModuleError::Message`]) reading as
+    /// `error` does: for a module passing on an error of its own kind,
+    /// `result.map_err(ModuleError::message)`.
+    pub fn message(error: impl core::fmt::Display) -> Self {
+        use alloc::string::ToString;
+        ModuleError::Message(error.to_string())
+    }
+}
+
 impl core::error::Error for ModuleError {}
 
 impl From<HwError> for ModuleError {

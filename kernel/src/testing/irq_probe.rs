@@ -6,7 +6,6 @@
 //! device. Each request (`kick`) queues one buffer, stamps the time of the
 //! notify ([`IrqProbe::notified_at`]) and waits for the device's answer.
 
-use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -58,10 +57,6 @@ impl IrqProbe {
     }
 }
 
-fn failed(e: impl core::fmt::Display) -> ModuleError {
-    ModuleError::Message(format!("{e}"))
-}
-
 impl ModuleTrait for IrqProbe {
     fn info(&self) -> ModuleInfo {
         ModuleInfo::new("irq_probe")
@@ -75,13 +70,13 @@ impl ModuleTrait for IrqProbe {
     fn start(&mut self) -> Result<(), ModuleError> {
         let hw = self.hw.as_ref().ok_or(ModuleError::Failed("no hardware"))?;
         let dev = if self.intx {
-            let dev = LegacyDevice::open(hw, 0).map_err(failed)?;
+            let dev = LegacyDevice::open(hw, 0).map_err(ModuleError::message)?;
             let isr = IsrThen::new(dev.transport.clone(), self.handler.clone());
             hw.claim_intx(&dev.function, Arc::new(isr))?;
             dev
         } else {
-            let (dev, routed) =
-                LegacyDevice::open_with_irq(hw, 0, Some(self.handler.clone())).map_err(failed)?;
+            let (dev, routed) = LegacyDevice::open_with_irq(hw, 0, Some(self.handler.clone()))
+                .map_err(ModuleError::message)?;
             if !routed {
                 return Err(ModuleError::Failed("MSI-X not routed"));
             }
@@ -92,7 +87,7 @@ impl ModuleTrait for IrqProbe {
     }
     fn stop(&mut self) -> Result<(), ModuleError> {
         if let Some((dev, _)) = self.dev.take() {
-            dev.transport.reset().map_err(failed)?;
+            dev.transport.reset().map_err(ModuleError::message)?;
         }
         Ok(())
     }
@@ -106,12 +101,12 @@ impl ModuleTrait for IrqProbe {
             len: 8,
             device_writes: true,
         }];
-        let head = dev.queue.add(&chain).map_err(failed)?;
+        let head = dev.queue.add(&chain).map_err(ModuleError::message)?;
         self.notified_at
             .store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
-        dev.transport.notify(0).map_err(failed)?;
+        dev.transport.notify(0).map_err(ModuleError::message)?;
         for _ in 0..10_000_000u32 {
-            if let Some(u) = dev.queue.pop_used().map_err(failed)?
+            if let Some(u) = dev.queue.pop_used().map_err(ModuleError::message)?
                 && u.head == head
             {
                 return Ok(Response::ok(Vec::new()));

@@ -249,10 +249,6 @@ impl Ich9Smbus {
     }
 }
 
-fn failed(e: impl ToString) -> ModuleError {
-    ModuleError::Message(e.to_string())
-}
-
 impl ModuleTrait for Ich9Smbus {
     fn info(&self) -> ModuleInfo {
         ModuleInfo::new("ich9_smbus")
@@ -286,8 +282,8 @@ impl ModuleTrait for Ich9Smbus {
             .ok_or(ModuleError::Failed(
                 "the controller's I/O BAR 4 is not assigned",
             ))?;
-        let base = u16::try_from(bar.base).map_err(failed)?;
-        let count = u16::try_from(bar.size).map_err(failed)?;
+        let base = u16::try_from(bar.base).map_err(ModuleError::message)?;
+        let count = u16::try_from(bar.size).map_err(ModuleError::message)?;
         let ports = hw.claim_ports(base, count)?;
         self.bound = Some((function, Host::new(ports)));
         Ok(())

@@ -230,10 +230,6 @@ impl VirtioBlk {
     }
 }
 
-fn failed(e: impl ToString) -> ModuleError {
-    ModuleError::Message(e.to_string())
-}
-
 impl ModuleTrait for VirtioBlk {
     fn info(&self) -> ModuleInfo {
         ModuleInfo::new("virtio_blk")
@@ -262,10 +258,10 @@ impl ModuleTrait for VirtioBlk {
         let dev = match LegacyDevice::open_with_irq(hw, 0, Some(counter)) {
             Ok((dev, _routed)) => dev,
             Err(VirtioError::NoDevice) => return Ok(()),
-            Err(e) => return Err(failed(e)),
+            Err(e) => return Err(ModuleError::message(e)),
         };
-        let low = dev.transport.config_u32(0).map_err(failed)?;
-        let high = dev.transport.config_u32(4).map_err(failed)?;
+        let low = dev.transport.config_u32(0).map_err(ModuleError::message)?;
+        let high = dev.transport.config_u32(4).map_err(ModuleError::message)?;
         let sectors = u64::from(low) | (u64::from(high) << 32);
         let mem = hw.alloc_dma(DATA + MAX_SECTORS as usize * SECTOR)?;
         self.disk = Some(Disk { dev, sectors, mem });
@@ -276,7 +272,7 @@ impl ModuleTrait for VirtioBlk {
         if let Some(disk) = self.disk.take() {
             // The device forgets the queue and stops using memory before
             // the kernel frees it.
-            disk.dev.transport.reset().map_err(failed)?;
+            disk.dev.transport.reset().map_err(ModuleError::message)?;
         }
         Ok(())
     }

@@ -78,10 +78,6 @@ pub struct VirtioRng {
     interrupts: Arc<IrqCounter>,
 }
 
-fn failed(e: impl ToString) -> ModuleError {
-    ModuleError::Message(e.to_string())
-}
-
 impl VirtioRng {
     /// `n` bytes from the device.
     pub fn read(&mut self, n: usize) -> Result<alloc::vec::Vec<u8>, RngError> {
@@ -131,7 +127,7 @@ impl ModuleTrait for VirtioRng {
         let (dev, _routed) =
             LegacyDevice::open_with_irq(hw, 0, Some(counter)).map_err(|e| match e {
                 VirtioError::NoDevice => ModuleError::Failed("no virtio entropy device"),
-                e => failed(e),
+                e => ModuleError::message(e),
             })?;
         self.device = Some((dev, hw.alloc_dma(MAX_READ)?));
         Ok(())
@@ -141,7 +137,7 @@ impl ModuleTrait for VirtioRng {
         if let Some((dev, _)) = self.device.take() {
             // The device forgets the queue and stops using memory before
             // the kernel frees it.
-            dev.transport.reset().map_err(failed)?;
+            dev.transport.reset().map_err(ModuleError::message)?;
         }
         Ok(())
     }

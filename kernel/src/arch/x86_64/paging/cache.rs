@@ -1,4 +1,4 @@
-//! Caching of identity-mapped MMIO below 3 GiB. The boot stub maps the
+//! Caching of identity-mapped MMIO below 3 GiB. The boot code (`boot/`) maps the
 //! top gigabyte of the first 4 GiB uncached; device windows below it
 //! (q35's PCI ECAM at 0xb000_0000) are mapped write-back like RAM until
 //! [`set_identity_uncached`] changes them.
