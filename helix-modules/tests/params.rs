@@ -335,3 +335,29 @@ fn status_carries_the_info_texts_and_keeps_them_for_a_failed_module() {
     // The parameters it would get are still listed.
     assert_eq!(shown(&r, "broken"), ["port=1016", "irq=4", "verbose=off"]);
 }
+
+#[test]
+fn values_given_at_load_time_go_with_the_registration() {
+    let j = Journal::default();
+    let r = Registry::builder().cmdline("uart.irq=3").build();
+    r.register_v2(driver(&j)).unwrap();
+    // Nothing given: nothing asked, nothing audited.
+    r.preset_params(Caller::Kernel, "uart", &[]).unwrap();
+    let log = r.audit_log(Caller::Kernel).unwrap();
+    assert!(!log.iter().any(|e| e.op == Operation::SetParam), "{log:?}");
+    // Given: they win over the command line, boot-only ones included.
+    r.preset_params(Caller::Kernel, "uart", &[("irq", "5"), ("port", "760")])
+        .unwrap();
+    r.init(Caller::Kernel, "uart").unwrap();
+    let values = shown(&r, "uart");
+    assert!(values.contains(&"irq=5".to_string()), "{values:?}");
+    assert!(values.contains(&"port=760".to_string()), "{values:?}");
+    // Unloaded and registered again, the module starts from the command
+    // line, not from the earlier values, and the command line is intact.
+    r.unload(Caller::Kernel, "uart").unwrap();
+    r.register_v2(driver(&j)).unwrap();
+    r.init(Caller::Kernel, "uart").unwrap();
+    let values = shown(&r, "uart");
+    assert!(values.contains(&"irq=3".to_string()), "{values:?}");
+    assert!(values.contains(&"port=1016".to_string()), "{values:?}");
+}

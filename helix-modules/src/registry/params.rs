@@ -48,13 +48,17 @@ fn resolve_noting(
     let from_cmdline = t.cmdline.iter().filter(|p| &p.module == name);
     let specs = &slot.meta.params;
     if specs.is_empty() {
-        // Nothing declared: pass the command line through, last one wins.
+        // Nothing declared: pass the command line through, then the
+        // module's overrides; the last one of a key wins.
         let mut out: Vec<ConfigEntry> = Vec::new();
-        for p in from_cmdline {
-            out.retain(|e| e.key != p.key);
+        let given = from_cmdline
+            .map(|p| (&p.key, &p.value))
+            .chain(slot.overrides.iter().map(|(k, v)| (k, v)));
+        for (key, value) in given {
+            out.retain(|e| &e.key != key);
             out.push(ConfigEntry {
-                key: p.key.clone(),
-                value: p.value.clone(),
+                key: key.clone(),
+                value: value.clone(),
                 sensitive: false,
             });
         }

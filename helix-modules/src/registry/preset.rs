@@ -1,13 +1,13 @@
 //! Parameters given with a module loaded at run time (`insmod NAME
 //! key=value`): [`Registry::preset_params`] sets them between registration
-//! and the module's first `init`, in the place the kernel command line's
-//! `NAME.key=value` would have, so boot-only parameters are settable too.
+//! and the module's first `init`, as run-time overrides of the module's
+//! own (they win over the kernel command line's `NAME.key=value` and go
+//! with the registration), so boot-only parameters are settable too.
 
 use alloc::string::String;
 
 use super::params::{check, spec_of};
 use super::{ModuleState, Registry, call::unknown_id};
-use crate::config::CmdlineParam;
 use crate::error::{ModuleError, Operation};
 use crate::permissions::{Caller, Permissions};
 
@@ -63,10 +63,22 @@ impl Registry {
         name: &str,
         params: &[(&str, &str)],
     ) -> Result<(), ModuleError> {
-        let id =
-            self.authorize_module_op(caller, Operation::SetParam, name, Permissions::CONFIGURE)?;
+        // Asked per key, with its value, as `set_param` asks; nothing to
+        // set asks nothing.
+        let mut id = None;
+        for (key, value) in params {
+            id = Some(self.authorize_module_op_with(
+                caller,
+                Operation::SetParam,
+                name,
+                Permissions::CONFIGURE,
+                Some(key),
+                value.as_bytes(),
+            )?);
+        }
+        let Some(id) = id else { return Ok(()) };
         let mut t = self.inner.table.lock();
-        let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
+        let slot = t.slot_mut(id).ok_or_else(|| unknown_id(id))?;
         if slot.state != ModuleState::Registered {
             return Err(ModuleError::InvalidState {
                 module: String::from(name),
@@ -79,15 +91,13 @@ impl Registry {
                 check(&spec_of(slot, key)?, name, value)?;
             }
         }
+        // The module's own overrides, which win over the command line and
+        // go with the registration: unloaded and loaded again, the module
+        // starts from the command line, not from an earlier insmod.
         for (key, value) in params {
-            // One entry per key: loading a module again with other values
-            // replaces them rather than piling them up.
-            t.cmdline.retain(|p| !(p.module == name && p.key == *key));
-            t.cmdline.push(CmdlineParam {
-                module: String::from(name),
-                key: String::from(*key),
-                value: String::from(*value),
-            });
+            slot.overrides.retain(|(k, _)| k != key);
+            slot.overrides
+                .push((String::from(*key), String::from(*value)));
         }
         Ok(())
     }
