@@ -449,4 +449,17 @@ fn a_security_module_is_asked_only_about_the_operations_it_screens() {
         Err(ModuleError::SecurityRefused { .. })
     ));
     assert_eq!(asked.load(Ordering::SeqCst), 1);
+    // A SECURITY module that screens everything is still not asked about
+    // what is done to one that screens less: nothing done to or by any
+    // SECURITY module asks one.
+    let j = Journal::default();
+    let seen = guarded(&r, &j);
+    r.init(Caller::Kernel, "sec").unwrap();
+    r.start(Caller::Kernel, "sec").unwrap();
+    r.stop(Caller::Kernel, "loads_only").unwrap();
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
 }

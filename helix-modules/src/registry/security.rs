@@ -201,19 +201,19 @@ impl Registry {
     fn guard(&self, caller: Caller, target: &str, op: Operation) -> Guard {
         let t = self.inner.table.lock();
         let security = || {
-            t.live().filter(|s| {
-                s.meta.flags.contains(ModuleFlags::SECURITY)
-                    && (s.screens.is_empty() || s.screens.contains(&op))
-            })
+            t.live()
+                .filter(|s| s.meta.flags.contains(ModuleFlags::SECURITY))
         };
-        // Nothing done to or by a SECURITY module asks one.
+        // Nothing done to or by any SECURITY module asks one, whatever it
+        // screens.
         if security().any(|s| s.meta.name == target || caller == Caller::Module(s.id)) {
             return Guard::Nobody;
         }
-        if let Some(s) = security().find(|s| s.state == ModuleState::Running) {
+        let screening = || security().filter(|s| s.screens.is_empty() || s.screens.contains(&op));
+        if let Some(s) = screening().find(|s| s.state == ModuleState::Running) {
             return Guard::Running(s.meta.name.clone());
         }
-        security()
+        screening()
             .find(|s| s.state == ModuleState::Failed)
             .map_or(Guard::Nobody, |s| Guard::Failed(s.meta.name.clone()))
     }
