@@ -145,12 +145,8 @@ impl Registry {
             }
             let id = match target {
                 Target::Name(name) => route(&t, name)?,
-                Target::Id(id) if t.slot(id).is_some() => id,
-                Target::Id(id) => {
-                    return Err(ModuleError::NotFound {
-                        name: alloc::format!("{id}"),
-                    });
-                }
+                // An id nobody has is refused by the slot lookup below.
+                Target::Id(id) => id,
             };
             let chain = *chain.get_or_insert_with(|| self.chain_for(&t, chain_of));
             let Some(slot) = t.slot(id) else {

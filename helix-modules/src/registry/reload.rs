@@ -59,6 +59,9 @@ impl Registry {
     ) -> Result<(), ModuleError> {
         let id = self.authorize_module_op(caller, Operation::Reload, name, Permissions::RELOAD)?;
         let new_meta = new.metadata();
+        // The rest of the new code's static description, which the slot
+        // takes with its metadata.
+        let (new_pci_ids, new_screens) = (new.pci_ids(), new.screens());
         let chain = self.caller_chain(caller);
         let (mut old, config) = self.take(id, chain, |t| {
             let s = t.slot(id).ok_or_else(|| unknown_id(id))?;
@@ -188,9 +191,8 @@ impl Registry {
                     t.set_node(id, Some(node));
                     params::settle(slot, config);
                     slot.scheduler = service;
-                    if let Ok((_, offered)) = formats {
-                        slot.state_version = offered;
-                    }
+                    slot.pci_ids = new_pci_ids;
+                    slot.screens = new_screens;
                     slot.consecutive_errors = 0;
                     slot.polled_healthy = true;
                     slot.supervision.reset();
