@@ -203,18 +203,20 @@ pub fn hardware() -> Arc<KernelHardware> {
         .clone()
 }
 
-/// The part of the boot identity map that is mapped uncached, for MMIO.
-const UNCACHED_IDENTITY_MAP: core::ops::Range<u64> = (3 << 30)..(4 << 30);
-
-fn ioapic_ready() -> bool {
+/// Whether the I/O APIC is set up (doing it the first time), for anything
+/// that routes a line through it: ISA lines here, PCI INTx (`intx`).
+pub(crate) fn ioapic_ready() -> bool {
     *IOAPIC_READY.call_once(|| match acpi::platform() {
         Ok(p) => match p.ioapic {
-            Some((base, gsi_base)) if UNCACHED_IDENTITY_MAP.contains(&base) => {
+            Some((base, gsi_base))
+                if crate::arch::x86_64::paging::UNCACHED_IDENTITY_MAP.contains(&base) =>
+            {
                 // SAFETY: `base` is the first I/O APIC's MMIO address as the
                 // firmware's MADT gives it, inside the identity map's
                 // uncached top gigabyte (checked; that is where I/O APICs
                 // live). This `Once` runs it once, and nothing else drives
-                // the I/O APIC: only this module calls `ioapic`.
+                // the I/O APIC: only this module and `intx` call `ioapic`,
+                // both after this.
                 unsafe { ioapic::init(base, gsi_base) };
                 true
             }

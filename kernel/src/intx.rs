@@ -95,6 +95,9 @@ pub fn claim(owner: &str, bdf: Bdf, handler: Arc<dyn IrqHandler>) -> Result<u32,
     }
     let f = crate::pci::find(bdf).ok_or_else(|| HwError::NotBound(alloc::format!("{bdf}")))?;
     let gsi = route(bdf, f.interrupt_pin)?;
+    if !crate::hw::ioapic_ready() {
+        return Err(HwError::NoIntxRoute(alloc::format!("{bdf}: no I/O APIC")));
+    }
     let line = (gsi - PIRQ_GSI_BASE) as usize;
     let vector = INTX_VECTOR_BASE + line as u8;
     cpu::without_interrupts(|| {

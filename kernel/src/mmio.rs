@@ -18,7 +18,7 @@ use helix_modules::services::pci::{BarKind, Bdf};
 use helix_modules::sync::IrqMutex;
 
 /// The uncached window of the identity map: `[3 GiB, 4 GiB)`.
-const WINDOW: core::ops::Range<u64> = (3 << 30)..(4 << 30);
+const WINDOW: core::ops::Range<u64> = crate::arch::x86_64::paging::UNCACHED_IDENTITY_MAP;
 
 struct Bar {
     base: u64,

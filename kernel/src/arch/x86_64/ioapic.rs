@@ -20,22 +20,29 @@ static BASE: AtomicU64 = AtomicU64::new(0);
 static GSI_BASE: AtomicU32 = AtomicU32::new(0);
 static LINES: AtomicU32 = AtomicU32::new(0);
 
+/// Serialises the select/window pair: two CPUs interleaving them would
+/// program the wrong register. Taken with interrupts off, so an interrupt
+/// handler that masks a line cannot deadlock against its own CPU.
+static REGS: spin::Mutex<()> = spin::Mutex::new(());
+
 /// Reads register `reg` (0 before [`init`]).
 fn read(reg: u32) -> u32 {
     let base = BASE.load(Ordering::Relaxed);
     if base == 0 {
         return 0;
     }
-    // SAFETY: a non-zero `BASE` was stored by `init`, whose caller promised
-    // it is the MMIO base of an I/O APIC, identity-mapped uncached and
-    // driven by nothing else; the select/window pair is its register
-    // interface and no Rust object lives there. (Two CPUs interleaving
-    // select and window would misprogram the chip, not memory: `crate::hw`
-    // calls `route` and `mask` under its IRQ table lock.)
-    unsafe {
-        ((base + REG_SELECT) as *mut u32).write_volatile(reg);
-        ((base + REG_WINDOW) as *const u32).read_volatile()
-    }
+    super::cpu::without_interrupts(|| {
+        let _pair = REGS.lock();
+        // SAFETY: a non-zero `BASE` was stored by `init`, whose caller
+        // promised it is the MMIO base of an I/O APIC, identity-mapped
+        // uncached and driven by nothing else; the select/window pair is
+        // its register interface (used whole under `REGS`) and no Rust
+        // object lives there.
+        unsafe {
+            ((base + REG_SELECT) as *mut u32).write_volatile(reg);
+            ((base + REG_WINDOW) as *const u32).read_volatile()
+        }
+    })
 }
 
 /// Writes register `reg` (nothing before [`init`]).
@@ -44,11 +51,15 @@ fn write(reg: u32, value: u32) {
     if base == 0 {
         return;
     }
-    // SAFETY: as in `read`: a non-zero `BASE` is an I/O APIC's registers.
-    unsafe {
-        ((base + REG_SELECT) as *mut u32).write_volatile(reg);
-        ((base + REG_WINDOW) as *mut u32).write_volatile(value);
-    }
+    super::cpu::without_interrupts(|| {
+        let _pair = REGS.lock();
+        // SAFETY: as in `read`: a non-zero `BASE` is an I/O APIC's
+        // registers, and `REGS` keeps the pair whole.
+        unsafe {
+            ((base + REG_SELECT) as *mut u32).write_volatile(reg);
+            ((base + REG_WINDOW) as *mut u32).write_volatile(value);
+        }
+    })
 }
 
 /// Takes over the I/O APIC at `base` serving GSIs from `gsi_base`, and

@@ -44,6 +44,9 @@ pub use walk::{Mapping, for_each_mapping, lookup};
 
 /// Size of a page (and of a physical frame).
 pub const PAGE_SIZE: u64 = 4096;
+/// The identity map's uncached top gigabyte of the first 4 GiB, where the
+/// boot code maps device registers (I/O APIC, local APIC, PCI BARs).
+pub const UNCACHED_IDENTITY_MAP: core::ops::Range<u64> = (3 << 30)..(4 << 30);
 
 /// Where the frames for new page tables come from.
 ///
