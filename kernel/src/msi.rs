@@ -17,7 +17,6 @@
 //! interrupt (after the handler ran) or by its deadline. That is how a
 //! driver completes requests on interrupts instead of polling.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -50,14 +49,16 @@ static CLAIMS: spin::Mutex<Vec<Option<Claim>>> = spin::Mutex::new(Vec::new());
 static DELIVERED: [AtomicU64; MSI_VECTORS] = [const { AtomicU64::new(0) }; MSI_VECTORS];
 /// Threads waiting for each vector's next interrupt.
 static WAITERS: [WaitQueue; MSI_VECTORS] = [const { WaitQueue::new() }; MSI_VECTORS];
-/// Interrupts delivered, per function (kept across claims).
-static COUNTS: spin::Mutex<BTreeMap<Bdf, u64>> = spin::Mutex::new(BTreeMap::new());
 
 fn on_msi(frame: &mut InterruptFrame) {
     let i = usize::from((frame.vector as u8).wrapping_sub(MSI_BASE));
-    let (handler, bdf) = match CLAIMS.lock().get(i).and_then(Option::as_ref) {
-        Some(c) => (c.handler.clone(), c.bdf),
-        None => return,
+    let Some(handler) = CLAIMS
+        .lock()
+        .get(i)
+        .and_then(Option::as_ref)
+        .map(|c| c.handler.clone())
+    else {
+        return;
     };
     // Module code: contained. A fault masks the entry until the driver,
     // failed by the events thread and restarted, claims it again.
@@ -68,30 +69,39 @@ fn on_msi(frame: &mut InterruptFrame) {
         // SAFETY: the entry `claim` wrote for this function, still bound
         // (its release, which would take it, runs later, from the events
         // thread).
-        unsafe { write_entry(c.entry_addr, 0, true) };
-    }
-    // The function's counter exists from its first claim: no allocation here.
-    if let Some(n) = COUNTS.lock().get_mut(&bdf) {
-        *n += 1;
+        unsafe { mask_entry(c.entry_addr) };
     }
     DELIVERED[i].fetch_add(1, Ordering::SeqCst);
     WAITERS[i].wake_all();
 }
 
-/// Writes an MSI-X table entry: address, data, vector control.
+/// Masks an MSI-X table entry (its vector control only: a masked entry's
+/// address and data are not used).
 ///
 /// # Safety
 /// `at` must be the address of an entry of a bound function's MSI-X table
 /// in the uncached identity window.
-unsafe fn write_entry(at: u64, vector: u8, masked: bool) {
+unsafe fn mask_entry(at: u64) {
+    // SAFETY: the caller's contract; a 32-bit volatile write, as the table
+    // wants it.
+    unsafe { (at as *mut u32).add(3).write_volatile(1) };
+}
+
+/// Points a masked MSI-X table entry at `vector` on this CPU, then
+/// unmasks it: the device never sees a half-written message.
+///
+/// # Safety
+/// As [`mask_entry`].
+unsafe fn route_entry(at: u64, vector: u8) {
     let p = at as *mut u32;
     // SAFETY: the caller's contract; 32-bit volatile writes, as the table
-    // wants them.
+    // wants them, the mask first and the unmask last.
     unsafe {
+        p.add(3).write_volatile(1);
         p.write_volatile(0xfee0_0000 | (apic::id() << 12));
         p.add(1).write_volatile(0);
         p.add(2).write_volatile(u32::from(vector));
-        p.add(3).write_volatile(u32::from(masked));
+        p.add(3).write_volatile(0);
     }
 }
 
@@ -117,13 +127,26 @@ pub fn claim(
         .bar(msix.table_bar)
         .ok_or(HwError::NoSuchBar(msix.table_bar))?;
     let entry_addr = bar.base + u64::from(msix.table_offset) + u64::from(entry) * 16;
-    if !((3u64 << 30)..(4u64 << 30)).contains(&entry_addr) || bar.base == 0 {
+    if !crate::arch::x86_64::paging::UNCACHED_IDENTITY_MAP.contains(&entry_addr) || bar.base == 0 {
         return Err(HwError::BarNotMappable(bar.base));
     }
     cpu::without_interrupts(|| {
         let mut claims = CLAIMS.lock();
         if claims.is_empty() {
             claims.resize_with(MSI_VECTORS, || None);
+        }
+        // One vector per entry: a second claim of the same entry would
+        // leave the first one's vector (and its waiters) stale.
+        if let Some((j, c)) = claims
+            .iter()
+            .enumerate()
+            .filter_map(|(j, c)| Some((j, c.as_ref()?)))
+            .find(|(_, c)| c.bdf == bdf && c.entry == entry)
+        {
+            return Err(HwError::IrqInUse {
+                irq: MSI_BASE + j as u8,
+                owner: c.owner.clone(),
+            });
         }
         let i = claims
             .iter()
@@ -134,8 +157,7 @@ pub fn claim(
         let _ = interrupts::set_handler(vector, on_msi);
         // SAFETY: `entry_addr` is an entry of the MSI-X table of a function
         // bound to `owner`, in the uncached identity window (checked above).
-        unsafe { write_entry(entry_addr, vector, false) };
-        COUNTS.lock().entry(bdf).or_default();
+        unsafe { route_entry(entry_addr, vector) };
         DELIVERED[i].store(0, Ordering::SeqCst);
         claims[i] = Some(Claim {
             owner: String::from(owner),
@@ -200,7 +222,7 @@ pub fn release(owner: &str) -> usize {
                 if let Some(c) = slot.take() {
                     // SAFETY: the entry was written by `claim` for this
                     // function, still bound (devices go back after this).
-                    unsafe { write_entry(c.entry_addr, 0, true) };
+                    unsafe { mask_entry(c.entry_addr) };
                     if !functions.contains(&c.bdf) {
                         functions.push(c.bdf);
                     }
@@ -222,7 +244,16 @@ pub fn release(owner: &str) -> usize {
     n
 }
 
-/// MSI-X interrupts delivered for the function at `bdf` since boot.
+/// MSI-X interrupts delivered for the function at `bdf` on the entries
+/// its driver holds now, since they were claimed.
 pub fn count(bdf: Bdf) -> u64 {
-    cpu::without_interrupts(|| COUNTS.lock().get(&bdf).copied().unwrap_or(0))
+    cpu::without_interrupts(|| {
+        CLAIMS
+            .lock()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.bdf == bdf))
+            .map(|(i, _)| DELIVERED[i].load(Ordering::SeqCst))
+            .sum()
+    })
 }

@@ -109,6 +109,31 @@ ktest!(
         );
         let stats = kernel::testing::ask(r, "virtio_rng", "stats", b"").unwrap();
         assert!(!stats.ends_with("interrupts=0"), "{stats}");
+        // One vector per entry: claiming entry 0 again is refused, and the
+        // driver's own claim keeps counting.
+        struct Nothing;
+        impl helix_modules::services::hw::IrqHandler for Nothing {
+            fn handle_irq(&self) {}
+        }
+        let again = kernel::msi::claim("virtio_rng", bdf, 0, alloc::sync::Arc::new(Nothing));
+        assert!(
+            matches!(
+                again,
+                Err(helix_modules::services::hw::HwError::IrqInUse { .. })
+            ),
+            "{again:?}"
+        );
+        let before = kernel::msi::count(bdf);
+        read(r, "8").expect("read after the refused claim");
+        // The interrupt may land just after the polled answer.
+        let deadline = kernel::time::now_ns() + 5_000_000_000;
+        while kernel::msi::count(bdf) <= before {
+            assert!(
+                kernel::time::now_ns() < deadline,
+                "no interrupt after the read"
+            );
+            kernel::thread::sleep_ms(1);
+        }
         let big = read(r, "4096").expect("read 4096");
         assert_eq!(big.len(), 4096);
         for bad in ["0", "4097", "many"] {

@@ -27,23 +27,37 @@ struct ThreadFault {
 static THREAD_FAULTS: spin::Mutex<heapless::Vec<ThreadFault, 8>> =
     spin::Mutex::new(heapless::Vec::new());
 
+type Faults = heapless::Vec<ThreadFault, 8>;
+
+/// Queues a fault of `owner` unless one is waiting already (one fails the
+/// module); `report` writes its text. Dropped only if eight other modules
+/// have faults waiting.
+fn push(faults: &mut Faults, owner: &str, kind: CallKind, report: impl FnOnce(&mut ThreadFault)) {
+    if faults.iter().any(|f| f.owner == owner) {
+        return;
+    }
+    let mut f = ThreadFault {
+        owner: heapless::String::new(),
+        report: heapless::String::new(),
+        kind,
+    };
+    let _ = f.owner.push_str(owner);
+    report(&mut f);
+    let _ = faults.push(f);
+}
+
 pub(super) fn on_owned_thread_fault(owner: &str, info: &core::panic::PanicInfo<'_>) {
     // The panicking code may hold this lock only if it panicked inside
     // `report_thread_faults`, which does not panic; never wait for it.
     let Some(mut faults) = THREAD_FAULTS.try_lock() else {
         return;
     };
-    let mut f = ThreadFault {
-        owner: heapless::String::new(),
-        report: heapless::String::new(),
-        kind: CallKind::Thread,
-    };
-    let _ = f.owner.push_str(owner);
-    let _ = write!(f.report, "{}", info.message());
-    if let Some(l) = info.location() {
-        let _ = write!(f.report, " at {}:{}", l.file(), l.line());
-    }
-    let _ = faults.push(f);
+    push(&mut faults, owner, CallKind::Thread, |f| {
+        let _ = write!(f.report, "{}", info.message());
+        if let Some(l) = info.location() {
+            let _ = write!(f.report, " at {}:{}", l.file(), l.line());
+        }
+    });
 }
 
 /// Fails the modules whose threads faulted since the last call (the events
@@ -91,19 +105,14 @@ pub fn queue_irq_fault(owner: &str, fault: &Fault) {
     queue_fault(owner, CallKind::Irq, fault.report.as_str());
 }
 
-/// Queues a fault of `owner`'s (its thread's or its interrupt handler's)
-/// for [`report_thread_faults`]; dropped if the queue is busy or full (the
-/// next fault queues again).
+/// Queues a fault of `owner`'s interrupt handler. Waits for the lock
+/// rather than dropping the fault: the line or entry is masked already, so
+/// no second fault would come to queue it again, and every holder of the
+/// lock runs with interrupts off, so only another CPU's short hold is
+/// waited for.
 fn queue_fault(owner: &str, kind: CallKind, report: &str) {
-    let Some(mut faults) = THREAD_FAULTS.try_lock() else {
-        return;
-    };
-    let mut f = ThreadFault {
-        owner: heapless::String::new(),
-        report: heapless::String::new(),
-        kind,
-    };
-    let _ = f.owner.push_str(owner);
-    let _ = f.report.push_str(report);
-    let _ = faults.push(f);
+    let mut faults = THREAD_FAULTS.lock();
+    push(&mut faults, owner, kind, |f| {
+        let _ = f.report.push_str(report);
+    });
 }
