@@ -5,7 +5,7 @@
 //! `smp` before they start.
 
 use super::ThreadError;
-use super::sched::{CPUS, SCHED, switch_to};
+use super::sched::{CPUS, SCHED, WOKEN, switch_to};
 use super::table::{self, Thread, ThreadState};
 use crate::arch::x86_64::{cpu, percpu, switch};
 use crate::mm::stack::KernelStack;
@@ -96,7 +96,9 @@ extern "C" fn idle_loop(cpu_id: u64) -> ! {
         // The interrupt may have made a thread ready (a driver's request
         // woken by its device's interrupt): run it now, not at the next
         // tick, which would add up to a tick to every such wait.
-        if let Some(sched) = SCHED.get() {
+        if let Some(sched) = SCHED.get()
+            && WOKEN.swap(false, Ordering::AcqRel)
+        {
             cpu::without_interrupts(|| {
                 if let Some(next) = sched.pick_next(cpu_id as CpuId) {
                     switch_to(Some(next));

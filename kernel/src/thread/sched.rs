@@ -283,8 +283,16 @@ pub(super) fn wake(id: ThreadId) -> bool {
         return false;
     }
     t.set_state(ThreadState::Ready);
-    sched.ready(id).is_ok()
+    let ready = sched.ready(id).is_ok();
+    WOKEN.store(true, Ordering::Release);
+    ready
 }
+
+/// Set when a thread is made ready: an idle CPU woken by an interrupt
+/// asks the scheduler for work only then (see `idle`), not after every
+/// interrupt (the timer's tick has just asked).
+pub(super) static WOKEN: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
 
 /// Gives the CPU to the next runnable thread, if any.
 pub fn yield_now() {

@@ -100,6 +100,13 @@ pub(super) unsafe extern "C" fn resume_frame() {
         "mov rcx, gs:[{irq_top}]",
         "test rcx, rcx",
         "jz 3f",
+        // A frame on the interrupt stack itself (an exception raised in a
+        // device interrupt's handler, returning) sits above live frames:
+        // the hook then runs below it, as without an interrupt stack.
+        "mov rdx, rcx",
+        "sub rdx, rsp",
+        "cmp rdx, {irq_size}",
+        "jb 3f",
         "mov rsp, rcx",
         "jmp 4f",
         "3:",
@@ -127,6 +134,7 @@ pub(super) unsafe extern "C" fn resume_frame() {
         "iretq",
         hook = sym FINISH_SWITCH_HOOK,
         irq_top = const super::percpu::IRQ_STACK_TOP_OFFSET,
+        irq_size = const super::percpu::IRQ_STACK_SIZE,
     );
 }
 
