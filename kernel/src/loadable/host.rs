@@ -13,7 +13,6 @@ use helix_loader::elf::Plan;
 use helix_modules::ModuleHandle;
 use helix_modules::contain::{CallInfo, CallKind, Containment};
 use helix_modules::services::hw::{HardwareAccess, PortRange};
-use helix_modules::services::pci::DeviceId;
 use helix_modules::sync::IrqMutex;
 
 use super::LoadError;
@@ -28,9 +27,6 @@ pub struct Host {
     /// The module's name as a request source (set once the descriptor is
     /// read; interned, see `intern`).
     pub name: spin::Once<&'static str>,
-    /// The PCI devices it drives, from its descriptor (interned, see
-    /// `intern`).
-    pub pci_ids: spin::Once<&'static [DeviceId]>,
     /// The module's heap.
     pub arena: IrqMutex<Arena>,
     /// The handle of the current instance (set by its `init`).
@@ -80,7 +76,6 @@ impl LoadedImage {
         let host = Box::new(Host {
             image: (image.base(), image.len()),
             name: spin::Once::new(),
-            pci_ids: spin::Once::new(),
             arena: IrqMutex::new(Arena::new(arena_limit)?),
             handle: spin::Mutex::new(None),
             hardware: spin::Mutex::new(None),

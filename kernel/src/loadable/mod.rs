@@ -111,6 +111,8 @@ struct Prepared {
     image: Arc<LoadedImage>,
     meta: ModuleMetadata,
     state_version: u32,
+    /// The PCI devices it drives (its descriptor's table, interned).
+    pci_ids: &'static [helix_modules::services::pci::DeviceId],
     verdict: Option<String>,
     file: String,
 }
@@ -143,11 +145,11 @@ fn prepare(
         .ok_or(LoadError::BadInfo("the kernel keeps no more module texts"))?;
     image.host().name.call_once(|| name);
     let pci_ids = describe::pci_ids(image.host(), &image.descriptor().info)?;
-    image.host().pci_ids.call_once(|| pci_ids);
     Ok(Prepared {
         image: Arc::new(image),
         meta,
         state_version,
+        pci_ids,
         verdict,
         file: path,
     })
@@ -175,7 +177,7 @@ pub fn insmod(
     let p = prepare(registry, caller, Operation::Load, file)?;
     let name = p.meta.name.clone();
     let version = p.meta.version;
-    let module = LoadedModule::new(p.image.clone(), p.meta, p.state_version);
+    let module = LoadedModule::new(p.image.clone(), p.meta, p.state_version, p.pci_ids);
     registry.register(Box::new(module))?;
     let started = registry
         .preset_params(caller, &name, params)
@@ -232,7 +234,7 @@ pub fn upgrade(
     let old = registry.status(name)?.version;
     let p = prepare(registry, caller, Operation::Reload, file)?;
     let new = p.meta.version;
-    let module = LoadedModule::new(p.image.clone(), p.meta, p.state_version);
+    let module = LoadedModule::new(p.image.clone(), p.meta, p.state_version, p.pci_ids);
     registry.reload(caller, name, Box::new(module))?;
     let replaced = {
         let mut loaded = LOADED.lock();

@@ -16,6 +16,7 @@ use helix_abi::{
     Bytes, ConfigAbi, DECLINED, EVENT_HANDLED, EVENT_IGNORED, EventAbi, InitAbi, Instance, OK,
     RequestAbi, event_kind,
 };
+use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{Context, Event, EventResponse, PressureLevel, Response};
 use helix_modules::{Message, Module, ModuleError, ModuleMetadata, Reply};
 
@@ -27,6 +28,7 @@ pub struct LoadedModule {
     image: Arc<LoadedImage>,
     meta: ModuleMetadata,
     state_version: u32,
+    pci_ids: &'static [DeviceId],
     instance: Option<Instance>,
 }
 
@@ -41,12 +43,19 @@ fn error(text: Vec<u8>) -> ModuleError {
 }
 
 impl LoadedModule {
-    /// An instance-less module for `image`, described by `meta`.
-    pub fn new(image: Arc<LoadedImage>, meta: ModuleMetadata, state_version: u32) -> Self {
+    /// An instance-less module for `image`, described by `meta`, driving
+    /// the devices `pci_ids` matches.
+    pub fn new(
+        image: Arc<LoadedImage>,
+        meta: ModuleMetadata,
+        state_version: u32,
+        pci_ids: &'static [DeviceId],
+    ) -> Self {
         LoadedModule {
             image,
             meta,
             state_version,
+            pci_ids,
             instance: None,
         }
     }
@@ -144,8 +153,8 @@ impl Module for LoadedModule {
         self.meta.clone()
     }
 
-    fn pci_ids(&self) -> &'static [helix_modules::services::pci::DeviceId] {
-        self.image.host().pci_ids.get().copied().unwrap_or(&[])
+    fn pci_ids(&self) -> &'static [DeviceId] {
+        self.pci_ids
     }
 
     fn init(&mut self, ctx: &Context) -> Result<(), ModuleError> {
