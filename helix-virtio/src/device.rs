@@ -5,7 +5,7 @@
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::hw::{HardwareAccess, HwError, IrqHandler};
-use helix_modules::services::pci::{BarKind, Function};
+use helix_modules::services::pci::Function;
 
 use crate::{Buf, LegacyTransport, SplitQueue, Used, VirtioError};
 
@@ -97,13 +97,11 @@ impl LegacyDevice {
             .into_iter()
             .next()
             .ok_or(VirtioError::NoDevice)?;
-        let bar = function
-            .bar(0)
-            .filter(|b| b.kind == BarKind::Io)
-            .ok_or(VirtioError::NoLegacyBar)?;
-        let base = u16::try_from(bar.base).map_err(|_| VirtioError::NoLegacyBar)?;
-        let count = u16::try_from(bar.size).map_err(|_| VirtioError::NoLegacyBar)?;
-        let mut transport = LegacyTransport::new(hw.claim_ports(base, count)?);
+        let ports = hw.claim_io_bar(&function, 0).map_err(|e| match e {
+            HwError::NoIoBar(_) => VirtioError::NoLegacyBar,
+            e => VirtioError::Hw(e),
+        })?;
+        let mut transport = LegacyTransport::new(ports);
         transport.begin(0, features)?;
         let size = transport.queue_size(0)?;
         if size == 0 {

@@ -1,6 +1,7 @@
 //! [`VirtioError`]: what can go wrong talking to a virtio device.
 
 use core::fmt;
+use helix_modules::ModuleError;
 use helix_modules::services::hw::HwError;
 
 /// Why a virtio operation failed.
@@ -63,5 +64,16 @@ impl core::error::Error for VirtioError {}
 impl From<HwError> for VirtioError {
     fn from(e: HwError) -> Self {
         Self::Hw(e)
+    }
+}
+
+/// A module passing on a virtio error: a hardware refusal stays one
+/// ([`ModuleError::Hardware`], with its cause), anything else is its text.
+impl From<VirtioError> for ModuleError {
+    fn from(e: VirtioError) -> Self {
+        match e {
+            VirtioError::Hw(e) => ModuleError::Hardware(e),
+            e => ModuleError::message(e),
+        }
     }
 }

@@ -296,6 +296,20 @@ impl HardwareAccess {
         self.hw.claim_ports(&self.owner, base, count)
     }
 
+    /// Claims the ports of `device`'s I/O BAR `bar`: refused
+    /// ([`HwError::NoIoBar`]) unless it is an I/O BAR the firmware gave
+    /// ports (a base of 0 is unassigned, and would name the legacy
+    /// devices' ports), within the 16-bit port space.
+    pub fn claim_io_bar(&self, device: &Function, bar: u8) -> Result<PortRange, HwError> {
+        let b = device
+            .bar(bar)
+            .filter(|b| b.kind == super::pci::BarKind::Io && b.base != 0)
+            .ok_or(HwError::NoIoBar(bar))?;
+        let base = u16::try_from(b.base).map_err(|_| HwError::NoIoBar(bar))?;
+        let count = u16::try_from(b.size).map_err(|_| HwError::NoIoBar(bar))?;
+        self.claim_ports(base, count)
+    }
+
     /// Routes ISA interrupt `irq` to `handler`.
     pub fn claim_irq(&self, irq: u8, handler: Arc<dyn IrqHandler>) -> Result<(), HwError> {
         self.hw.claim_irq(&self.owner, irq, handler)

@@ -84,6 +84,9 @@ pub enum HwError {
     NotBound(String),
     /// The function has no memory BAR in that slot.
     NoSuchBar(u8),
+    /// The function has no I/O BAR in that slot with ports assigned (by
+    /// the firmware) inside the 16-bit port space.
+    NoIoBar(u8),
     /// The BAR lies where the kernel cannot map it uncached.
     BarNotMappable(u64),
     /// The function has no MSI-X capability.
@@ -158,6 +161,7 @@ impl fmt::Display for HwError {
             ),
             Self::NotBound(bdf) => write!(f, "PCI function {bdf} is not bound to this driver"),
             Self::NoSuchBar(i) => write!(f, "no memory BAR {i}"),
+            Self::NoIoBar(i) => write!(f, "no I/O BAR {i} with ports assigned"),
             Self::NoMsiX => f.write_str("the function has no MSI-X capability"),
             Self::MsiEntry { entry, size } => {
                 write!(f, "MSI-X entry {entry} is past the table's {size}")

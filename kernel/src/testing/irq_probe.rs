@@ -70,13 +70,12 @@ impl ModuleTrait for IrqProbe {
     fn start(&mut self) -> Result<(), ModuleError> {
         let hw = self.hw.as_ref().ok_or(ModuleError::Failed("no hardware"))?;
         let dev = if self.intx {
-            let dev = LegacyDevice::open(hw, 0).map_err(ModuleError::message)?;
+            let dev = LegacyDevice::open(hw, 0)?;
             let isr = IsrThen::new(dev.transport.clone(), self.handler.clone());
             hw.claim_intx(&dev.function, Arc::new(isr))?;
             dev
         } else {
-            let (dev, routed) = LegacyDevice::open_with_irq(hw, 0, Some(self.handler.clone()))
-                .map_err(ModuleError::message)?;
+            let (dev, routed) = LegacyDevice::open_with_irq(hw, 0, Some(self.handler.clone()))?;
             if !routed {
                 return Err(ModuleError::Failed("MSI-X not routed"));
             }
@@ -87,7 +86,7 @@ impl ModuleTrait for IrqProbe {
     }
     fn stop(&mut self) -> Result<(), ModuleError> {
         if let Some((dev, _)) = self.dev.take() {
-            dev.transport.reset().map_err(ModuleError::message)?;
+            dev.transport.reset()?;
         }
         Ok(())
     }
@@ -101,12 +100,12 @@ impl ModuleTrait for IrqProbe {
             len: 8,
             device_writes: true,
         }];
-        let head = dev.queue.add(&chain).map_err(ModuleError::message)?;
+        let head = dev.queue.add(&chain)?;
         self.notified_at
             .store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
-        dev.transport.notify(0).map_err(ModuleError::message)?;
+        dev.transport.notify(0)?;
         for _ in 0..10_000_000u32 {
-            if let Some(u) = dev.queue.pop_used().map_err(ModuleError::message)?
+            if let Some(u) = dev.queue.pop_used()?
                 && u.head == head
             {
                 return Ok(Response::ok(Vec::new()));

@@ -28,7 +28,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 use helix_modules::services::hw::{HardwareAccess, HwError, PortRange};
-use helix_modules::services::pci::{BarKind, DeviceId, Function};
+use helix_modules::services::pci::{DeviceId, Function};
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags};
 
@@ -276,15 +276,8 @@ impl ModuleTrait for Ich9Smbus {
             .into_iter()
             .next()
             .ok_or(ModuleError::Failed("no ICH9 SMBus controller to bind"))?;
-        let bar = function
-            .bar(4)
-            .filter(|b| b.kind == BarKind::Io && b.base != 0)
-            .ok_or(ModuleError::Failed(
-                "the controller's I/O BAR 4 is not assigned",
-            ))?;
-        let base = u16::try_from(bar.base).map_err(ModuleError::message)?;
-        let count = u16::try_from(bar.size).map_err(ModuleError::message)?;
-        let ports = hw.claim_ports(base, count)?;
+        // Its host registers: I/O BAR 4 (SMB_BASE), ports from the firmware.
+        let ports = hw.claim_io_bar(&function, 4)?;
         self.bound = Some((function, Host::new(ports)));
         Ok(())
     }

@@ -140,3 +140,17 @@ fn without_a_controller_it_fails_to_start_and_says_why() {
         "{report:?}"
     );
 }
+
+#[test]
+fn a_controller_whose_ports_were_never_assigned_is_refused() {
+    let hw = FakeHardware::new();
+    let mut unassigned = controller(Bdf::new(0, 0x1f, 3).unwrap());
+    unassigned.bars[0].base = 0;
+    hw.add_pci(unassigned);
+    let r = Registry::builder().hardware(Arc::new(hw.clone())).build();
+    r.register_v2(Ich9Smbus::default()).unwrap();
+    let report = r.start_all(Caller::Kernel);
+    assert!(format!("{report:?}").contains("NoIoBar(4)"), "{report:?}");
+    // Nothing was claimed: not the legacy ports at 0 either.
+    assert_eq!(hw.port_owner(0), None);
+}
