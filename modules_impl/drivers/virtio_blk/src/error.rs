@@ -26,7 +26,9 @@ pub enum BlkError {
     },
     /// The device answered with an error status.
     Device(u8),
-    /// The device did not answer in time.
+    /// The device did not answer in time. It is reset and the driver
+    /// stops using it: later requests are refused as not started until
+    /// the driver is restarted.
     Timeout,
     /// The device or the hardware service refused.
     Virtio(VirtioError),

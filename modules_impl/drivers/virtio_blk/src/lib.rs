@@ -136,10 +136,19 @@ impl VirtioBlk {
             len: 1,
             device_writes: true,
         });
-        disk.dev.transfer(hw, &chain).map_err(|e| match e {
-            VirtioError::Timeout => BlkError::Timeout,
-            e => BlkError::Virtio(e),
-        })?;
+        match disk.dev.transfer(hw, &chain) {
+            Ok(_) => {}
+            Err(VirtioError::Timeout) => {
+                // The chain is still the device's, over the one buffer
+                // every request reuses: the device is reset (it forgets
+                // the queue) and the driver stops using it, rather than let
+                // a late completion act on the next request's header.
+                let _ = disk.dev.transport.reset();
+                self.disk = None;
+                return Err(BlkError::Timeout);
+            }
+            Err(e) => return Err(BlkError::Virtio(e)),
+        }
         let mut status = [0xff];
         disk.mem.read(STATUS, &mut status)?;
         match status[0] {
@@ -186,7 +195,7 @@ impl VirtioBlk {
                 let n = self.sectors().ok_or(BlkError::NotStarted)?;
                 Ok(format!(
                     "sectors={n} sector_size={SECTOR} bytes={}",
-                    n * SECTOR as u64
+                    n.saturating_mul(SECTOR as u64)
                 )
                 .into_bytes())
             }
@@ -258,10 +267,10 @@ impl ModuleTrait for VirtioBlk {
         let dev = match LegacyDevice::open_with_irq(hw, 0, Some(counter)) {
             Ok((dev, _routed)) => dev,
             Err(VirtioError::NoDevice) => return Ok(()),
-            Err(e) => return Err(ModuleError::message(e)),
+            Err(e) => return Err(e.into()),
         };
-        let low = dev.transport.config_u32(0).map_err(ModuleError::message)?;
-        let high = dev.transport.config_u32(4).map_err(ModuleError::message)?;
+        let low = dev.transport.config_u32(0)?;
+        let high = dev.transport.config_u32(4)?;
         let sectors = u64::from(low) | (u64::from(high) << 32);
         let mem = hw.alloc_dma(DATA + MAX_SECTORS as usize * SECTOR)?;
         self.disk = Some(Disk { dev, sectors, mem });
@@ -272,7 +281,7 @@ impl ModuleTrait for VirtioBlk {
         if let Some(disk) = self.disk.take() {
             // The device forgets the queue and stops using memory before
             // the kernel frees it.
-            disk.dev.transport.reset().map_err(ModuleError::message)?;
+            disk.dev.transport.reset()?;
         }
         Ok(())
     }

@@ -39,7 +39,9 @@ const POLLS: u32 = 2_000_000;
 pub enum RngError {
     /// `read N` with N outside 1..=MAX_READ, or not a number.
     BadLength(alloc::string::String),
-    /// The device did not answer in time.
+    /// The device did not answer in time. It is reset and the driver
+    /// stops using it: later requests are refused as not started until
+    /// the driver is restarted.
     Timeout,
     /// The device or the hardware service refused.
     Virtio(VirtioError),
@@ -87,10 +89,17 @@ impl VirtioRng {
             len: n as u32,
             device_writes: true,
         };
-        let used = dev.round_trip(&[buf], POLLS).map_err(|e| match e {
-            VirtioError::Timeout => RngError::Timeout,
-            e => RngError::Virtio(e),
-        })?;
+        let used = match dev.round_trip(&[buf], POLLS) {
+            Ok(used) => used,
+            Err(VirtioError::Timeout) => {
+                // The buffer is still the device's: reset it and stop
+                // using it (see `virtio_blk`).
+                let _ = dev.transport.reset();
+                self.device = None;
+                return Err(RngError::Timeout);
+            }
+            Err(e) => return Err(RngError::Virtio(e)),
+        };
         let mut out = vec![0; (used.len as usize).min(n)];
         buffer
             .read(0, &mut out)
@@ -127,7 +136,7 @@ impl ModuleTrait for VirtioRng {
         let (dev, _routed) =
             LegacyDevice::open_with_irq(hw, 0, Some(counter)).map_err(|e| match e {
                 VirtioError::NoDevice => ModuleError::Failed("no virtio entropy device"),
-                e => ModuleError::message(e),
+                e => e.into(),
             })?;
         self.device = Some((dev, hw.alloc_dma(MAX_READ)?));
         Ok(())
@@ -137,7 +146,7 @@ impl ModuleTrait for VirtioRng {
         if let Some((dev, _)) = self.device.take() {
             // The device forgets the queue and stops using memory before
             // the kernel frees it.
-            dev.transport.reset().map_err(ModuleError::message)?;
+            dev.transport.reset()?;
         }
         Ok(())
     }
