@@ -341,11 +341,7 @@ pub fn format_table(r: &Registry) -> String {
         out.push('\n');
         format_row(&mut out, &m);
         // The PCI devices a driver holds, under its row.
-        let held: Vec<String> = crate::pci::devices()
-            .iter()
-            .filter(|f| crate::pci::holder(f.bdf).as_deref() == Some(m.name.as_str()))
-            .map(|f| alloc::format!("{} {:04x}:{:04x}", f.bdf, f.vendor, f.device))
-            .collect();
+        let held = crate::pci::held_by(&m.name);
         if !held.is_empty() {
             out.push_str("\n  devices: ");
             out.push_str(&held.join(", "));

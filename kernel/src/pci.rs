@@ -76,6 +76,17 @@ pub fn holder(bdf: Bdf) -> Option<String> {
     without_interrupts(|| HOLDERS.lock().get(&bdf).cloned())
 }
 
+/// The functions `owner` holds, as `bus:dev.fn vendor:device` (for
+/// `lsmod` and `modinfo`), read under one lock.
+pub fn held_by(owner: &str) -> Vec<String> {
+    let holders = without_interrupts(|| HOLDERS.lock().clone());
+    devices()
+        .iter()
+        .filter(|f| holders.get(&f.bdf).is_some_and(|h| h == owner))
+        .map(|f| alloc::format!("{} {:04x}:{:04x}", f.bdf, f.vendor, f.device))
+        .collect()
+}
+
 /// Command register bits: I/O space, memory space, bus master.
 const COMMAND_IO: u32 = 1;
 const COMMAND_MEMORY: u32 = 1 << 1;

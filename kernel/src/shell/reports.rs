@@ -48,11 +48,7 @@ pub(super) fn modinfo(r: &Registry, name: &str) -> Result<String, String> {
     let _ = writeln!(out, "license:     {}", or_dash(&s.license));
     let _ = writeln!(out, "version:     {}", s.version);
     let _ = writeln!(out, "api:         v{}", s.api);
-    let devices: alloc::vec::Vec<alloc::string::String> = crate::pci::devices()
-        .iter()
-        .filter(|f| crate::pci::holder(f.bdf).as_deref() == Some(name))
-        .map(|f| format!("{} {:04x}:{:04x}", f.bdf, f.vendor, f.device))
-        .collect();
+    let devices = crate::pci::held_by(name);
     if !devices.is_empty() {
         let _ = writeln!(out, "devices:     {}", devices.join(", "));
     }
