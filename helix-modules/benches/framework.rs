@@ -270,6 +270,14 @@ fn plain_modules(names: &[&'static str]) -> Vec<Node> {
     names.iter().map(|n| Node(ModuleInfo::new(n))).collect()
 }
 
+/// The same modules as trait objects, for the direct baselines.
+fn boxed(names: &[&'static str]) -> Vec<Box<dyn ModuleTrait>> {
+    plain_modules(names)
+        .into_iter()
+        .map(|m| Box::new(m) as Box<dyn ModuleTrait>)
+        .collect()
+}
+
 fn registered(names: &[&'static str]) -> Registry {
     let r = Registry::new();
     for m in plain_modules(names) {
@@ -314,14 +322,33 @@ fn lifecycle(c: &mut Criterion) {
     );
     g.bench_function("direct_init_start", |b| {
         b.iter_batched(
-            || {
-                plain_modules(&names)
-                    .into_iter()
-                    .map(|m| Box::new(m) as Box<dyn ModuleTrait>)
-                    .collect::<Vec<_>>()
-            },
+            || boxed(&names),
             |mut modules| {
                 for m in modules.iter_mut() {
+                    m.init(black_box(&ctx)).unwrap();
+                    m.start().unwrap();
+                }
+                modules
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // What calling init directly costs when each module gets a context of
+    // its own, as it must (its id, name, handle and hardware access).
+    let link: Arc<dyn HostLink> = Arc::new(NoLink);
+    g.bench_function("direct_init_start_own_context", |b| {
+        b.iter_batched(
+            || boxed(&names),
+            |mut modules| {
+                for (i, m) in modules.iter_mut().enumerate() {
+                    let id = ModuleId::hosted(i as u32);
+                    let ctx = Context::hosted(
+                        id,
+                        String::from(names[i]),
+                        Vec::new(),
+                        ModuleHandle::hosted(id, link.clone()),
+                        Err(helix_modules::services::hw::HwError::Unavailable),
+                    );
                     m.init(black_box(&ctx)).unwrap();
                     m.start().unwrap();
                 }

@@ -5,12 +5,12 @@
 //! counted, so the kernel can tell the record is incomplete. Parameter
 //! values never enter the ring, only keys.
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::{ModuleError, Operation};
+use crate::name::ModuleName;
 
 /// How an audited operation ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,14 +23,31 @@ pub enum AuditOutcome {
     Failed(ModuleError),
 }
 
-impl AuditOutcome {
+/// [`AuditOutcome`] as the ring keeps it: the rare error boxed, so that a
+/// record stays small to write and to overwrite.
+#[derive(Clone)]
+pub(crate) enum Outcome {
+    Success,
+    Denied,
+    Failed(alloc::boxed::Box<ModuleError>),
+}
+
+impl Outcome {
     pub(crate) fn of<T>(result: &Result<T, ModuleError>) -> Self {
         match result {
-            Ok(_) => AuditOutcome::Success,
+            Ok(_) => Outcome::Success,
             Err(ModuleError::PermissionDenied { .. } | ModuleError::SecurityRefused { .. }) => {
-                AuditOutcome::Denied
+                Outcome::Denied
             }
-            Err(e) => AuditOutcome::Failed(e.clone()),
+            Err(e) => Outcome::Failed(alloc::boxed::Box::new(e.clone())),
+        }
+    }
+
+    fn spelled_out(&self) -> AuditOutcome {
+        match self {
+            Outcome::Success => AuditOutcome::Success,
+            Outcome::Denied => AuditOutcome::Denied,
+            Outcome::Failed(e) => AuditOutcome::Failed((**e).clone()),
         }
     }
 }
@@ -81,9 +98,24 @@ impl fmt::Display for AuditEntry {
     }
 }
 
-/// Fixed-capacity ring of [`AuditEntry`].
+/// One audited operation as the ring keeps it: names are shared copies
+/// (the kernel, which calls most, is no name at all), so recording an
+/// operation on a registered module allocates nothing. Spelled out as an
+/// [`AuditEntry`] when the log is read.
+pub(crate) struct AuditRecord {
+    pub(crate) time: u64,
+    /// `None`: the kernel.
+    pub(crate) caller: Option<ModuleName>,
+    pub(crate) op: Operation,
+    pub(crate) target: ModuleName,
+    pub(crate) detail: Option<String>,
+    pub(crate) outcome: Outcome,
+}
+
+/// Fixed-capacity ring of [`AuditRecord`]s. Once full, each new record
+/// overwrites the oldest in place; record `seq` lives at `seq % capacity`.
 pub(crate) struct AuditRing {
-    entries: VecDeque<AuditEntry>,
+    entries: Vec<AuditRecord>,
     capacity: usize,
     next_seq: u64,
     dropped: u64,
@@ -92,29 +124,48 @@ pub(crate) struct AuditRing {
 impl AuditRing {
     pub(crate) fn new(capacity: usize) -> Self {
         AuditRing {
-            entries: VecDeque::with_capacity(capacity),
+            entries: Vec::with_capacity(capacity),
             capacity,
             next_seq: 0,
             dropped: 0,
         }
     }
 
-    pub(crate) fn push(&mut self, mut entry: AuditEntry) {
-        entry.seq = self.next_seq;
+    pub(crate) fn push(&mut self, record: AuditRecord) {
+        let seq = self.next_seq;
         self.next_seq += 1;
-        if self.capacity == 0 {
-            self.dropped += 1;
+        if self.entries.len() < self.capacity {
+            self.entries.push(record);
             return;
         }
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-            self.dropped += 1;
+        self.dropped += 1;
+        let slot = self.slot_of(seq);
+        if let Some(oldest) = self.entries.get_mut(slot) {
+            *oldest = record;
         }
-        self.entries.push_back(entry);
+    }
+
+    fn slot_of(&self, seq: u64) -> usize {
+        (seq % self.capacity.max(1) as u64) as usize
     }
 
     pub(crate) fn snapshot(&self) -> Vec<AuditEntry> {
-        self.entries.iter().cloned().collect()
+        let first = self.next_seq - self.entries.len() as u64;
+        (first..self.next_seq)
+            .filter_map(|seq| Some((seq, self.entries.get(self.slot_of(seq))?)))
+            .map(|(seq, r)| AuditEntry {
+                seq,
+                time: r.time,
+                caller: r
+                    .caller
+                    .as_ref()
+                    .map_or_else(|| String::from("kernel"), String::from),
+                op: r.op,
+                target: String::from(&r.target),
+                detail: r.detail.clone(),
+                outcome: r.outcome.spelled_out(),
+            })
+            .collect()
     }
 
     pub(crate) fn dropped(&self) -> u64 {

@@ -14,6 +14,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::error::ModuleError;
+use crate::name::ModuleName;
 use crate::registry::{DispatchSummary, ModuleHandle, ModuleId};
 use crate::services::hw::{Hardware, HardwareAccess, HwError};
 use crate::v2::context::ConfigEntry;
@@ -74,6 +75,6 @@ impl Context {
                 sensitive: p.sensitive,
             })
             .collect();
-        Context::new(id, name, config, handle, hardware)
+        Context::new(id, ModuleName::from(name), config, handle, hardware.into())
     }
 }

@@ -61,6 +61,7 @@ mod flags;
 pub mod guide;
 pub mod host;
 mod metrics;
+mod name;
 mod permissions;
 mod registry;
 pub mod security;
@@ -77,6 +78,7 @@ pub use config::{ParamFallback, ParamKind, ParamSpec, ParamValue, parse_cmdline}
 pub use error::{ModuleError, Operation};
 pub use flags::ModuleFlags;
 pub use metrics::ModuleMetrics;
+pub use name::ModuleName;
 pub use permissions::{Caller, Permissions};
 pub use registry::{
     ChainId, DispatchSummary, FaultReport, Health, ModuleHandle, ModuleId, ModuleState,

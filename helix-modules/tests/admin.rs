@@ -8,8 +8,8 @@ mod common;
 use common::{Journal, Probe, state_of};
 use helix_modules::v2::{ModuleAdapter, ModuleInfo};
 use helix_modules::{
-    AuditOutcome, Caller, ModuleError, ModuleFlags, ModuleState, Operation, ParamSpec, Permissions,
-    Registry,
+    AuditOutcome, Caller, ModuleError, ModuleFlags, ModuleName, ModuleState, Operation, ParamSpec,
+    Permissions, Registry,
 };
 
 #[test]
@@ -121,7 +121,7 @@ fn module_callers_need_permissions_for_privileged_operations() {
     assert_eq!(
         report.skipped,
         vec![(
-            "*".to_string(),
+            ModuleName::from("*"),
             denied("nobody", Operation::Start, "*", Permissions::MANAGE)
         )]
     );
@@ -251,7 +251,7 @@ fn bad_parameter_values_fail_init_with_the_reason() {
     };
     assert_eq!(
         report.failed,
-        vec![("round_robin".to_string(), err.clone())]
+        vec![(ModuleName::from("round_robin"), err.clone())]
     );
     assert_eq!(r.status("round_robin").unwrap().last_error, Some(err));
     assert!(j.entries().is_empty(), "init must not run with a bad value");

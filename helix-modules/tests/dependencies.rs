@@ -8,7 +8,7 @@ mod common;
 
 use common::{Journal, Probe, leak, leak_list, state_of};
 use helix_modules::v2::ModuleInfo;
-use helix_modules::{Caller, ModuleError, ModuleState, Registry};
+use helix_modules::{Caller, ModuleError, ModuleName, ModuleState, Registry};
 use proptest::prelude::*;
 
 fn module(r: &Registry, j: &Journal, info: ModuleInfo) {
@@ -76,7 +76,7 @@ fn version_requirements_are_checked() {
     assert_eq!(report.started, ["timer", "ok1", "ok2", "ok3", "ok4", "ok5"]);
     let missing = |m: &str, d: &str| {
         (
-            m.to_string(),
+            ModuleName::from(m),
             ModuleError::DependencyMissing {
                 module: m.into(),
                 dependency: d.into(),
@@ -140,21 +140,21 @@ fn failed_dependency_skips_dependents_only() {
         skipped,
         vec![
             (
-                "needs-bad".to_string(),
+                ModuleName::from("needs-bad"),
                 ModuleError::DependencyFailed {
                     module: "needs-bad".into(),
                     dependency: "bad".into()
                 }
             ),
             (
-                "needs-needs-bad".to_string(),
+                ModuleName::from("needs-needs-bad"),
                 ModuleError::DependencyFailed {
                     module: "needs-needs-bad".into(),
                     dependency: "needs-bad".into()
                 }
             ),
             (
-                "needs-nothing-registered".to_string(),
+                ModuleName::from("needs-nothing-registered"),
                 ModuleError::DependencyMissing {
                     module: "needs-nothing-registered".into(),
                     dependency: "ghost".into()
@@ -205,11 +205,11 @@ fn cycles_are_named_and_the_rest_still_starts() {
     assert_eq!(
         skipped,
         vec![
-            ("a".to_string(), cycle.clone()),
-            ("b".to_string(), cycle.clone()),
-            ("c".to_string(), cycle),
+            (ModuleName::from("a"), cycle.clone()),
+            (ModuleName::from("b"), cycle.clone()),
+            (ModuleName::from("c"), cycle),
             (
-                "downstream".to_string(),
+                ModuleName::from("downstream"),
                 ModuleError::DependencyFailed {
                     module: "downstream".into(),
                     dependency: "b".into()

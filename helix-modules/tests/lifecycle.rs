@@ -8,8 +8,8 @@ mod common;
 use common::{Journal, Probe, state_of};
 use helix_modules::v2::{ModuleInfo, Version};
 use helix_modules::{
-    Caller, Health, ModuleError, ModuleFlags, ModuleState, Operation, ParamSpec, Registry,
-    transition,
+    Caller, Health, ModuleError, ModuleFlags, ModuleName, ModuleState, Operation, ParamSpec,
+    Registry, transition,
 };
 
 fn running(names: &[&'static str]) -> (Registry, Journal) {
@@ -295,8 +295,8 @@ fn failing_steps_move_to_failed_and_record_why() {
     assert_eq!(
         report.failed,
         vec![
-            ("init-fails".to_string(), init_err.clone()),
-            ("start-fails".to_string(), start_err.clone())
+            (ModuleName::from("init-fails"), init_err.clone()),
+            (ModuleName::from("start-fails"), start_err.clone())
         ]
     );
     assert_eq!(report.started, vec!["stop-fails".to_string()]);
@@ -403,7 +403,10 @@ fn exclusive_roles_conflict() {
     // Waiting for a held role is standby, not a skip: the report is clean.
     assert!(report.skipped.is_empty(), "{report:?}");
     assert!(report.is_clean());
-    assert_eq!(report.standby, vec![("cfs".to_string(), "rr".to_string())]);
+    assert_eq!(
+        report.standby,
+        vec![(ModuleName::from("cfs"), "rr".to_string())]
+    );
     assert_eq!(state_of(&r, "cfs"), ModuleState::Initialized);
     assert_eq!(r.status("cfs").unwrap().standby_for.as_deref(), Some("rr"));
     assert_eq!(r.start(Caller::Kernel, "cfs"), Err(conflict));

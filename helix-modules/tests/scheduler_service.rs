@@ -15,7 +15,7 @@ use helix_modules::services::scheduler::{
     CpuId, Priority, SchedError, SchedStats, Scheduler, ThreadId,
 };
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
-use helix_modules::{Caller, ModuleError, ModuleFlags, ModuleState, Registry};
+use helix_modules::{Caller, ModuleError, ModuleFlags, ModuleName, ModuleState, Registry};
 
 /// One CPU, one FIFO queue.
 #[derive(Default)]
@@ -159,14 +159,14 @@ fn scheduler_modules_must_provide_the_capability_and_the_policy() {
         report.skipped,
         vec![
             (
-                "no-cap".to_string(),
+                ModuleName::from("no-cap"),
                 ModuleError::InvalidMetadata {
                     module: "no-cap".into(),
                     reason: "a SCHEDULER module must provide the `scheduler` capability"
                 }
             ),
             (
-                "fifo".to_string(),
+                ModuleName::from("fifo"),
                 ModuleError::InvalidMetadata {
                     module: "fifo".into(),
                     reason: "a SCHEDULER module must return its policy from `scheduler()`"
@@ -268,7 +268,7 @@ fn a_second_scheduler_waits_in_standby_and_the_start_is_still_clean() {
     assert_eq!(report.started, ["first", "app"]);
     assert_eq!(
         report.standby,
-        [(String::from("second"), String::from("first"))]
+        [(ModuleName::from("second"), String::from("first"))]
     );
     let second = r.status("second").unwrap();
     assert_eq!(second.state, ModuleState::Initialized);

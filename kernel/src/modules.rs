@@ -301,7 +301,7 @@ pub fn start_others(r: &Registry) {
     let mut skipped = SKIPPED.lock();
     for (name, e) in &report.skipped {
         log::warn!("module {name} not started: {e}");
-        skipped.push((name.clone(), alloc::format!("{e}")));
+        skipped.push((String::from(name), alloc::format!("{e}")));
     }
 }
 

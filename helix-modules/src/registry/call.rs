@@ -16,9 +16,10 @@ use core::sync::atomic::Ordering;
 
 use super::slot::{Slot, Table};
 use super::{ChainId, ModuleId, Registry};
-use crate::audit::{AuditEntry, AuditOutcome};
+use crate::audit::{AuditRecord, Outcome};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
+use crate::name::ModuleName;
 use crate::permissions::{Caller, Permissions, Principal};
 use crate::v1::Module;
 
@@ -190,30 +191,29 @@ impl Registry {
         &self,
         caller: Caller,
         op: Operation,
-        target: &str,
+        target: impl Into<ModuleName>,
         detail: Option<&str>,
         result: &Result<T, ModuleError>,
     ) {
-        let caller_name = match caller {
-            Caller::Kernel => String::from("kernel"),
-            Caller::Module(id) => self
-                .inner
-                .table
-                .lock()
-                .slot(id)
-                .map(|s| s.meta.name.clone())
-                .unwrap_or_else(|| format!("{id}")),
+        let caller = match caller {
+            Caller::Kernel => None,
+            Caller::Module(id) => Some(
+                self.inner
+                    .table
+                    .lock()
+                    .slot(id)
+                    .map_or_else(|| ModuleName::from(format!("{id}")), |s| s.name.clone()),
+            ),
         };
-        let entry = AuditEntry {
-            seq: 0,
+        let record = AuditRecord {
             time: self.now(),
-            caller: caller_name,
+            caller,
             op,
-            target: String::from(target),
+            target: target.into(),
             detail: detail.map(String::from),
-            outcome: AuditOutcome::of(result),
+            outcome: Outcome::of(result),
         };
-        self.inner.audit.lock().push(entry);
+        self.inner.audit.lock().push(record);
     }
 
     /// Permission check for a lifecycle operation on module `name`, which

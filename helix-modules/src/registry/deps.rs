@@ -262,6 +262,9 @@ pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> 
                 running |= provider.state == ModuleState::Running;
             }
         }
+        if running {
+            continue;
+        }
         let module = slot.meta.name.clone();
         let dependency = slot
             .meta
@@ -269,12 +272,11 @@ pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> 
             .get(dep.position() as usize)
             .cloned()
             .unwrap_or_default();
-        if !any {
-            return Err(ModuleError::DependencyMissing { module, dependency });
-        }
-        if !running {
-            return Err(ModuleError::DependencyFailed { module, dependency });
-        }
+        return Err(if any {
+            ModuleError::DependencyFailed { module, dependency }
+        } else {
+            ModuleError::DependencyMissing { module, dependency }
+        });
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ use super::deps;
 use super::{ModuleId, Registry};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
+use crate::name::ModuleName;
 use crate::permissions::{Caller, Permissions};
 
 /// Where a module is in its lifecycle.
@@ -83,17 +84,18 @@ pub const fn transition(state: ModuleState, op: Operation) -> Option<ModuleState
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StartReport {
     /// Modules started, in start order.
-    pub started: Vec<String>,
+    pub started: Vec<ModuleName>,
     /// Modules whose init or start failed (now Failed), with the error.
-    pub failed: Vec<(String, ModuleError)>,
+    pub failed: Vec<(ModuleName, ModuleError)>,
     /// Modules not attempted, with the reason (a dependency that is not
-    /// running, a cycle, a role conflict, a Failed state).
-    pub skipped: Vec<(String, ModuleError)>,
+    /// running, a cycle, a role conflict, a Failed state). `*` if the
+    /// caller may not start modules at all.
+    pub skipped: Vec<(ModuleName, ModuleError)>,
     /// Modules ready to run but waiting because another running module
     /// holds the same exclusive role (a second scheduler while the first
     /// schedules), with that module's name. Standby is a normal state, so
     /// it does not make a report unclean.
-    pub standby: Vec<(String, String)>,
+    pub standby: Vec<(ModuleName, String)>,
 }
 
 impl StartReport {
@@ -190,29 +192,32 @@ impl Registry {
                 None,
                 &Err::<(), _>(e.clone()),
             );
-            report.skipped.push((String::from("*"), e));
+            report.skipped.push((ModuleName::from("*"), e));
             return report;
         }
-        let plan = {
+        // The plan, the names of the blocked and the call chain (one for
+        // the whole run: the modules are called one after another) under
+        // one lock.
+        let (plan, blocked, chain) = {
             let t = self.inner.table.lock();
-            deps::plan(&t)
+            let plan = deps::plan(&t);
+            let blocked: Vec<_> = plan
+                .blocked
+                .into_iter()
+                .filter_map(|(id, reason)| Some((t.slot(id)?.name.clone(), reason)))
+                .collect();
+            (plan.order, blocked, self.chain_for(&t, caller))
         };
-        for (id, reason) in plan.blocked {
-            if let Ok(name) = self.name_of(id) {
-                report.skipped.push((name, reason));
-            }
-        }
-        for id in plan.order {
-            // Name, state and call chain under one lock.
-            let (name, state, chain) = {
+        report.skipped = blocked;
+        report.started.reserve(plan.len());
+        for id in plan {
+            let (name, state) = {
                 let t = self.inner.table.lock();
                 let Some(s) = t.slot(id) else { continue };
-                (s.meta.name.clone(), s.state, self.chain_for(&t, caller))
+                (s.name.clone(), s.state)
             };
             let result = match state {
-                ModuleState::Registered => self
-                    .step_init(id, chain, false)
-                    .and_then(|()| self.step_start(id, chain)),
+                ModuleState::Registered => self.step_init_start(id, chain),
                 ModuleState::Initialized | ModuleState::Stopped => self.step_start(id, chain),
                 ModuleState::Running => continue,
                 s => Err(invalid(&name, s, Operation::Start)),

@@ -46,6 +46,7 @@ use crate::contain::{Budgets, Containment};
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::metrics::{self, MetricsRow, ModuleMetrics};
+use crate::name::ModuleName;
 use crate::permissions::{Caller, Permissions};
 use crate::services::hw::Hardware;
 use crate::services::scheduler::Scheduler;
@@ -194,8 +195,11 @@ impl Registry {
     pub fn register(&self, module: Box<dyn Module>) -> Result<ModuleId, ModuleError> {
         let meta = module.metadata();
         deps::validate_metadata(&meta)?;
+        let name = ModuleName::from(meta.name.as_str());
         let mut t = self.inner.table.lock();
-        if t.module_named(meta.name.as_str()).is_some() {
+        // One hash of the name: its symbol says whether it is taken.
+        let sym = t.intern_name(&name);
+        if t.module_of(sym).is_some() {
             return Err(ModuleError::AlreadyRegistered { name: meta.name });
         }
         // A module unloaded and registered again (insmod after rmmod) gets
@@ -211,11 +215,10 @@ impl Registry {
                 }
             })?),
         };
-        t.index_name(id, &meta.name, true);
-        let provides = meta.provides.clone();
-        t.index_capabilities(id, &provides, true);
+        t.index_name(id, sym, true);
+        t.index_capabilities(id, &meta.provides, true);
         let node = deps::node_for(&mut t, &meta);
-        let slot = Some(Box::new(Slot::new(id, meta, module)));
+        let slot = Some(Box::new(Slot::new(id, name, meta, module)));
         if reused.is_some() {
             t.set_node(id, Some(node));
             t.slots[id.index()] = slot;

@@ -63,7 +63,7 @@ impl Registry {
         // takes with its metadata.
         let (new_pci_ids, new_screens) = (new.pci_ids(), new.screens());
         let chain = self.caller_chain(caller);
-        let (mut old, config) = self.take(id, chain, |t| {
+        let (mut old, (shared_name, config)) = self.take(id, chain, |t| {
             let s = t.slot(id).ok_or_else(|| unknown_id(id))?;
             if !s.meta.flags.contains(ModuleFlags::HOT_RELOADABLE) {
                 return Err(ModuleError::NotHotReloadable {
@@ -92,7 +92,8 @@ impl Registry {
                     reason: "a SCHEDULER module must provide the `scheduler` capability",
                 });
             }
-            params::resolve(t, id)
+            let shared_name = s.name.clone();
+            Ok((shared_name, params::resolve(t, id)?))
         })?;
 
         // Both answers are module code, part of the state hand-over:
@@ -129,7 +130,12 @@ impl Registry {
                 return Err(reload_failed(name, error));
             }
         };
-        let ctx = self.context_for(id, name, config.clone());
+        // The new code's own description decides its hardware access.
+        let driver = new_meta
+            .flags
+            .contains(ModuleFlags::DRIVER)
+            .then_some(new_pci_ids);
+        let ctx = self.context_for(id, &shared_name, driver, config.clone());
         // The new instance's faults fail the reload, never the old one.
         let on_new = |kind, r: Result<Result<(), ModuleError>, Fault>| match r {
             Ok(result) => result,

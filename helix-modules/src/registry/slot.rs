@@ -18,6 +18,7 @@ use crate::config::CmdlineParam;
 use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
 use crate::metrics::ModuleMetrics;
+use crate::name::ModuleName;
 use crate::services::scheduler::Scheduler;
 use crate::supervisor::{Supervision, SupervisorPolicy};
 use crate::v1::{Module, ModuleMetadata};
@@ -59,6 +60,8 @@ impl fmt::Display for Health {
 /// One registered module.
 pub(crate) struct Slot {
     pub(crate) id: ModuleId,
+    /// `meta.name`, shared: what contexts, reports and the audit ring copy.
+    pub(crate) name: ModuleName,
     pub(crate) meta: ModuleMetadata,
     /// `None` exactly while the module is out of its slot in a call.
     pub(crate) module: Option<Box<dyn Module>>,
@@ -94,9 +97,15 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    pub(crate) fn new(id: ModuleId, meta: ModuleMetadata, module: Box<dyn Module>) -> Self {
+    pub(crate) fn new(
+        id: ModuleId,
+        name: ModuleName,
+        meta: ModuleMetadata,
+        module: Box<dyn Module>,
+    ) -> Self {
         Slot {
             id,
+            name,
             meta,
             api: module.api_generation(),
             memory_limit: module.memory_limit(),
@@ -267,7 +276,7 @@ pub(crate) struct Table {
     pub(crate) slots: Vec<Option<Box<Slot>>>,
     /// The ids of unloaded modules by name, given back to a module of the
     /// same name when it is registered again.
-    pub(crate) retired: Map<String, ModuleId>,
+    pub(crate) retired: Map<ModuleName, ModuleId>,
     /// Running subscribers per event kind, in dispatch order. Shared
     /// snapshots so dispatch can walk them without the lock and without
     /// allocating.
@@ -282,7 +291,7 @@ pub(crate) struct Table {
     /// strings. It is also the name and capability index: a module's id
     /// and a capability's providers are the symbol's [`Symbol`] (one hash
     /// table and one copy of each name, for registering and for routing).
-    pub(crate) symbols: Map<String, u32>,
+    pub(crate) symbols: Map<ModuleName, u32>,
     pub(crate) symbol_info: Vec<Symbol>,
     /// Per symbol, who answers to it (see [`Table::answer`]), packed in a
     /// `u32` and kept up to date by the indexing functions below:

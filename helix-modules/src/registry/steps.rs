@@ -8,16 +8,37 @@ use super::deps;
 use super::handle::ModuleHandle;
 use super::lifecycle::{ModuleState, invalid, step_failed, transition};
 use super::params;
+use super::slot::{Slot, Table};
 use super::{ModuleId, Registry};
 use crate::contain::CallKind;
 use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
+use crate::name::ModuleName;
 use crate::services::hw::{HardwareAccess, HwError};
+use crate::services::pci::DeviceId;
 use crate::services::scheduler::CAPABILITY as SCHEDULER_CAPABILITY;
+use crate::services::scheduler::Scheduler;
+use crate::v1::Module;
 use crate::v2::Context;
+use crate::v2::context::{ConfigEntry, Grant};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+/// What `init` needs, read under the table lock.
+struct Init {
+    name: ModuleName,
+    driver: Option<&'static [DeviceId]>,
+    config: Vec<ConfigEntry>,
+}
+
+fn no_policy(name: &str) -> ModuleError {
+    ModuleError::InvalidMetadata {
+        module: String::from(name),
+        reason: "a SCHEDULER module must return its policy from `scheduler()`",
+    }
+}
 
 impl Registry {
     /// Runs one lifecycle entry point as a contained call. A returned error
@@ -45,29 +66,114 @@ impl Registry {
         }
     }
 
+    /// The context `init` gets; `driver` is the module's PCI table if it is
+    /// a driver.
     pub(crate) fn context_for(
         &self,
         id: ModuleId,
-        name: &str,
-        config: Vec<crate::v2::context::ConfigEntry>,
+        name: &ModuleName,
+        driver: Option<&'static [DeviceId]>,
+        config: Vec<ConfigEntry>,
     ) -> Context {
         let handle = ModuleHandle::new(Arc::downgrade(&self.inner), id);
-        let (is_driver, pci_ids) = self
-            .inner
-            .table
-            .lock()
-            .slot(id)
-            .map_or((false, &[][..]), |s| {
-                (s.meta.flags.contains(ModuleFlags::DRIVER), s.pci_ids)
-            });
-        let hardware = match (&self.inner.hardware, is_driver) {
-            (_, false) => Err(HwError::NotADriver(String::from(name))),
-            (None, true) => Err(HwError::Unavailable),
-            (Some(hw), true) => {
-                Ok(HardwareAccess::new(hw.clone(), String::from(name)).with_pci_ids(pci_ids))
-            }
+        let hardware = match (&self.inner.hardware, driver) {
+            (_, None) => Grant::NotADriver,
+            (None, Some(_)) => Grant::Refused(HwError::Unavailable),
+            (Some(hw), Some(pci_ids)) => Grant::Access(
+                HardwareAccess::new(hw.clone(), String::from(name)).with_pci_ids(pci_ids),
+            ),
         };
-        Context::new(id, String::from(name), config, handle, hardware)
+        Context::new(id, name.clone(), config, handle, hardware)
+    }
+
+    /// Checks that `init` may run on module `id` (with `restarting`, from
+    /// any state a restart passes through instead of only Registered) and
+    /// resolves its parameters; a bad value fails the module. Under the
+    /// table lock.
+    fn init_checks(t: &mut Table, id: ModuleId, restarting: bool) -> Result<Init, ModuleError> {
+        let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+        let allowed = if restarting {
+            s.state != ModuleState::Running
+        } else {
+            transition(s.state, Operation::Init).is_some()
+        };
+        if !allowed {
+            return Err(invalid(&s.meta.name, s.state, Operation::Init));
+        }
+        let name = s.name.clone();
+        let driver = s
+            .meta
+            .flags
+            .contains(ModuleFlags::DRIVER)
+            .then_some(s.pci_ids);
+        match params::resolve(t, id) {
+            Ok(config) => Ok(Init {
+                name,
+                driver,
+                config,
+            }),
+            Err(e) => {
+                let e = step_failed(&name, Operation::Init, e);
+                if let Some(s) = t.slot_mut(id) {
+                    s.fail(e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks that module `id` may start now: every hard dependency has a
+    /// running provider, no other running module holds the same exclusive
+    /// role, and a scheduler provides the scheduler capability. Returns
+    /// whether it is a scheduler. Under the table lock.
+    fn start_checks(t: &Table, id: ModuleId) -> Result<bool, ModuleError> {
+        deps::check_running(t, id)?;
+        let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
+        let exclusive = s.meta.flags.intersection(ModuleFlags::EXCLUSIVE);
+        if !exclusive.is_empty()
+            && let Some(holder) = t.live().find(|o| {
+                o.id != id && o.state == ModuleState::Running && o.meta.flags.intersects(exclusive)
+            })
+        {
+            return Err(ModuleError::Conflict {
+                module: s.meta.name.clone(),
+                holder: holder.meta.name.clone(),
+                flag: holder.meta.flags.intersection(exclusive),
+            });
+        }
+        let is_scheduler = s.meta.flags.contains(ModuleFlags::SCHEDULER);
+        if is_scheduler && !s.meta.provides.iter().any(|p| p == SCHEDULER_CAPABILITY) {
+            return Err(ModuleError::InvalidMetadata {
+                module: s.meta.name.clone(),
+                reason: "a SCHEDULER module must provide the `scheduler` capability",
+            });
+        }
+        Ok(is_scheduler)
+    }
+
+    /// Calls `init` on a module out of its slot, and gives back its name
+    /// and the parameters it was given (recorded when it is put back, see
+    /// [`Registry::record_init`]).
+    fn call_init(
+        &self,
+        id: ModuleId,
+        module: &mut Box<dyn Module>,
+        init: Init,
+    ) -> (Result<(), ModuleError>, ModuleName, Vec<ConfigEntry>) {
+        let ctx = self.context_for(id, &init.name, init.driver, init.config);
+        let result = self.lifecycle_call(id, &init.name, CallKind::Init, || module.init(&ctx));
+        (result, init.name, ctx.into_config())
+    }
+
+    /// Records an init's outcome in the module's slot.
+    fn record_init(s: &mut Slot, result: &Result<(), ModuleError>, config: Vec<ConfigEntry>) {
+        match result {
+            Ok(()) => {
+                s.state = ModuleState::Initialized;
+                params::settle(s, config);
+            }
+            Err(e) => s.fail(e.clone()),
+        }
     }
 
     /// Runs `init`; with `restarting`, from any state a restart passes
@@ -78,37 +184,51 @@ impl Registry {
         chain: Chain,
         restarting: bool,
     ) -> Result<(), ModuleError> {
-        let (mut module, (name, config)) = self.take(id, chain, |t| {
-            let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
-            let allowed = if restarting {
-                s.state != ModuleState::Running
-            } else {
-                transition(s.state, Operation::Init).is_some()
-            };
-            if !allowed {
-                return Err(invalid(&s.meta.name, s.state, Operation::Init));
-            }
-            let name = s.meta.name.clone();
-            match params::resolve(t, id) {
-                Ok(config) => Ok((name, config)),
-                Err(e) => {
-                    let e = step_failed(&name, Operation::Init, e);
-                    if let Some(s) = t.slot_mut(id) {
-                        s.fail(e.clone());
-                    }
-                    Err(e)
-                }
-            }
+        let (mut module, init) = self.take(id, chain, |t| Self::init_checks(t, id, restarting))?;
+        let (result, name, config) = self.call_init(id, &mut module, init);
+        self.put_back(id, module, |s, _| Self::record_init(s, &result, config));
+        if result.is_err() {
+            self.notify_stopped(&name);
+        }
+        result
+    }
+
+    /// Runs `init` then `start` on a Registered module with one trip out
+    /// of its slot, as [`Registry::start_all`] does for every module it
+    /// brings up: both steps are checked before `init` runs, so nothing
+    /// else sees the module in between. A module that may not start yet
+    /// (a dependency not running, a role taken) is initialised and left
+    /// to [`Registry::step_start`], which says why.
+    pub(crate) fn step_init_start(&self, id: ModuleId, chain: Chain) -> Result<(), ModuleError> {
+        let (mut module, (init, start)) = self.take(id, chain, |t| {
+            let init = Self::init_checks(t, id, false)?;
+            Ok((init, Self::start_checks(t, id)))
         })?;
-        let ctx = self.context_for(id, &name, config.clone());
-        let result = self.lifecycle_call(id, &name, CallKind::Init, || module.init(&ctx));
-        drop(ctx);
-        self.put_back(id, module, |s, _| match &result {
-            Ok(()) => {
-                s.state = ModuleState::Initialized;
-                params::settle(s, config);
+        let (result, name, config) = self.call_init(id, &mut module, init);
+        let is_scheduler = match (result, start) {
+            (Ok(()), Ok(is_scheduler)) => is_scheduler,
+            (result, _) => {
+                self.put_back(id, module, |s, _| Self::record_init(s, &result, config));
+                return match result {
+                    Ok(()) => self.step_start(id, chain),
+                    Err(e) => {
+                        self.notify_stopped(&name);
+                        Err(e)
+                    }
+                };
             }
-            Err(e) => s.fail(e.clone()),
+        };
+        let service = match Self::policy_of(&*module, &name, is_scheduler) {
+            Ok(service) => service,
+            Err(e) => {
+                self.put_back(id, module, |s, _| Self::record_init(s, &Ok(()), config));
+                return Err(e);
+            }
+        };
+        let result = self.lifecycle_call(id, &name, CallKind::Start, || module.start());
+        self.put_back(id, module, |s, t| {
+            Self::record_init(s, &Ok(()), config);
+            Self::record_start(s, t, &result, service);
         });
         if result.is_err() {
             self.notify_stopped(&name);
@@ -116,64 +236,58 @@ impl Registry {
         result
     }
 
+    /// A scheduler's policy object (`None` for any other module), taken
+    /// before start so a module that cannot hand it over never runs as
+    /// the scheduler.
+    fn policy_of(
+        module: &dyn Module,
+        name: &str,
+        is_scheduler: bool,
+    ) -> Result<Option<Arc<dyn Scheduler>>, ModuleError> {
+        if !is_scheduler {
+            return Ok(None);
+        }
+        module.scheduler().map(Some).ok_or_else(|| no_policy(name))
+    }
+
+    /// Records a start's outcome in the module's slot.
+    fn record_start(
+        s: &mut Slot,
+        t: &mut Table,
+        result: &Result<(), ModuleError>,
+        service: Option<Arc<dyn Scheduler>>,
+    ) {
+        match result {
+            Ok(()) => {
+                s.state = ModuleState::Running;
+                s.consecutive_errors = 0;
+                s.polled_healthy = true;
+                s.scheduler = service;
+            }
+            Err(e) => s.fail(e.clone()),
+        }
+        t.subscribers_dirty = true;
+    }
+
     pub(crate) fn step_start(&self, id: ModuleId, chain: Chain) -> Result<(), ModuleError> {
-        let (mut module, name) = self.take(id, chain, |t| {
+        let (mut module, (name, is_scheduler)) = self.take(id, chain, |t| {
             let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
             if transition(s.state, Operation::Start).is_none() {
                 return Err(invalid(&s.meta.name, s.state, Operation::Start));
             }
-            deps::check_running(t, id)?;
-            let s = t.slot(id).ok_or_else(|| super::call::unknown_id(id))?;
-            let exclusive = s.meta.flags.intersection(ModuleFlags::EXCLUSIVE);
-            if !exclusive.is_empty()
-                && let Some(holder) = t.live().find(|o| {
-                    o.id != id
-                        && o.state == ModuleState::Running
-                        && o.meta.flags.intersects(exclusive)
-                })
-            {
-                return Err(ModuleError::Conflict {
-                    module: s.meta.name.clone(),
-                    holder: holder.meta.name.clone(),
-                    flag: holder.meta.flags.intersection(exclusive),
-                });
-            }
-            let is_scheduler = s.meta.flags.contains(ModuleFlags::SCHEDULER);
-            if is_scheduler && !s.meta.provides.iter().any(|p| p == SCHEDULER_CAPABILITY) {
-                return Err(ModuleError::InvalidMetadata {
-                    module: s.meta.name.clone(),
-                    reason: "a SCHEDULER module must provide the `scheduler` capability",
-                });
-            }
-            Ok((s.meta.name.clone(), is_scheduler))
+            let name = s.name.clone();
+            Ok((name, Self::start_checks(t, id)?))
         })?;
-        let (name, is_scheduler) = name;
-        // The policy object is taken before start so a module that cannot
-        // hand it over never runs as the scheduler.
-        let service = if is_scheduler {
-            let Some(service) = module.scheduler() else {
+        let service = match Self::policy_of(&*module, &name, is_scheduler) {
+            Ok(service) => service,
+            Err(e) => {
                 self.put_back(id, module, |_, _| ());
-                return Err(ModuleError::InvalidMetadata {
-                    module: name,
-                    reason: "a SCHEDULER module must return its policy from `scheduler()`",
-                });
-            };
-            Some(service)
-        } else {
-            None
+                return Err(e);
+            }
         };
         let result = self.lifecycle_call(id, &name, CallKind::Start, || module.start());
         self.put_back(id, module, |s, t| {
-            match &result {
-                Ok(()) => {
-                    s.state = ModuleState::Running;
-                    s.consecutive_errors = 0;
-                    s.polled_healthy = true;
-                    s.scheduler = service;
-                }
-                Err(e) => s.fail(e.clone()),
-            }
-            t.subscribers_dirty = true;
+            Self::record_start(s, t, &result, service)
         });
         if result.is_err() {
             self.notify_stopped(&name);

@@ -197,8 +197,9 @@ impl Registry {
                 {
                     let mut t = self.inner.table.lock();
                     if let Some(slot) = t.slots.get_mut(id.index()).and_then(Option::take) {
-                        t.index_name(id, &slot.meta.name, false);
-                        t.retired.insert(slot.meta.name.clone(), id);
+                        let sym = t.intern_name(&slot.name);
+                        t.index_name(id, sym, false);
+                        t.retired.insert(slot.name.clone(), id);
                         t.set_node(id, None);
                         t.index_capabilities(id, &slot.meta.provides, false);
                         t.subscribers_dirty = true;

@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::ModuleError;
+use crate::name::ModuleName;
 use crate::registry::{DispatchSummary, ModuleHandle, ModuleId};
 use crate::services::hw::{HardwareAccess, HwError};
 use crate::v2::request::{Request, Response};
@@ -52,19 +53,36 @@ pub(crate) struct ConfigEntry {
 pub struct Context {
     /// The id the registry assigned to the module.
     pub id: ModuleId,
-    name: String,
+    name: ModuleName,
     config: Vec<ConfigEntry>,
     handle: ModuleHandle,
-    hardware: Result<HardwareAccess, HwError>,
+    hardware: Grant,
+}
+
+/// A context's hardware access. Most modules are not drivers; their error
+/// is only spelled out (it names the module) if they ask.
+pub(crate) enum Grant {
+    Access(HardwareAccess),
+    NotADriver,
+    Refused(HwError),
+}
+
+impl From<Result<HardwareAccess, HwError>> for Grant {
+    fn from(hardware: Result<HardwareAccess, HwError>) -> Self {
+        match hardware {
+            Ok(access) => Grant::Access(access),
+            Err(e) => Grant::Refused(e),
+        }
+    }
 }
 
 impl Context {
     pub(crate) fn new(
         id: ModuleId,
-        name: String,
+        name: ModuleName,
         config: Vec<ConfigEntry>,
         handle: ModuleHandle,
-        hardware: Result<HardwareAccess, HwError>,
+        hardware: Grant,
     ) -> Self {
         Context {
             id,
@@ -75,12 +93,21 @@ impl Context {
         }
     }
 
+    /// The parameters it was given, once `init` is over.
+    pub(crate) fn into_config(self) -> Vec<ConfigEntry> {
+        self.config
+    }
+
     /// Access to I/O ports and IRQ lines, for modules flagged
     /// [`ModuleFlags::DRIVER`](crate::ModuleFlags::DRIVER). Other modules
     /// get [`HwError::NotADriver`]; a registry built without hardware (host
     /// tests) gives [`HwError::Unavailable`].
     pub fn hardware(&self) -> Result<HardwareAccess, HwError> {
-        self.hardware.clone()
+        match &self.hardware {
+            Grant::Access(access) => Ok(access.clone()),
+            Grant::NotADriver => Err(HwError::NotADriver(String::from(self.name.as_str()))),
+            Grant::Refused(e) => Err(e.clone()),
+        }
     }
 
     /// The module's registered name.

@@ -8,6 +8,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::name::ModuleName;
+
 use super::super::ModuleId;
 use super::super::slot::Table;
 use super::GraphNode;
@@ -103,16 +105,33 @@ impl Table {
         }
     }
 
-    /// The number of `name`, creating it if new.
+    /// The number of `name`, creating it if new (hashing it once).
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(sym) = self.symbols.get(name) {
-            return *sym;
-        }
-        let sym = self.symbol_info.len() as u32;
-        self.symbols.insert(String::from(name), sym);
-        self.symbol_info.push(Symbol::default());
-        self.answers.push(NOBODY);
+        let next = self.symbol_info.len() as u32;
+        let sym = *self.symbols.entry_ref(name).or_insert(next);
+        self.grow_to(sym);
         sym
+    }
+
+    /// [`Table::intern`] for a module's own name, sharing its copy.
+    pub(crate) fn intern_name(&mut self, name: &ModuleName) -> u32 {
+        let next = self.symbol_info.len() as u32;
+        let sym = *self.symbols.entry(name.clone()).or_insert(next);
+        self.grow_to(sym);
+        sym
+    }
+
+    /// Makes room for a symbol just numbered.
+    fn grow_to(&mut self, sym: u32) {
+        if sym as usize == self.symbol_info.len() {
+            self.symbol_info.push(Symbol::default());
+            self.answers.push(NOBODY);
+        }
+    }
+
+    /// The module registered under symbol `sym`, if any.
+    pub(crate) fn module_of(&self, sym: u32) -> Option<ModuleId> {
+        self.symbol_info.get(sym as usize)?.module
     }
 
     /// Adds or removes `id` from the capability indexes.
@@ -128,9 +147,9 @@ impl Table {
         }
     }
 
-    /// Adds or removes `id` under its name in the indexes.
-    pub(crate) fn index_name(&mut self, id: ModuleId, name: &str, add: bool) {
-        let sym = self.intern(name) as usize;
+    /// Adds or removes `id` under its name (symbol `sym`) in the indexes.
+    pub(crate) fn index_name(&mut self, id: ModuleId, sym: u32, add: bool) {
+        let sym = sym as usize;
         self.symbol_info[sym].module = add.then_some(id);
         self.answers[sym] = self.symbol_info[sym].packed_answer();
     }
