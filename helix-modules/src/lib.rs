@@ -86,5 +86,5 @@ pub use registry::{
     transition,
 };
 pub use supervisor::SupervisorPolicy;
-pub use v1::{Message, Module, ModuleMetadata, Reply};
+pub use v1::{Message, Module, ModuleMetadata, Registration, Reply};
 pub use v2::{EventKinds, PressureLevel, Version};

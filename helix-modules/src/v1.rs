@@ -159,4 +159,37 @@ pub trait Module: Send {
     fn scheduler(&self) -> Option<Arc<dyn Scheduler>> {
         None
     }
+    /// Everything the registry reads from the module when it registers (or
+    /// reloads) it, in one call. The default asks the methods above one
+    /// by one; a module that derives them all from one description, as
+    /// [`ModuleAdapter`](crate::v2::ModuleAdapter) does, can answer at once.
+    fn registration(&self) -> Registration {
+        Registration {
+            metadata: self.metadata(),
+            static_name: None,
+            memory_limit: self.memory_limit(),
+            state_version: self.state_version(),
+            pci_ids: self.pci_ids(),
+            screens: self.screens(),
+        }
+    }
+}
+
+/// What [`Module::registration`] answers: the module's metadata and the
+/// properties the registry keeps for it.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// [`Module::metadata`].
+    pub metadata: ModuleMetadata,
+    /// The metadata's name as a `'static` string, if the module has it as
+    /// one; the registry then shares it instead of keeping a copy.
+    pub static_name: Option<&'static str>,
+    /// [`Module::memory_limit`].
+    pub memory_limit: Option<u64>,
+    /// [`Module::state_version`].
+    pub state_version: u32,
+    /// [`Module::pci_ids`].
+    pub pci_ids: &'static [crate::services::pci::DeviceId],
+    /// [`Module::screens`].
+    pub screens: &'static [crate::error::Operation],
 }

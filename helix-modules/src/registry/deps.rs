@@ -21,7 +21,7 @@
 
 pub(crate) use plan::{Scratch, plan};
 pub(crate) use pool::{DepPool, GraphNode};
-pub(crate) use symbols::{Answer, Symbol};
+pub(crate) use symbols::{Answer, Symbol, SymbolIndex};
 pub(crate) use users::{cascade, dependents};
 
 mod plan;

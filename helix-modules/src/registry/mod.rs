@@ -193,19 +193,29 @@ impl Registry {
     /// # Ok::<(), ModuleError>(())
     /// ```
     pub fn register(&self, module: Box<dyn Module>) -> Result<ModuleId, ModuleError> {
-        let meta = module.metadata();
-        deps::validate_metadata(&meta)?;
-        let name = ModuleName::from(meta.name.as_str());
+        let registration = module.registration();
+        let meta = &registration.metadata;
+        deps::validate_metadata(meta)?;
+        let name = match registration.static_name {
+            Some(name) if name == meta.name => ModuleName::from_static(name),
+            _ => ModuleName::from(meta.name.as_str()),
+        };
         let mut t = self.inner.table.lock();
         // One hash of the name: its symbol says whether it is taken.
         let sym = t.intern_name(&name);
         if t.module_of(sym).is_some() {
-            return Err(ModuleError::AlreadyRegistered { name: meta.name });
+            return Err(ModuleError::AlreadyRegistered {
+                name: meta.name.clone(),
+            });
         }
         // A module unloaded and registered again (insmod after rmmod) gets
         // its old id back: ids stay unique per name, and loading and
         // unloading a module any number of times costs no table space.
-        let reused = t.retired.remove(meta.name.as_str());
+        let reused = if t.retired.is_empty() {
+            None
+        } else {
+            t.retired.remove(meta.name.as_str())
+        };
         let id = match reused {
             Some(id) => id,
             None => ModuleId(u32::try_from(t.slots.len()).map_err(|_| {
@@ -217,8 +227,8 @@ impl Registry {
         };
         t.index_name(id, sym, true);
         t.index_capabilities(id, &meta.provides, true);
-        let node = deps::node_for(&mut t, &meta);
-        let slot = Some(Box::new(Slot::new(id, name, meta, module)));
+        let node = deps::node_for(&mut t, meta);
+        let slot = Some(Box::new(Slot::new(id, name, registration, module)));
         if reused.is_some() {
             t.set_node(id, Some(node));
             t.slots[id.index()] = slot;

@@ -17,7 +17,7 @@ use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::{Caller, Permissions};
 use crate::services::scheduler::CAPABILITY as SCHEDULER_CAPABILITY;
-use crate::v1::Module;
+use crate::v1::{Module, Registration};
 
 fn reload_failed(name: &str, reason: ModuleError) -> ModuleError {
     ModuleError::StepFailed {
@@ -58,10 +58,14 @@ impl Registry {
         mut new: Box<dyn Module>,
     ) -> Result<(), ModuleError> {
         let id = self.authorize_module_op(caller, Operation::Reload, name, Permissions::RELOAD)?;
-        let new_meta = new.metadata();
-        // The rest of the new code's static description, which the slot
-        // takes with its metadata.
-        let (new_pci_ids, new_screens) = (new.pci_ids(), new.screens());
+        // The new code's static description, which the slot takes (its
+        // state format is asked below, contained, as part of the hand-over).
+        let Registration {
+            metadata: new_meta,
+            pci_ids: new_pci_ids,
+            screens: new_screens,
+            ..
+        } = new.registration();
         let chain = self.caller_chain(caller);
         let (mut old, (shared_name, config)) = self.take(id, chain, |t| {
             let s = t.slot(id).ok_or_else(|| unknown_id(id))?;

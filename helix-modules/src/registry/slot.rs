@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 
-use super::deps::{DepPool, GraphNode, Scratch, Symbol};
+use super::deps::{DepPool, GraphNode, Scratch, Symbol, SymbolIndex};
 use super::{ChainId, ModuleId, ModuleState};
 use crate::config::CmdlineParam;
 use crate::error::ModuleError;
@@ -21,7 +21,7 @@ use crate::metrics::ModuleMetrics;
 use crate::name::ModuleName;
 use crate::services::scheduler::Scheduler;
 use crate::supervisor::{Supervision, SupervisorPolicy};
-use crate::v1::{Module, ModuleMetadata};
+use crate::v1::{Module, ModuleMetadata, Registration};
 use crate::v2::EventKinds;
 use crate::v2::Version;
 use crate::v2::context::ConfigEntry;
@@ -100,18 +100,18 @@ impl Slot {
     pub(crate) fn new(
         id: ModuleId,
         name: ModuleName,
-        meta: ModuleMetadata,
+        registration: Registration,
         module: Box<dyn Module>,
     ) -> Self {
         Slot {
             id,
             name,
-            meta,
+            meta: registration.metadata,
             api: module.api_generation(),
-            memory_limit: module.memory_limit(),
-            pci_ids: module.pci_ids(),
-            screens: module.screens(),
-            state_version: module.state_version(),
+            memory_limit: registration.memory_limit,
+            pci_ids: registration.pci_ids,
+            screens: registration.screens,
+            state_version: registration.state_version,
             module: Some(module),
             busy: None,
             state: ModuleState::Registered,
@@ -291,7 +291,7 @@ pub(crate) struct Table {
     /// strings. It is also the name and capability index: a module's id
     /// and a capability's providers are the symbol's [`Symbol`] (one hash
     /// table and one copy of each name, for registering and for routing).
-    pub(crate) symbols: Map<ModuleName, u32>,
+    pub(crate) symbols: SymbolIndex,
     pub(crate) symbol_info: Vec<Symbol>,
     /// Per symbol, who answers to it (see [`Table::answer`]), packed in a
     /// `u32` and kept up to date by the indexing functions below:
@@ -319,7 +319,7 @@ impl Table {
             subscribers_dirty: false,
             chains_minted: 0,
             cmdline,
-            symbols: new_map(),
+            symbols: SymbolIndex::default(),
             symbol_info: Vec::new(),
             answers: Vec::new(),
             graph: Vec::new(),
@@ -347,7 +347,7 @@ impl Table {
 
     /// The registered module called `name`, if any.
     pub(crate) fn module_named(&self, name: &str) -> Option<ModuleId> {
-        let sym = *self.symbols.get(name)?;
+        let sym = self.symbols.get(name)?;
         self.symbol_info.get(sym as usize)?.module
     }
 
@@ -355,7 +355,7 @@ impl Table {
     pub(crate) fn providers_of(&self, capability: &str) -> impl Iterator<Item = ModuleId> + '_ {
         self.symbols
             .get(capability)
-            .and_then(|sym| self.symbol_info.get(*sym as usize))
+            .and_then(|sym| self.symbol_info.get(sym as usize))
             .into_iter()
             .flat_map(Symbol::providers)
     }

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use crate::error::ModuleError;
 use crate::services::scheduler::Scheduler;
-use crate::v1::{Message, Module, ModuleMetadata, Reply};
+use crate::v1::{Message, Module, ModuleMetadata, Registration, Reply};
 use crate::v2::{Context, ModuleInfo, ModuleTrait};
 
 /// Wraps a v2 module as a v1 [`Module`].
@@ -62,7 +62,15 @@ impl<T: ModuleTrait> ModuleAdapter<T> {
 
 impl From<ModuleInfo> for ModuleMetadata {
     fn from(info: ModuleInfo) -> Self {
-        let strings = |list: &[&str]| list.iter().map(|s| String::from(*s)).collect::<Vec<_>>();
+        // Most modules declare no dependencies, capabilities or
+        // parameters: an empty list costs nothing to build.
+        let strings = |list: &[&str]| {
+            if list.is_empty() {
+                Vec::new()
+            } else {
+                list.iter().map(|s| String::from(*s)).collect()
+            }
+        };
         ModuleMetadata {
             name: String::from(info.name),
             version: info.version,
@@ -76,7 +84,11 @@ impl From<ModuleInfo> for ModuleMetadata {
             priority: info.priority,
             permissions: info.permissions,
             protected_by: info.protected_by,
-            params: info.params.to_vec(),
+            params: if info.params.is_empty() {
+                Vec::new()
+            } else {
+                info.params.to_vec()
+            },
         }
     }
 }
@@ -142,5 +154,17 @@ impl<T: ModuleTrait> Module for ModuleAdapter<T> {
 
     fn screens(&self) -> &'static [crate::error::Operation] {
         self.module.info().screens
+    }
+
+    fn registration(&self) -> Registration {
+        let info = self.module.info();
+        Registration {
+            static_name: Some(info.name),
+            memory_limit: info.memory_limit,
+            state_version: info.state_version,
+            pci_ids: info.pci_ids,
+            screens: info.screens,
+            metadata: info.into(),
+        }
     }
 }

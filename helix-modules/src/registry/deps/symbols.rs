@@ -9,10 +9,67 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::name::ModuleName;
+use core::hash::BuildHasher;
+use foldhash::fast::FixedState;
+use hashbrown::hash_table::{Entry, HashTable};
 
 use super::super::ModuleId;
 use super::super::slot::Table;
 use super::GraphNode;
+
+/// The symbol numbers by name. Each entry keeps its name's hash, so that
+/// growing the table (which registering thousands of modules does a dozen
+/// times) moves small entries without hashing a single name again.
+pub(crate) struct SymbolIndex {
+    table: HashTable<(u64, u32)>,
+    /// Indexed by symbol number.
+    names: Vec<ModuleName>,
+    hasher: FixedState,
+}
+
+impl Default for SymbolIndex {
+    fn default() -> Self {
+        SymbolIndex {
+            table: HashTable::new(),
+            names: Vec::new(),
+            hasher: FixedState::default(),
+        }
+    }
+}
+
+impl SymbolIndex {
+    /// The number of `name`, if it has one.
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(name);
+        self.table
+            .find(hash, |&(h, sym)| h == hash && self.is_named(sym, name))
+            .map(|&(_, sym)| sym)
+    }
+
+    /// The number of `name`, numbering it `next` (and keeping `owned()` as
+    /// its name) if it is new; and whether it was.
+    fn intern(&mut self, name: &str, next: u32, owned: impl FnOnce() -> ModuleName) -> (u32, bool) {
+        let hash = self.hasher.hash_one(name);
+        let names = &self.names;
+        let found = self.table.entry(
+            hash,
+            |&(h, sym)| h == hash && names.get(sym as usize).is_some_and(|n| n == name),
+            |&(h, _)| h,
+        );
+        match found {
+            Entry::Occupied(e) => (e.get().1, false),
+            Entry::Vacant(e) => {
+                e.insert((hash, next));
+                self.names.push(owned());
+                (next, true)
+            }
+        }
+    }
+
+    fn is_named(&self, sym: u32, name: &str) -> bool {
+        self.names.get(sym as usize).is_some_and(|n| n == name)
+    }
+}
 
 /// Who answers to one interned name.
 #[derive(Clone, Debug, Default)]
@@ -105,28 +162,24 @@ impl Table {
         }
     }
 
-    /// The number of `name`, creating it if new (hashing it once).
+    /// The number of `name`, creating it if new.
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        let next = self.symbol_info.len() as u32;
-        let sym = *self.symbols.entry_ref(name).or_insert(next);
-        self.grow_to(sym);
-        sym
+        self.intern_with(name, || ModuleName::from(name))
     }
 
     /// [`Table::intern`] for a module's own name, sharing its copy.
     pub(crate) fn intern_name(&mut self, name: &ModuleName) -> u32 {
-        let next = self.symbol_info.len() as u32;
-        let sym = *self.symbols.entry(name.clone()).or_insert(next);
-        self.grow_to(sym);
-        sym
+        self.intern_with(name, || name.clone())
     }
 
-    /// Makes room for a symbol just numbered.
-    fn grow_to(&mut self, sym: u32) {
-        if sym as usize == self.symbol_info.len() {
+    fn intern_with(&mut self, name: &str, owned: impl FnOnce() -> ModuleName) -> u32 {
+        let next = self.symbol_info.len() as u32;
+        let (sym, new) = self.symbols.intern(name, next, owned);
+        if new {
             self.symbol_info.push(Symbol::default());
             self.answers.push(NOBODY);
         }
+        sym
     }
 
     /// The module registered under symbol `sym`, if any.
