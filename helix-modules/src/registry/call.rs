@@ -67,20 +67,6 @@ impl Registry {
         }
     }
 
-    /// The chain for a call made by `caller`: a module that is in a call
-    /// extends its chain; anything else starts a new one.
-    pub(crate) fn chain_for(&self, t: &Table, caller: Caller) -> Chain {
-        if let Caller::Module(id) = caller
-            && let Some(chain) = t.slot(id).and_then(|s| s.busy)
-        {
-            return Chain {
-                id: chain,
-                may_wait: false,
-            };
-        }
-        self.new_chain()
-    }
-
     /// Takes module `id` out of its slot for a call on `chain`.
     ///
     /// `check` runs under the lock once the module is free, and may refuse

@@ -165,11 +165,11 @@ impl ModuleHandle {
         };
         let _section = registry.section();
         let chain = {
-            let t = registry.inner.table.lock();
+            let mut t = registry.inner.table.lock();
             if t.slot(self.id).is_none() {
                 return Err(super::call::unknown_id(self.id));
             }
-            registry.chain_for(&t, self.caller())
+            t.chain_for(self.caller())
         };
         let event = Event::Custom {
             name: String::from(name),

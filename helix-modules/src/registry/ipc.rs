@@ -148,7 +148,7 @@ impl Registry {
                 // An id nobody has is refused by the slot lookup below.
                 Target::Id(id) => id,
             };
-            let chain = *chain.get_or_insert_with(|| self.chain_for(&t, chain_of));
+            let chain = *chain.get_or_insert_with(|| t.chain_for(chain_of));
             let Some(slot) = t.slot(id) else {
                 return Err(unknown_id(id));
             };

@@ -199,14 +199,14 @@ impl Registry {
         // the whole run: the modules are called one after another) under
         // one lock.
         let (plan, blocked, chain) = {
-            let t = self.inner.table.lock();
+            let mut t = self.inner.table.lock();
             let plan = deps::plan(&t);
             let blocked: Vec<_> = plan
                 .blocked
                 .into_iter()
                 .filter_map(|(id, reason)| Some((t.slot(id)?.name.clone(), reason)))
                 .collect();
-            (plan.order, blocked, self.chain_for(&t, caller))
+            (plan.order, blocked, t.chain_for(caller))
         };
         report.skipped = blocked;
         report.started.reserve(plan.len());
@@ -234,8 +234,7 @@ impl Registry {
     }
 
     pub(crate) fn caller_chain(&self, caller: Caller) -> Chain {
-        let t = self.inner.table.lock();
-        self.chain_for(&t, caller)
+        self.inner.table.lock().chain_for(caller)
     }
 
     pub(crate) fn name_of(&self, id: ModuleId) -> Result<String, ModuleError> {
