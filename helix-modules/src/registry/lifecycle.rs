@@ -176,6 +176,8 @@ impl Registry {
     /// order (see [`Registry::resolve`]). A module whose hard dependency is
     /// missing, failed, or on a cycle is skipped with the reason;
     /// everything else still starts. Modules need [`Permissions::MANAGE`].
+    /// Audited: one record for the run (target `*`, how many started), and
+    /// one for each module that failed, was refused or waits in standby.
     pub fn start_all(&self, caller: Caller) -> StartReport {
         let mut report = StartReport::default();
         if let Err(e) = self.check_permission(
@@ -222,7 +224,13 @@ impl Registry {
                 ModuleState::Running => continue,
                 s => Err(invalid(&name, s, Operation::Start)),
             };
-            self.audit(caller, Operation::Start, &name, None, &result);
+            // Each module that did not start is audited on its own; the
+            // ones that did, in one record for the run (below), so that
+            // starting a thousand modules does not push everything else
+            // out of the ring.
+            if result.is_err() {
+                self.audit(caller, Operation::Start, &name, None, &result);
+            }
             match result {
                 Ok(()) => report.started.push(name),
                 Err(e @ ModuleError::StepFailed { .. }) => report.failed.push((name, e)),
@@ -230,6 +238,8 @@ impl Registry {
                 Err(e) => report.skipped.push((name, e)),
             }
         }
+        let started = alloc::format!("{} started", report.started.len());
+        self.audit(caller, Operation::Start, "*", Some(&started), &Ok(()));
         report
     }
 
