@@ -59,6 +59,34 @@ pub(crate) fn slot_is_free(slot: &Slot, chain: Chain) -> Result<bool, ModuleErro
     }
 }
 
+impl Table {
+    /// A new call chain id, for a caller that holds the lock anyway:
+    /// cheaper than the registry's atomic counter. These ids have
+    /// the top bit set and the counter's never do (it would need 2^63
+    /// chains), so the two never collide.
+    pub(crate) fn mint_chain(&mut self) -> ChainId {
+        self.chains_minted += 1;
+        ChainId(1 << 63 | self.chains_minted)
+    }
+
+    /// The chain for a call made by `caller`: a module that is in a call
+    /// extends its chain; anything else starts a new one.
+    pub(crate) fn chain_for(&mut self, caller: Caller) -> Chain {
+        if let Caller::Module(id) = caller
+            && let Some(chain) = self.slot(id).and_then(|s| s.busy)
+        {
+            return Chain {
+                id: chain,
+                may_wait: false,
+            };
+        }
+        Chain {
+            id: self.mint_chain(),
+            may_wait: true,
+        }
+    }
+}
+
 impl Registry {
     pub(crate) fn new_chain(&self) -> Chain {
         Chain {

@@ -12,7 +12,6 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 
-use super::call::Chain;
 use super::deps::{DepPool, GraphNode, Scratch, Symbol, SymbolIndex};
 use super::{ChainId, ModuleId, ModuleState};
 use crate::config::CmdlineParam;
@@ -20,7 +19,6 @@ use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
 use crate::metrics::ModuleMetrics;
 use crate::name::ModuleName;
-use crate::permissions::Caller;
 use crate::services::scheduler::Scheduler;
 use crate::supervisor::{Supervision, SupervisorPolicy};
 use crate::v1::{Module, ModuleMetadata, Registration};
@@ -384,31 +382,5 @@ impl Table {
             self.subscribers[i] = Arc::from(list);
         }
         self.subscribers_dirty = false;
-    }
-
-    /// A new call chain id, for a caller that holds the lock anyway (event
-    /// dispatch): cheaper than the registry's atomic counter. These ids have
-    /// the top bit set and the counter's never do (it would need 2^63
-    /// chains), so the two never collide.
-    pub(crate) fn mint_chain(&mut self) -> ChainId {
-        self.chains_minted += 1;
-        ChainId(1 << 63 | self.chains_minted)
-    }
-
-    /// The chain for a call made by `caller`: a module that is in a call
-    /// extends its chain; anything else starts a new one.
-    pub(crate) fn chain_for(&mut self, caller: Caller) -> Chain {
-        if let Caller::Module(id) = caller
-            && let Some(chain) = self.slot(id).and_then(|s| s.busy)
-        {
-            return Chain {
-                id: chain,
-                may_wait: false,
-            };
-        }
-        Chain {
-            id: self.mint_chain(),
-            may_wait: true,
-        }
     }
 }
