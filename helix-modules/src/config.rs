@@ -1,6 +1,6 @@
-//! Module parameters: declarations ([`ParamSpec`]), validation, the kernel
-//! command-line parser ([`parse_cmdline`]) and the masked view used
-//! whenever a value is printed ([`ParamValue`]).
+//! Module parameters: declarations ([`ParamSpec`]), validation and the
+//! masked view used whenever a value is printed ([`ParamValue`]); the
+//! command line they come from is read by [`crate::parse_cmdline`].
 //!
 //! Precedence is run-time override > command line > module default. A value
 //! that fails validation is an error at `init` (the module goes Failed) or
@@ -14,7 +14,6 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::ModuleError;
@@ -303,101 +302,9 @@ impl fmt::Display for ParamFallback {
     }
 }
 
-/// One `module.key=value` setting from the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CmdlineParam {
-    pub(crate) module: String,
-    pub(crate) key: String,
-    pub(crate) value: String,
-}
-
-/// Extracts module parameters from a kernel command line.
-///
-/// Tokens are separated by whitespace; double quotes group a value with
-/// spaces (`m.motd="hello world"`). A token is a module parameter when it
-/// has the form `module.key=value` with a non-empty module and key; the
-/// module name ends at the first `.`. Other tokens (`quiet`, `log=debug`)
-/// belong to the kernel and are skipped. Later settings of the same key win.
-///
-/// ```
-/// use helix_modules::parse_cmdline;
-/// let p = parse_cmdline(r#"quiet log=debug round_robin.time_slice_ms=5 m.motd="hi there""#);
-/// assert_eq!(p, [
-///     ("round_robin".to_string(), "time_slice_ms".to_string(), "5".to_string()),
-///     ("m".to_string(), "motd".to_string(), "hi there".to_string()),
-/// ]);
-/// ```
-pub fn parse_cmdline(cmdline: &str) -> Vec<(String, String, String)> {
-    parse_params(cmdline)
-        .into_iter()
-        .map(|p| (p.module, p.key, p.value))
-        .collect()
-}
-
-pub(crate) fn parse_params(cmdline: &str) -> Vec<CmdlineParam> {
-    let mut out = Vec::new();
-    for token in tokens(cmdline) {
-        let Some((lhs, value)) = token.split_once('=') else {
-            continue;
-        };
-        let Some((module, key)) = lhs.split_once('.') else {
-            continue;
-        };
-        if module.is_empty() || key.is_empty() {
-            continue;
-        }
-        out.push(CmdlineParam {
-            module: module.to_string(),
-            key: key.to_string(),
-            value: value.to_string(),
-        });
-    }
-    out
-}
-
-/// Splits on whitespace outside double quotes and drops the quotes.
-fn tokens(cmdline: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut started = false;
-    for c in cmdline.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                started = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if started {
-                    out.push(core::mem::take(&mut cur));
-                    started = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                started = true;
-            }
-        }
-    }
-    if started {
-        out.push(cur);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_handle_quotes_and_runs_of_spaces() {
-        assert_eq!(tokens("  a   b=\"c d\"  \"\" "), ["a", "b=c d", ""]);
-    }
-
-    #[test]
-    fn non_module_tokens_are_skipped() {
-        assert!(parse_params("quiet log=debug .x=1 m.=2 nodot").is_empty());
-    }
 
     #[test]
     fn validation_messages_hide_sensitive_values() {

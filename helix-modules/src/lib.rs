@@ -54,6 +54,7 @@
 extern crate alloc;
 
 mod audit;
+mod cmdline;
 mod config;
 pub mod contain;
 mod error;
@@ -74,7 +75,8 @@ mod v1;
 pub mod v2;
 
 pub use audit::{AuditEntry, AuditOutcome};
-pub use config::{ParamFallback, ParamKind, ParamSpec, ParamValue, parse_cmdline};
+pub use cmdline::parse_cmdline;
+pub use config::{ParamFallback, ParamKind, ParamSpec, ParamValue};
 pub use error::{ModuleError, Operation};
 pub use flags::ModuleFlags;
 pub use metrics::ModuleMetrics;

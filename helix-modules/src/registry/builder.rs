@@ -10,7 +10,7 @@ use core::sync::atomic::AtomicU64;
 use super::slot::Table;
 use super::{Inner, Registry};
 use crate::audit::AuditRing;
-use crate::config::parse_params;
+use crate::cmdline::parse_params;
 use crate::contain::{Budgets, Containment};
 use crate::services::hw::Hardware;
 use crate::supervisor::SupervisorPolicy;

@@ -14,7 +14,7 @@ use core::fmt;
 
 use super::deps::{DepPool, GraphNode, Scratch, Symbol, SymbolIndex};
 use super::{ChainId, ModuleId, ModuleState};
-use crate::config::CmdlineParam;
+use crate::cmdline::CmdlineParam;
 use crate::error::ModuleError;
 use crate::flags::ModuleFlags;
 use crate::metrics::ModuleMetrics;

@@ -2,7 +2,7 @@
 //! kernel's hardware service, so a driver's host tests run it against
 //! modelled devices instead of hand-written buses.
 //!
-//! [`FakeHardware`] implements [`Hardware`] the way the kernel does (claims
+//! [`FakeHardware`] implements [`Hardware`](crate::services::hw::Hardware) the way the kernel does (claims
 //! are exclusive, a refusal names the holder, `release_all` gives back every
 //! claim of an owner) and adds what a test needs around it:
 //!
@@ -12,7 +12,7 @@
 //!   ([`FakeHardware::on_read`], [`FakeHardware::on_write`]), so a device
 //!   model takes a few lines;
 //! - **an access log** of every port access made through the claimed
-//!   [`PortRange`]s: port, [`Width`], [`Direction`], value;
+//!   [`PortRange`](crate::services::hw::PortRange)s: port, [`Width`], [`Direction`], value;
 //! - **interrupts on demand**: [`FakeHardware::raise_irq`] calls the handler
 //!   a driver claimed, as the kernel's interrupt path does.
 //!
@@ -172,7 +172,7 @@ impl fmt::Debug for FakeHardware {
     }
 }
 
-/// The [`PortIo`] behind every [`PortRange`] the fake hands out: a range
+/// The [`PortIo`] behind every [`PortRange`](crate::services::hw::PortRange) the fake hands out: a range
 /// keeps the machine alive, as a claim in the kernel would.
 struct FakePorts(FakeHardware);
 
@@ -347,7 +347,7 @@ impl FakeHardware {
     }
 
     /// Makes line `irq` exist but refuse routing, so claiming it fails
-    /// with [`HwError::NoSuchIrq`] (as on a machine without that line
+    /// with [`HwError::NoSuchIrq`](crate::services::hw::HwError::NoSuchIrq) (as on a machine without that line
     /// wired).
     pub fn make_unroutable(&self, irq: u8) {
         if irq < IRQ_LINES {

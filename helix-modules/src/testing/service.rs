@@ -80,7 +80,7 @@ impl Hardware for FakeHardware {
         released + before - claims.len()
     }
 
-    /// Hands out buffers backed by host memory, up to [`dma::MAX_DMA`]
+    /// Hands out buffers backed by host memory, up to [`dma::MAX_DMA`](super::dma::MAX_DMA)
     /// bytes each, at made-up device addresses (see [`FakeHardware::dma_read`]).
     fn alloc_dma(&self, owner: &str, len: usize) -> Result<DmaBuffer, HwError> {
         self.shared.dma.lock().alloc(owner, len)
