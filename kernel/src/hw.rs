@@ -22,7 +22,7 @@
 //! **COM1 is the one shared device, by design.** The kernel owns its
 //! transmit side (its log output, `crate::serial`) and lends the whole
 //! UART to one driver at a time for the receive side: a claim of exactly
-//! [`COM1`]`, 8` is granted while no other driver holds it (the
+//! [`COM1`](crate::serial::COM1)`, 8` is granted while no other driver holds it (the
 //! `serial_console` module makes it), any other claim touching COM1 is
 //! refused as the kernel's. The borrower owns received data, the interrupt
 //! enable and modem control (and may loop the UART back to test itself);
@@ -30,8 +30,7 @@
 //! transmit register: at worst their bytes interleave.
 
 use crate::arch::x86_64::entry::InterruptFrame;
-use crate::arch::x86_64::{acpi, acpi_power, apic, cpu, interrupts, ioapic};
-use crate::serial::{COM1, COM1_PORTS};
+use crate::arch::x86_64::{acpi, apic, cpu, interrupts, ioapic};
 use crate::thread::WaitQueue;
 use alloc::format;
 use alloc::string::String;
@@ -44,6 +43,11 @@ use helix_modules::services::mmio::Mmio;
 use helix_modules::services::pci::{Bdf, DeviceId, Function};
 use spin::{Mutex, Once};
 use x86_64::instructions::port::Port;
+
+mod reserved;
+
+use reserved::kernel_refusal;
+pub use reserved::{KERNEL_OWNER, ReservedPorts, reserved_ports};
 
 /// Vector of ISA IRQ 0; IRQ n arrives on `IRQ_VECTOR_BASE + n`.
 pub const IRQ_VECTOR_BASE: u8 = 0x30;
@@ -114,74 +118,6 @@ pub struct KernelHardware {
     /// Drivers' claims: owner, base, count. The kernel's own ports are not
     /// here (so no `release_all` can drop them) but in [`reserved_ports`].
     ports: Mutex<Vec<(String, u16, u16)>>,
-}
-
-/// Who holds the kernel's reserved ports, in [`HwError::PortsInUse`]:
-/// `kernel (WHAT)`.
-pub const KERNEL_OWNER: &str = "kernel";
-
-/// A range of ports the kernel drives itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReservedPorts {
-    /// First port.
-    pub base: u16,
-    /// Number of ports.
-    pub count: u16,
-    /// The device, as refusals name it.
-    pub what: &'static str,
-    /// Lent, whole, to one driver at a time (COM1's receive side); never
-    /// granted otherwise.
-    pub lent_to_one_driver: bool,
-}
-
-impl ReservedPorts {
-    const fn kernel(base: u16, count: u16, what: &'static str) -> Self {
-        Self {
-            base,
-            count,
-            what,
-            lent_to_one_driver: false,
-        }
-    }
-
-    fn overlaps(&self, base: u16, count: u16) -> bool {
-        let (start, end) = (u32::from(base), u32::from(base) + u32::from(count));
-        u32::from(self.base) < end && start < u32::from(self.base) + u32::from(self.count)
-    }
-}
-
-/// The kernel's ports that are always there (see the module docs).
-const FIXED_RESERVATIONS: [ReservedPorts; 6] = [
-    ReservedPorts::kernel(0x20, 2, "8259 PIC"),
-    ReservedPorts::kernel(0xa0, 2, "8259 PIC"),
-    ReservedPorts::kernel(0x40, 4, "8254 PIT"),
-    ReservedPorts::kernel(0x61, 1, "PIT channel 2 gate"),
-    ReservedPorts::kernel(0xf4, 4, "QEMU debug exit"),
-    ReservedPorts {
-        base: COM1,
-        count: COM1_PORTS,
-        what: "COM1 log output",
-        lent_to_one_driver: true,
-    },
-];
-
-/// Every port range the kernel drives itself: the fixed ones and, when
-/// ACPI power-off is possible, the ACPI ports it writes.
-pub fn reserved_ports() -> impl Iterator<Item = ReservedPorts> {
-    let s5 = acpi_power::s5();
-    let pm1a = s5.map(|s| ReservedPorts::kernel(s.pm1a_control, 2, "ACPI PM1a control"));
-    let smi = s5
-        .and_then(|s| s.acpi_enable)
-        .map(|(port, _)| ReservedPorts::kernel(port, 1, "ACPI SMI command"));
-    FIXED_RESERVATIONS.into_iter().chain(pm1a).chain(smi)
-}
-
-/// The kernel's reservation that refuses a driver's claim of `count` ports
-/// at `base`, if any: one it overlaps, unless it is COM1 asked for whole.
-fn kernel_refusal(base: u16, count: u16) -> Option<ReservedPorts> {
-    reserved_ports().find(|r| {
-        r.overlaps(base, count) && !(r.lent_to_one_driver && r.base == base && r.count == count)
-    })
 }
 
 static IRQS: Mutex<[Option<IrqClaim>; ISA_IRQS]> = Mutex::new([const { None }; ISA_IRQS]);
