@@ -57,6 +57,12 @@ pub struct SplitQueue {
     free: Vec<u16>,
     /// Descriptors in each in-flight chain, by head (0: not in flight).
     in_flight: Vec<u16>,
+    /// Each descriptor's successor in its chain, as this driver linked it.
+    /// The descriptor table is memory the device can write, so a finished
+    /// chain goes back to the free list by this copy, never by the `next`
+    /// fields there: a device scribbling on them cannot make the driver
+    /// hand one descriptor out twice.
+    chain_next: Vec<u16>,
     avail_idx: u16,
     last_used: u16,
 }
@@ -86,6 +92,7 @@ impl SplitQueue {
             used,
             free: (0..size).rev().collect(),
             in_flight: alloc::vec![0; usize::from(size)],
+            chain_next: alloc::vec![0; usize::from(size)],
             avail_idx: 0,
             last_used: 0,
         })
@@ -128,6 +135,7 @@ impl SplitQueue {
             self.mem.write_u32(at + 8, buf.len)?;
             self.mem.write_u16(at + 12, flags)?;
             self.mem.write_u16(at + 14, next.unwrap_or(0))?;
+            self.chain_next[usize::from(id)] = next.unwrap_or(0);
         }
         let head = ids[0];
         self.in_flight[usize::from(head)] = ids.len() as u16;
@@ -159,16 +167,12 @@ impl SplitQueue {
             .filter(|h| *h < self.size && self.in_flight[usize::from(*h)] > 0)
             .ok_or(VirtioError::BadUsedId(id))?;
         self.last_used = self.last_used.wrapping_add(1);
-        // Walk the chain back onto the free list.
+        // Walk the chain back onto the free list, by the driver's own
+        // links and count.
         let mut id = head;
         for _ in 0..self.in_flight[usize::from(head)] {
             self.free.push(id);
-            let at = usize::from(id) * DESC_LEN;
-            let flags = self.mem.read_u16(at + 12)?;
-            if flags & F_NEXT == 0 {
-                break;
-            }
-            id = self.mem.read_u16(at + 14)? % self.size;
+            id = self.chain_next[usize::from(id)];
         }
         self.in_flight[usize::from(head)] = 0;
         Ok(Some(Used { head, len }))

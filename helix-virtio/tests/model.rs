@@ -3,7 +3,8 @@
 //! memory by device address, as QEMU does, fills each writable buffer and
 //! returns the chain on the used ring. Negotiation, the queue address the
 //! device is given, round trips through index wrap-around, chains of
-//! several buffers, a full queue and a device returning a bogus id.
+//! several buffers, a full queue, a device returning a bogus id and one
+//! rewriting the descriptor table's links.
 
 use helix_modules::services::hw::{Hardware, HardwareAccess};
 use helix_modules::testing::FakeHardware;
@@ -103,6 +104,36 @@ fn chains_use_and_free_every_descriptor_and_a_full_queue_is_refused() {
     t.notify(0).unwrap();
     assert!(q.pop_used().unwrap().is_some());
     assert_eq!(q.free_descriptors(), 8);
+}
+
+#[test]
+fn a_device_rewriting_descriptor_links_cannot_make_one_descriptor_go_out_twice() {
+    let (hw, _d, t, mut q, data) = setup();
+    let buf = |off: u64| Buf {
+        addr: data.device_addr() + off,
+        len: 8,
+        device_writes: true,
+    };
+    let chain: Vec<Buf> = (0..4).map(|i| buf(i * 8)).collect();
+    let head = q.add(&chain).unwrap();
+    t.notify(0).unwrap();
+    // The descriptor table is device-writable: the device links every
+    // descriptor to the head, with "next" set, after finishing the chain.
+    for id in 0..u64::from(SIZE) {
+        let at = q.device_addr() + id * 16;
+        hw.dma_write(at + 12, &1u16.to_le_bytes()).unwrap();
+        hw.dma_write(at + 14, &head.to_le_bytes()).unwrap();
+    }
+    assert_eq!(q.pop_used().unwrap().map(|u| u.head), Some(head));
+    assert_eq!(q.free_descriptors(), usize::from(SIZE));
+    // Every descriptor is free exactly once: a chain of all of them gets
+    // eight different ones.
+    let mut heads = Vec::new();
+    for i in 0..u64::from(SIZE) {
+        heads.push(q.add(&[buf(i * 8)]).unwrap());
+    }
+    heads.sort_unstable();
+    assert_eq!(heads, (0..SIZE).collect::<Vec<_>>());
 }
 
 #[test]
