@@ -1,23 +1,20 @@
 //! The SECURITY hook: a running SECURITY module is asked about stop,
-//! unload, set-param, reload, requests to protected modules and the
-//! kernel's `authorize`, after the permission check; it may refuse but
-//! never grant; its failures refuse (fail closed); every decision is
-//! audited; nothing done to or by it asks it; without one, nothing changes.
+//! unload, set-param, reload, requests to protected modules (those in
+//! `screened_requests.rs`) and the kernel's `authorize`, after the
+//! permission check; it may refuse but never grant; its failures refuse
+//! (fail closed); every decision is audited; nothing done to or by it asks
+//! it; without one, nothing changes.
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use common::{Journal, Probe};
+use common::{Journal, Probe, Seen, probe, security_refused as refused};
 use helix_modules::security::{self, REQUEST_TYPE};
-use helix_modules::v2::{ModuleInfo, Request, Response};
+use helix_modules::v2::{ModuleInfo, Response};
 use helix_modules::{
-    AuditOutcome, Caller, ModuleError, ModuleFlags, ModuleState, Operation, ParamSpec, Permissions,
-    Registry,
+    AuditOutcome, Caller, ModuleError, ModuleFlags, ModuleState, Operation, ParamSpec, Registry,
 };
-
-/// What the test SECURITY module saw: (op, caller, target, detail, evidence length).
-type Seen = Arc<Mutex<Vec<(Operation, String, String, String, usize)>>>;
 
 /// A SECURITY module `sec` that refuses stopping `x` and allows the rest,
 /// answering `ok <op> <target>`.
@@ -48,19 +45,6 @@ fn guarded(r: &Registry, j: &Journal) -> Seen {
 }
 
 const LEVEL: [ParamSpec; 1] = [ParamSpec::new("level", "low").sensitive()];
-
-fn probe(r: &Registry, j: &Journal, info: ModuleInfo) {
-    r.register_v2(Probe::new(info, j)).unwrap();
-}
-
-fn refused(op: Operation, target: &str, reason: &str) -> ModuleError {
-    ModuleError::SecurityRefused {
-        by: "sec".into(),
-        op,
-        target: target.into(),
-        reason: reason.into(),
-    }
-}
 
 fn state(r: &Registry, name: &str) -> ModuleState {
     r.status(name).unwrap().state
@@ -244,86 +228,6 @@ fn set_param_shows_key_and_value_and_audits_only_the_key() {
     assert_eq!(
         details,
         [Some("level; security sec: ok set-param y"), Some("level")]
-    );
-}
-
-#[test]
-fn protected_requests_are_screened_requests_to_it_are_not() {
-    let (r, j) = (Registry::new(), Journal::default());
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    let sec = Probe::new(
-        ModuleInfo::new("sec")
-            .flags(ModuleFlags::SECURITY)
-            .protected_by(Permissions::DEVICE),
-        &j,
-    )
-    .on_request(move |_, req| {
-        if req.request_type != REQUEST_TYPE {
-            return Ok(Response::ok(b"direct".to_vec()));
-        }
-        let q = security::decode(&req.payload).unwrap();
-        log.lock()
-            .unwrap()
-            .push((q.op, q.caller.into(), q.target.into(), q.detail.into(), 0));
-        Ok(if q.detail == "write" {
-            Response::err("no writes")
-        } else {
-            Response::ok(Vec::new())
-        })
-    });
-    r.register_v2(sec).unwrap();
-    probe(
-        &r,
-        &j,
-        ModuleInfo::new("disk").protected_by(Permissions::DEVICE),
-    );
-    r.start_all(Caller::Kernel);
-    let req = |t: &str| Request::new("kernel", t, Vec::new());
-    assert!(r.request(Caller::Kernel, "disk", req("read")).is_ok());
-    assert_eq!(
-        r.request(Caller::Kernel, "disk", req("write")),
-        Err(refused(Operation::Request, "disk", "no writes"))
-    );
-    // A request to the SECURITY module itself does not ask it.
-    assert_eq!(
-        r.request(Caller::Kernel, "sec", req("write"))
-            .unwrap()
-            .payload,
-        b"direct"
-    );
-    let asked: Vec<_> = seen.lock().unwrap().iter().map(|s| s.3.clone()).collect();
-    assert_eq!(asked, ["read", "write"]);
-}
-
-#[test]
-fn its_own_requests_do_not_ask_it() {
-    let (r, j) = (Registry::new(), Journal::default());
-    probe(
-        &r,
-        &j,
-        ModuleInfo::new("disk").protected_by(Permissions::DEVICE),
-    );
-    // Before allowing, it asks `disk` (protected) through its handle: no
-    // re-entrance into itself, so the answer comes back.
-    let sec = Probe::new(
-        ModuleInfo::new("sec")
-            .flags(ModuleFlags::SECURITY)
-            .permissions(Permissions::DEVICE),
-        &j,
-    )
-    .on_request(|handle, req| {
-        let h = handle.as_ref().expect("handle");
-        let probe = Request::new("sec", "ping", Vec::new());
-        h.request("disk", probe)?;
-        let q = security::decode(&req.payload).unwrap();
-        Ok(Response::ok(format!("checked {}", q.target).into_bytes()))
-    });
-    r.register_v2(sec).unwrap();
-    r.start_all(Caller::Kernel);
-    assert_eq!(
-        r.authorize(Caller::Kernel, Operation::Load, "m.ko", b""),
-        Ok(Some("checked m.ko".into()))
     );
 }
 

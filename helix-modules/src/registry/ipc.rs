@@ -32,7 +32,8 @@ impl Registry {
     ///   them ([`ModuleError::PermissionDenied`]), and then the running
     ///   SECURITY module, if any, is asked too
     ///   ([`ModuleError::SecurityRefused`], see [`Registry::authorize`]);
-    ///   such requests are audited;
+    ///   such requests are audited, and go to the module it was asked
+    ///   about even if a capability's best provider changes meanwhile;
     /// - a target already in a call on this chain (A -> B -> A) is refused
     ///   with [`ModuleError::Reentrant`] instead of deadlocking; a target
     ///   busy on another chain is waited for when the caller holds no
@@ -129,6 +130,7 @@ impl Registry {
         limit: usize,
         screen: bool,
     ) -> Result<Response, ModuleError> {
+        let mut target = target;
         let mut chain = None;
         let mut waiting = None;
         let mut screened = !screen;
@@ -183,6 +185,10 @@ impl Registry {
                     let detail = Some(request.request_type.as_str());
                     self.consult(caller, Operation::Request, &name, detail, &request.payload)?;
                     screened = true;
+                    // The request goes to the module that was screened,
+                    // even if a capability's best provider has changed
+                    // meanwhile (gone: the request fails).
+                    target = Target::Id(id);
                     continue;
                 }
             }

@@ -222,3 +222,22 @@ pub fn leak_list(v: Vec<String>) -> &'static [&'static str] {
 pub fn state_of(r: &Registry, name: &str) -> helix_modules::ModuleState {
     r.status(name).unwrap().state
 }
+
+/// Registers a plain [`Probe`] with `info`.
+pub fn probe(r: &Registry, j: &Journal, info: ModuleInfo) {
+    r.register_v2(Probe::new(info, j)).unwrap();
+}
+
+/// What the test SECURITY module `sec` saw: (op, caller, target, detail,
+/// evidence length).
+pub type Seen = Arc<Mutex<Vec<(helix_modules::Operation, String, String, String, usize)>>>;
+
+/// The error of `sec` refusing `op` on `target` for `reason`.
+pub fn security_refused(op: helix_modules::Operation, target: &str, reason: &str) -> ModuleError {
+    ModuleError::SecurityRefused {
+        by: "sec".into(),
+        op,
+        target: target.into(),
+        reason: reason.into(),
+    }
+}
