@@ -32,7 +32,7 @@ pub const REQUEST_TYPE: &str = "authorize";
 const VERSION: u8 = 1;
 
 /// Every operation, for decoding names back.
-const OPERATIONS: [Operation; 12] = [
+const OPERATIONS: [Operation; 14] = [
     Operation::Register,
     Operation::Init,
     Operation::Start,
@@ -45,6 +45,8 @@ const OPERATIONS: [Operation; 12] = [
     Operation::Event,
     Operation::ReadAudit,
     Operation::Load,
+    Operation::SaveState,
+    Operation::RestoreState,
 ];
 
 /// One question to the SECURITY module: may `caller` perform `op` on

@@ -10,7 +10,7 @@ use common::{Journal, Probe};
 use helix_modules::host::HostLink;
 use helix_modules::v2::{ModuleHandle, ModuleInfo, Request, Response};
 use helix_modules::{
-    Caller, DispatchSummary, ModuleError, ModuleFlags, ModuleId, ModuleState, Registry,
+    Caller, DispatchSummary, ModuleError, ModuleFlags, ModuleId, ModuleState, Operation, Registry,
 };
 use std::sync::{Arc, Mutex};
 
@@ -175,8 +175,21 @@ fn a_persistent_modules_state_is_read_and_handed_back_while_it_runs() {
     assert_eq!(r.status("keeper").unwrap().state, ModuleState::Running);
     // Only a running module is asked.
     r.stop(Caller::Kernel, "keeper").unwrap();
-    assert!(matches!(
+    assert_eq!(
         r.save_state(Caller::Kernel, "keeper"),
-        Err(ModuleError::InvalidState { .. })
-    ));
+        Err(ModuleError::InvalidState {
+            module: "keeper".into(),
+            state: ModuleState::Stopped,
+            op: Operation::SaveState,
+        })
+    );
+    assert_eq!(
+        r.restore_state(Caller::Kernel, "keeper", &[1]),
+        Err(ModuleError::InvalidState {
+            module: "keeper".into(),
+            state: ModuleState::Stopped,
+            op: Operation::RestoreState,
+        })
+    );
+    assert_eq!(Operation::SaveState.to_string(), "save-state");
 }

@@ -36,6 +36,12 @@ pub enum Operation {
     /// Loading a module binary (the kernel's loader asks
     /// [`crate::Registry::authorize`] before it maps one).
     Load,
+    /// Asking a running module for its state
+    /// ([`crate::Registry::save_state`], e.g. to keep it across a reboot).
+    SaveState,
+    /// Handing a running module saved state
+    /// ([`crate::Registry::restore_state`]).
+    RestoreState,
 }
 
 impl fmt::Display for Operation {
@@ -53,6 +59,8 @@ impl fmt::Display for Operation {
             Operation::Event => "event",
             Operation::ReadAudit => "read-audit",
             Operation::Load => "load",
+            Operation::SaveState => "save-state",
+            Operation::RestoreState => "restore-state",
         })
     }
 }

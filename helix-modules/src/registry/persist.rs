@@ -20,9 +20,10 @@ impl Registry {
     /// keeps no state). Modules need [`Permissions::MANAGE`]. A fault is
     /// contained (the module is Failed, as for any call) and returned.
     pub fn save_state(&self, caller: Caller, name: &str) -> Result<Option<Vec<u8>>, ModuleError> {
-        let id = self.authorize_module_op(caller, Operation::Reload, name, Permissions::MANAGE)?;
+        let op = Operation::SaveState;
+        let id = self.authorize_module_op(caller, op, name, Permissions::MANAGE)?;
         let chain = self.caller_chain(caller);
-        let (m, ()) = self.take(id, chain, |t| running(t, id, name))?;
+        let (m, ()) = self.take(id, chain, |t| running(t, id, name, op))?;
         match self.contained(id, CallKind::SaveState, || m.save_state()) {
             Ok(state) => {
                 self.put_back(id, m, |_, _| ());
@@ -42,9 +43,10 @@ impl Registry {
         name: &str,
         state: &[u8],
     ) -> Result<(), ModuleError> {
-        let id = self.authorize_module_op(caller, Operation::Reload, name, Permissions::MANAGE)?;
+        let op = Operation::RestoreState;
+        let id = self.authorize_module_op(caller, op, name, Permissions::MANAGE)?;
         let chain = self.caller_chain(caller);
-        let (mut m, ()) = self.take(id, chain, |t| running(t, id, name))?;
+        let (mut m, ()) = self.take(id, chain, |t| running(t, id, name, op))?;
         match self.contained(id, CallKind::RestoreState, || m.restore_state(state)) {
             Ok(result) => {
                 self.put_back(id, m, |_, _| ());
@@ -83,8 +85,13 @@ impl Registry {
     }
 }
 
-/// Refuses a module that is not running.
-fn running(t: &mut super::slot::Table, id: super::ModuleId, name: &str) -> Result<(), ModuleError> {
+/// Refuses `op` on a module that is not running.
+fn running(
+    t: &mut super::slot::Table,
+    id: super::ModuleId,
+    name: &str,
+    op: Operation,
+) -> Result<(), ModuleError> {
     let s = t.slot(id).ok_or_else(|| unknown_id(id))?;
     if s.state == ModuleState::Running {
         Ok(())
@@ -92,7 +99,7 @@ fn running(t: &mut super::slot::Table, id: super::ModuleId, name: &str) -> Resul
         Err(ModuleError::InvalidState {
             module: String::from(name),
             state: s.state,
-            op: Operation::Reload,
+            op,
         })
     }
 }

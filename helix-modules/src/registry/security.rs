@@ -38,7 +38,12 @@ const AUDIT_TEXT: usize = 160;
 pub(crate) fn screened(op: Operation) -> bool {
     matches!(
         op,
-        Operation::Stop | Operation::Unload | Operation::SetParam | Operation::Reload
+        Operation::Stop
+            | Operation::Unload
+            | Operation::SetParam
+            | Operation::Reload
+            | Operation::SaveState
+            | Operation::RestoreState
     )
 }
 
@@ -55,7 +60,9 @@ fn needed_for(op: Operation) -> Permissions {
         | Operation::Stop
         | Operation::Unload
         | Operation::Restart
-        | Operation::Load => Permissions::MANAGE,
+        | Operation::Load
+        | Operation::SaveState
+        | Operation::RestoreState => Permissions::MANAGE,
     }
 }
 
