@@ -252,6 +252,9 @@ pub(crate) fn check_running(t: &Table, id: ModuleId) -> Result<(), ModuleError> 
     let (Some(slot), Some(Some(node))) = (t.slot(id), t.graph.get(id.index())) else {
         return Ok(());
     };
+    if slot.meta.dependencies.is_empty() {
+        return Ok(());
+    }
     for dep in t.pool.deps_of(node).iter().filter(|d| !d.optional()) {
         let mut any = false;
         let mut running = false;

@@ -43,6 +43,10 @@ fn resolve_noting(
     noted: &mut Vec<ParamFallback>,
 ) -> Result<Vec<ConfigEntry>, ModuleError> {
     let slot = t.slot(id).ok_or_else(|| unknown_id(id))?;
+    // Most modules declare nothing and are given nothing: no work.
+    if slot.meta.params.is_empty() && slot.overrides.is_empty() && t.cmdline.is_empty() {
+        return Ok(Vec::new());
+    }
     let name = &slot.meta.name;
     let essential = slot.meta.flags.contains(ModuleFlags::ESSENTIAL);
     let from_cmdline = t.cmdline.iter().filter(|p| &p.module == name);
