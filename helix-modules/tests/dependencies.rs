@@ -235,6 +235,34 @@ fn two_separate_cycles_are_both_reported() {
 }
 
 #[test]
+fn a_dependency_that_stops_while_its_user_initialises_keeps_the_user_from_starting() {
+    let (r, j) = (Registry::new(), Journal::default());
+    module(&r, &j, ModuleInfo::new("disk"));
+    let registry = r.clone();
+    let fs = Probe::new(ModuleInfo::new("fs").dependencies(&["disk"]), &j).on_init(move |_| {
+        // `start_all` is bringing `fs` up: its init sees itself
+        // initialising, and its dependency goes away meanwhile.
+        assert_eq!(state_of(&registry, "fs"), ModuleState::Registered);
+        registry.stop(Caller::Kernel, "disk").unwrap();
+        Ok(())
+    });
+    r.register_v2(fs).unwrap();
+    let report = r.start_all(Caller::Kernel);
+    assert_eq!(report.started, ["disk"]);
+    assert_eq!(
+        report.skipped,
+        [(
+            ModuleName::from("fs"),
+            ModuleError::DependencyFailed {
+                module: "fs".into(),
+                dependency: "disk".into()
+            }
+        )]
+    );
+    assert_eq!(state_of(&r, "fs"), ModuleState::Initialized);
+}
+
+#[test]
 fn capability_with_several_providers_needs_one_running() {
     let r = Registry::new();
     let j = Journal::default();

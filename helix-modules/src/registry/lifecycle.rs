@@ -177,7 +177,9 @@ impl Registry {
     /// missing, failed, or on a cycle is skipped with the reason;
     /// everything else still starts. Modules need [`Permissions::MANAGE`].
     /// Audited: one record for the run (target `*`, how many started), and
-    /// one for each module that failed, was refused or waits in standby.
+    /// one for each module attempted that failed, was refused or waits in
+    /// standby (those the plan leaves out, on or behind a cycle, are in
+    /// the report only).
     pub fn start_all(&self, caller: Caller) -> StartReport {
         let mut report = StartReport::default();
         if let Err(e) = self.check_permission(
@@ -197,26 +199,27 @@ impl Registry {
             report.skipped.push((ModuleName::from("*"), e));
             return report;
         }
-        // The plan, the names of the blocked and the call chain (one for
-        // the whole run: the modules are called one after another) under
-        // one lock.
-        let (plan, blocked, chain) = {
-            let mut t = self.inner.table.lock();
+        // The plan and the names of the blocked under one lock.
+        let (plan, blocked) = {
+            let t = self.inner.table.lock();
             let plan = deps::plan(&t);
             let blocked: Vec<_> = plan
                 .blocked
                 .into_iter()
                 .filter_map(|(id, reason)| Some((t.slot(id)?.name.clone(), reason)))
                 .collect();
-            (plan.order, blocked, t.chain_for(caller))
+            (plan.order, blocked)
         };
         report.skipped = blocked;
         report.started.reserve(plan.len());
         for id in plan {
-            let (name, state) = {
-                let t = self.inner.table.lock();
+            // Name, state and a call chain of its own (a thread the module
+            // leaves behind in a call must not share the next one's).
+            let (name, state, chain) = {
+                let mut t = self.inner.table.lock();
                 let Some(s) = t.slot(id) else { continue };
-                (s.name.clone(), s.state)
+                let (name, state) = (s.name.clone(), s.state);
+                (name, state, t.chain_for(caller))
             };
             let result = match state {
                 ModuleState::Registered => self.step_init_start(id, chain),

@@ -17,7 +17,7 @@ use crate::error::{ModuleError, Operation};
 use crate::flags::ModuleFlags;
 use crate::permissions::{Caller, Permissions};
 use crate::services::scheduler::CAPABILITY as SCHEDULER_CAPABILITY;
-use crate::v1::{Module, Registration};
+use crate::v1::Module;
 
 fn reload_failed(name: &str, reason: ModuleError) -> ModuleError {
     ModuleError::StepFailed {
@@ -58,16 +58,13 @@ impl Registry {
         mut new: Box<dyn Module>,
     ) -> Result<(), ModuleError> {
         let id = self.authorize_module_op(caller, Operation::Reload, name, Permissions::RELOAD)?;
-        // The new code's static description, which the slot takes (its
-        // state format is asked below, contained, as part of the hand-over).
-        let Registration {
-            metadata: new_meta,
-            pci_ids: new_pci_ids,
-            screens: new_screens,
-            ..
-        } = new.registration();
+        let new_meta = new.metadata();
+        // The rest of the new code's static description, which the slot
+        // takes with its metadata (its state format is asked below,
+        // contained, as part of the hand-over).
+        let (new_pci_ids, new_screens) = (new.pci_ids(), new.screens());
         let chain = self.caller_chain(caller);
-        let (mut old, (shared_name, config)) = self.take(id, chain, |t| {
+        let (mut old, (shared_name, driver, config)) = self.take(id, chain, |t| {
             let s = t.slot(id).ok_or_else(|| unknown_id(id))?;
             if !s.meta.flags.contains(ModuleFlags::HOT_RELOADABLE) {
                 return Err(ModuleError::NotHotReloadable {
@@ -96,8 +93,16 @@ impl Registry {
                     reason: "a SCHEDULER module must provide the `scheduler` capability",
                 });
             }
+            // The new instance's hardware access is the running one's: a
+            // module becomes a driver (or stops being one) only once the
+            // reload has succeeded.
+            let driver = s
+                .meta
+                .flags
+                .contains(ModuleFlags::DRIVER)
+                .then_some(s.pci_ids);
             let shared_name = s.name.clone();
-            Ok((shared_name, params::resolve(t, id)?))
+            Ok((shared_name, driver, params::resolve(t, id)?))
         })?;
 
         // Both answers are module code, part of the state hand-over:
@@ -134,11 +139,6 @@ impl Registry {
                 return Err(reload_failed(name, error));
             }
         };
-        // The new code's own description decides its hardware access.
-        let driver = new_meta
-            .flags
-            .contains(ModuleFlags::DRIVER)
-            .then_some(new_pci_ids);
         let ctx = self.context_for(id, &shared_name, driver, config.clone());
         // The new instance's faults fail the reload, never the old one.
         let on_new = |kind, r: Result<Result<(), ModuleError>, Fault>| match r {

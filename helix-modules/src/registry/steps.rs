@@ -195,40 +195,38 @@ impl Registry {
 
     /// Runs `init` then `start` on a Registered module with one trip out
     /// of its slot, as [`Registry::start_all`] does for every module it
-    /// brings up: both steps are checked before `init` runs, so nothing
-    /// else sees the module in between. A module that may not start yet
-    /// (a dependency not running, a role taken) is initialised and left
-    /// to [`Registry::step_start`], which says why.
+    /// brings up. Once `init` has succeeded the slot says Initialized (with
+    /// the parameters it was given) and the start checks run, under one
+    /// lock, while the module stays out of its slot: nothing else can call
+    /// it in between, and what `init` took time over (a dependency stopped,
+    /// a role taken meanwhile) is seen. A module that may not start yet is
+    /// left Initialized with the reason, as [`Registry::step_start`] gives.
     pub(crate) fn step_init_start(&self, id: ModuleId, chain: Chain) -> Result<(), ModuleError> {
-        let (mut module, (init, start)) = self.take(id, chain, |t| {
-            let init = Self::init_checks(t, id, false)?;
-            Ok((init, Self::start_checks(t, id)))
-        })?;
+        let (mut module, init) = self.take(id, chain, |t| Self::init_checks(t, id, false))?;
         let (result, name, config) = self.call_init(id, &mut module, init);
-        let is_scheduler = match (result, start) {
-            (Ok(()), Ok(is_scheduler)) => is_scheduler,
-            (result, _) => {
-                self.put_back(id, module, |s, _| Self::record_init(s, &result, config));
-                return match result {
-                    Ok(()) => self.step_start(id, chain),
-                    Err(e) => {
-                        self.notify_stopped(&name);
-                        Err(e)
-                    }
-                };
+        if result.is_err() {
+            self.put_back(id, module, |s, _| Self::record_init(s, &result, config));
+            self.notify_stopped(&name);
+            return result;
+        }
+        let start = {
+            let mut t = self.inner.table.lock();
+            if let Some(s) = t.slot_mut(id) {
+                Self::record_init(s, &result, config);
             }
+            Self::start_checks(&t, id)
         };
-        let service = match Self::policy_of(&*module, &name, is_scheduler) {
-            Ok(service) => service,
-            Err(e) => {
-                self.put_back(id, module, |s, _| Self::record_init(s, &Ok(()), config));
-                return Err(e);
-            }
-        };
+        let service =
+            match start.and_then(|is_scheduler| Self::policy_of(&*module, &name, is_scheduler)) {
+                Ok(service) => service,
+                Err(e) => {
+                    self.put_back(id, module, |_, _| ());
+                    return Err(e);
+                }
+            };
         let result = self.lifecycle_call(id, &name, CallKind::Start, || module.start());
         self.put_back(id, module, |s, t| {
-            Self::record_init(s, &Ok(()), config);
-            Self::record_start(s, t, &result, service);
+            Self::record_start(s, t, &result, service)
         });
         if result.is_err() {
             self.notify_stopped(&name);
