@@ -1,6 +1,7 @@
 //! The single lifecycle steps that call into module code (init, start,
 //! stop, restart), each checked against the transition table under the
-//! table lock first and recorded after; [`super::lifecycle`] builds the
+//! table lock first and recorded after, plus init-then-start in one trip
+//! out of the slot for `start_all`; [`super::lifecycle`] builds the
 //! public, audited operations on top of them.
 
 use super::call::Chain;
