@@ -263,6 +263,21 @@ fn a_dependency_that_stops_while_its_user_initialises_keeps_the_user_from_starti
 }
 
 #[test]
+fn a_module_being_started_is_listed_initialized() {
+    let (r, j) = (Registry::new(), Journal::default());
+    let registry = r.clone();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let during = seen.clone();
+    let net = Probe::named("net", &j).on_start(move || {
+        *during.lock().unwrap() = Some(state_of(&registry, "net"));
+    });
+    r.register_v2(net).unwrap();
+    assert!(r.start_all(Caller::Kernel).is_clean());
+    assert_eq!(*seen.lock().unwrap(), Some(ModuleState::Initialized));
+    assert_eq!(state_of(&r, "net"), ModuleState::Running);
+}
+
+#[test]
 fn capability_with_several_providers_needs_one_running() {
     let r = Registry::new();
     let j = Journal::default();

@@ -60,6 +60,7 @@ pub type RequestFn =
     Box<dyn FnMut(&Option<ModuleHandle>, &Request) -> Result<Response, ModuleError> + Send>;
 pub type InitFn = Box<dyn FnMut(&Context) -> Result<(), ModuleError> + Send>;
 pub type EventFn = Box<dyn FnMut(&Option<ModuleHandle>, &Event) -> EventResponse + Send>;
+pub type StartFn = Box<dyn FnMut() + Send>;
 
 pub struct Probe {
     pub info: ModuleInfo,
@@ -73,6 +74,7 @@ pub struct Probe {
     pub on_event: Option<EventFn>,
     pub on_request: Option<RequestFn>,
     pub on_init: Option<InitFn>,
+    pub on_start: Option<StartFn>,
     pub state: Vec<u8>,
     pub handle: Option<ModuleHandle>,
 }
@@ -91,6 +93,7 @@ impl Probe {
             on_event: None,
             on_request: None,
             on_init: None,
+            on_start: None,
             state: Vec::new(),
             handle: None,
         }
@@ -124,6 +127,11 @@ impl Probe {
         self
     }
 
+    pub fn on_start(mut self, f: impl FnMut() + Send + 'static) -> Self {
+        self.on_start = Some(Box::new(f));
+        self
+    }
+
     fn log(&self, what: &str) {
         self.journal.push(format!("{}:{what}", self.info.name));
     }
@@ -148,6 +156,9 @@ impl ModuleTrait for Probe {
 
     fn start(&mut self) -> Result<(), ModuleError> {
         self.log("start");
+        if let Some(f) = self.on_start.as_mut() {
+            f();
+        }
         match self.fail_start.clone() {
             Some(e) => Err(e),
             None => Ok(()),
