@@ -14,4 +14,5 @@ pub mod hw;
 mod hw_error;
 pub mod mmio;
 pub mod pci;
+mod ports;
 pub mod scheduler;

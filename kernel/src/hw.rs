@@ -350,4 +350,12 @@ impl Hardware for KernelHardware {
     ) -> Result<u64, HwError> {
         crate::msi::wait(owner, bdf, entry, seen, u64::from(timeout_ms) * 1_000_000)
     }
+
+    fn intx_count(&self, owner: &str, bdf: Bdf) -> Result<u64, HwError> {
+        crate::intx::delivered(owner, bdf)
+    }
+
+    fn wait_intx(&self, owner: &str, bdf: Bdf, seen: u64, timeout_ms: u32) -> Result<u64, HwError> {
+        crate::intx::wait(owner, bdf, seen, u64::from(timeout_ms) * 1_000_000)
+    }
 }

@@ -11,7 +11,8 @@
 //! board, bus or device it says there is no known route rather than
 //! guess. A GSI is claimed by one driver at a time (a second function on
 //! the same line is refused, not shared). Delivered interrupts are counted
-//! per GSI. The handler runs contained, like an MSI-X handler: a fault
+//! per GSI, and the driver's threads can sleep until the next one
+//! ([`wait`], as for MSI-X). The handler runs contained, like an MSI-X handler: a fault
 //! masks the pin and fails the driver. The handler must make the device
 //! drop the line (virtio: read its ISR register); the local APIC's EOI
 //! after it then lets the I/O APIC deliver the next one.
@@ -25,6 +26,7 @@ use helix_modules::services::pci::Bdf;
 
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::arch::x86_64::{apic, cpu, interrupts, ioapic};
+use crate::thread::WaitQueue;
 
 /// First GSI of the q35 PIRQ lines.
 const PIRQ_GSI_BASE: u32 = 16;
@@ -43,8 +45,10 @@ struct Claim {
 }
 
 static CLAIMS: spin::Mutex<Vec<Option<Claim>>> = spin::Mutex::new(Vec::new());
-/// Interrupts delivered on each line since boot.
+/// Interrupts delivered on each line since its current claim was made.
 static DELIVERED: [AtomicU64; PIRQ_LINES] = [const { AtomicU64::new(0) }; PIRQ_LINES];
+/// Threads waiting for each line's next interrupt.
+static WAITERS: [WaitQueue; PIRQ_LINES] = [const { WaitQueue::new() }; PIRQ_LINES];
 
 /// The GSI pin `pin` (1 = INTA .. 4 = INTD) of the function at `bdf`
 /// reaches, on the board this kernel knows (see the module docs).
@@ -84,6 +88,7 @@ fn on_intx(frame: &mut InterruptFrame) {
     }
     if let Some(n) = DELIVERED.get(line) {
         n.fetch_add(1, Ordering::SeqCst);
+        WAITERS[line].wake_all();
     }
 }
 
@@ -146,6 +151,34 @@ pub fn release(owner: &str) -> usize {
         }
         n
     })
+}
+
+/// The line `owner` claimed for the function at `bdf`.
+fn line_of(owner: &str, bdf: Bdf) -> Result<usize, HwError> {
+    cpu::without_interrupts(|| {
+        CLAIMS
+            .lock()
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.owner == owner && c.bdf == bdf))
+            .ok_or(HwError::NotClaimed)
+    })
+}
+
+/// Interrupts `owner`'s claim of the INTx pin of `bdf` has delivered since
+/// it was made.
+pub fn delivered(owner: &str, bdf: Bdf) -> Result<u64, HwError> {
+    Ok(DELIVERED[line_of(owner, bdf)?].load(Ordering::SeqCst))
+}
+
+/// Blocks the calling thread until `owner`'s claim of the INTx pin of
+/// `bdf` has delivered more than `seen` interrupts, or for at most
+/// `timeout_ns`; returns the count then (still `seen` after a timeout).
+/// Interrupts must be on (the caller is a thread: a driver's call).
+pub fn wait(owner: &str, bdf: Bdf, seen: u64, timeout_ns: u64) -> Result<u64, HwError> {
+    let line = line_of(owner, bdf)?;
+    let deadline = crate::time::now_ns().saturating_add(timeout_ns);
+    WAITERS[line].wait_until_deadline(|| DELIVERED[line].load(Ordering::SeqCst) > seen, deadline);
+    Ok(DELIVERED[line].load(Ordering::SeqCst))
 }
 
 /// INTx interrupts delivered for the function at `bdf` since its line was

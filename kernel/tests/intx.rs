@@ -3,8 +3,11 @@
 //! (`kernel::testing::IrqProbe::intx`) takes QEMU's virtio entropy device
 //! (after `virtio_rng` is stopped), leaves MSI-X off so the device raises
 //! its pin, and counts the queue interrupts its handler sees after reading
-//! the ISR register; the kernel's per-line count must agree. Stopping the
-//! driver releases the line, and starting it again claims it again.
+//! the ISR register; the kernel's per-line count must agree. Each kick
+//! sleeps until its interrupt was handled (`HardwareAccess::wait_intx`), a
+//! wait with nothing coming ends at its deadline, and only the claim's
+//! holder can count or wait on it. Stopping the driver releases the line,
+//! and starting it again claims it again.
 #![no_std]
 #![no_main]
 
@@ -13,7 +16,7 @@ extern crate alloc;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use helix_modules::services::hw::IrqHandler;
+use helix_modules::services::hw::{Hardware, HwError, IrqHandler};
 use helix_modules::services::pci::Bdf;
 use helix_modules::v2::Request;
 use helix_modules::{Caller, Registry};
@@ -46,12 +49,19 @@ fn rng() -> Bdf {
 fn kick_and_count(r: &Registry, n: u64) {
     let before = SEEN.load(Ordering::SeqCst);
     for _ in 0..n {
+        let t0 = time::now_ns();
         r.request(
             Caller::Kernel,
             "irq_probe",
             Request::new("test", "kick", Vec::new()),
         )
         .expect("kick");
+        // Woken by its interrupt, not at the probe's 5 s wait deadline (a
+        // kick takes about a millisecond; half the deadline is the margin).
+        assert!(
+            time::now_ns() - t0 < 2_500_000_000,
+            "a kick's INTx wait ran to its deadline"
+        );
     }
     let deadline = time::now_ns() + 5_000_000_000;
     while SEEN.load(Ordering::SeqCst) < before + n {
@@ -81,12 +91,25 @@ ktest!(
             .expect("register");
         r.init(Caller::Kernel, "irq_probe").expect("init");
         r.start(Caller::Kernel, "irq_probe").expect("start");
+        // Each kick sleeps in `wait_intx` until its interrupt was handled.
         kick_and_count(r, 5);
         assert!(
             kernel::intx::count(bdf) >= 5,
             "{}",
             kernel::intx::count(bdf)
         );
+        // The driver's view of its claim is the kernel's; nobody else has one.
+        let hw = kernel::hw::hardware();
+        assert_eq!(
+            hw.intx_count("irq_probe", bdf),
+            Ok(kernel::intx::count(bdf))
+        );
+        assert_eq!(hw.intx_count("virtio_rng", bdf), Err(HwError::NotClaimed));
+        // Nothing comes without a kick: the wait ends at its deadline.
+        let seen = kernel::intx::count(bdf);
+        let t0 = time::now_ns();
+        assert_eq!(hw.wait_intx("irq_probe", bdf, seen, 20), Ok(seen));
+        assert!(time::now_ns() - t0 >= 20_000_000, "waited its 20 ms");
         // Released on stop (the count goes with the claim), and claimed
         // again on the next start.
         r.stop(Caller::Kernel, "irq_probe").expect("stop");

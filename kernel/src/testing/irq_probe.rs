@@ -4,7 +4,9 @@
 //! benches that need a real device interrupt (the IRQ containment test,
 //! the INTx test, the interrupt latency bench). Stop `virtio_rng` first: the probe binds the same
 //! device. Each request (`kick`) queues one buffer, stamps the time of the
-//! notify ([`IrqProbe::notified_at`]) and waits for the device's answer.
+//! notify ([`IrqProbe::notified_at`]) and waits for the device's answer;
+//! on the INTx pin it first sleeps until the interrupt has been handled
+//! (`HardwareAccess::wait_intx`).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -101,9 +103,22 @@ impl ModuleTrait for IrqProbe {
             device_writes: true,
         }];
         let head = dev.queue.add(&chain)?;
+        let hw = self.hw.as_ref().ok_or(ModuleError::Failed("no hardware"))?;
+        let seen = if self.intx {
+            Some(hw.intx_count(&dev.function)?)
+        } else {
+            None
+        };
         self.notified_at
             .store(crate::arch::x86_64::cpu::rdtsc(), Ordering::Relaxed);
         dev.transport.notify(0)?;
+        // On the INTx pin the answer comes with an interrupt: sleep until
+        // it has been handled.
+        if let Some(seen) = seen
+            && hw.wait_intx(&dev.function, seen, 5_000)? == seen
+        {
+            return Err(ModuleError::Failed("no INTx interrupt within 5 s"));
+        }
         for _ in 0..10_000_000u32 {
             if let Some(u) = dev.queue.pop_used()?
                 && u.head == head
