@@ -17,21 +17,38 @@ use x86_64::instructions::tlb;
 /// Other CPUs are not told: one of them may still cache a directory entry
 /// pointing at a released table, for addresses inside `[start, end)` only,
 /// so the caller must know that no code uses those addresses again.
-pub fn release_tables(start: u64, end: u64, mut release: impl FnMut(PhysFrame)) -> usize {
-    let first = start.next_multiple_of(HUGE_PAGE_SIZE);
+pub fn release_tables(start: u64, end: u64, release: impl FnMut(PhysFrame)) -> usize {
+    release_empty(start, end, 2, release)
+}
+
+/// Unlinks every page directory that maps a 1 GiB-aligned 1 GiB block
+/// inside `[start, end)` and maps nothing any more, flushes this CPU's
+/// TLB and paging-structure caches, and hands each directory's frame to
+/// `release` (same rules as [`release_tables`], whose caller contract
+/// applies: nothing maps or uses those addresses again).
+pub fn release_directories(start: u64, end: u64, release: impl FnMut(PhysFrame)) -> usize {
+    release_empty(start, end, 1, release)
+}
+
+/// The walk both share: for each block inside `[start, end)` that one
+/// table `depth` levels below the top maps (2: a page table, 2 MiB; 1: a
+/// page directory, 1 GiB), follows the entries down to the one pointing
+/// at that table, and unlinks and releases the table if it maps nothing.
+fn release_empty(start: u64, end: u64, depth: usize, mut release: impl FnMut(PhysFrame)) -> usize {
+    let size = if depth == 2 { HUGE_PAGE_SIZE } else { 1 << 30 };
     with_mapper(|m| {
         let mut released = 0;
-        let mut block = first;
-        while block.checked_add(HUGE_PAGE_SIZE).is_some_and(|e| e <= end) {
+        let mut block = start.next_multiple_of(size);
+        while block.checked_add(size).is_some_and(|e| e <= end) {
             let Ok(addr) = VirtAddr::try_new(block) else {
                 break;
             };
+            block += size;
+            let indexes = [addr.p4_index(), addr.p3_index(), addr.p2_index()];
             let mut table: &mut PageTable = m.level_4_table_mut();
-            let indexes = [addr.p4_index(), addr.p3_index()];
             let mut present = true;
-            for index in indexes {
-                let entry = &table[index];
-                let flags = entry.flags();
+            for &index in &indexes[..depth] {
+                let flags = table[index].flags();
                 if !flags.contains(PageTableFlags::PRESENT)
                     || flags.contains(PageTableFlags::HUGE_PAGE)
                 {
@@ -40,73 +57,29 @@ pub fn release_tables(start: u64, end: u64, mut release: impl FnMut(PhysFrame)) 
                 }
                 // SAFETY: a present, non-huge entry above the leaves points
                 // at the next table, identity-mapped; `LOCK` is held.
-                table = unsafe { table_at(entry.addr()) };
+                table = unsafe { table_at(table[index].addr()) };
             }
-            if present {
-                let entry = &mut table[addr.p2_index()];
-                let flags = entry.flags();
-                if flags.contains(PageTableFlags::PRESENT)
-                    && !flags.contains(PageTableFlags::HUGE_PAGE)
-                {
-                    let frame = PhysFrame::containing_address(entry.addr());
-                    // SAFETY: a present, non-huge directory entry points at
-                    // a page table, identity-mapped; `LOCK` is held.
-                    let pt = unsafe { table_at(entry.addr()) };
-                    if pt.iter().all(|e| e.is_unused()) {
-                        entry.set_unused();
-                        // Reloading CR3 drops this CPU's cached directory
-                        // entries too, before the frame is reused.
-                        tlb::flush_all();
-                        release(frame);
-                        released += 1;
-                    }
-                }
+            if !present {
+                continue;
             }
-            block += HUGE_PAGE_SIZE;
-        }
-        released
-    })
-}
-
-/// Unlinks every page directory that maps a 1 GiB-aligned 1 GiB block
-/// inside `[start, end)` and maps nothing any more, flushes this CPU's
-/// TLB and paging-structure caches, and hands each directory's frame to
-/// `release` (same rules as [`release_tables`], whose caller contract
-/// applies: nothing maps or uses those addresses again).
-pub fn release_directories(start: u64, end: u64, mut release: impl FnMut(PhysFrame)) -> usize {
-    const GIB: u64 = 1 << 30;
-    with_mapper(|m| {
-        let mut released = 0;
-        let mut block = start.next_multiple_of(GIB);
-        while block.checked_add(GIB).is_some_and(|e| e <= end) {
-            let Ok(addr) = VirtAddr::try_new(block) else {
-                break;
-            };
-            let l4 = &m.level_4_table_mut()[addr.p4_index()];
-            let flags = l4.flags();
-            if flags.contains(PageTableFlags::PRESENT) && !flags.contains(PageTableFlags::HUGE_PAGE)
+            let entry = &mut table[indexes[depth]];
+            let flags = entry.flags();
+            if !flags.contains(PageTableFlags::PRESENT) || flags.contains(PageTableFlags::HUGE_PAGE)
             {
-                // SAFETY: a present level-4 entry points at a PDPT,
-                // identity-mapped; `LOCK` is held.
-                let pdpt = unsafe { table_at(l4.addr()) };
-                let entry = &mut pdpt[addr.p3_index()];
-                let flags = entry.flags();
-                if flags.contains(PageTableFlags::PRESENT)
-                    && !flags.contains(PageTableFlags::HUGE_PAGE)
-                {
-                    let frame = PhysFrame::containing_address(entry.addr());
-                    // SAFETY: a present, non-huge PDPT entry points at a
-                    // page directory, identity-mapped; `LOCK` is held.
-                    let pd = unsafe { table_at(entry.addr()) };
-                    if pd.iter().all(|e| e.is_unused()) {
-                        entry.set_unused();
-                        tlb::flush_all();
-                        release(frame);
-                        released += 1;
-                    }
-                }
+                continue;
             }
-            block += GIB;
+            let frame = PhysFrame::containing_address(entry.addr());
+            // SAFETY: a present, non-huge entry above the leaves points at
+            // the table to release, identity-mapped; `LOCK` is held.
+            let child = unsafe { table_at(entry.addr()) };
+            if child.iter().all(|e| e.is_unused()) {
+                entry.set_unused();
+                // Reloading CR3 drops this CPU's cached entries for the
+                // table too, before the frame is reused.
+                tlb::flush_all();
+                release(frame);
+                released += 1;
+            }
         }
         released
     })
