@@ -31,12 +31,11 @@
 
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::arch::x86_64::{acpi, apic, cpu, interrupts, ioapic};
-use crate::thread::WaitQueue;
+use crate::thread::EventCount;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::dma::DmaBuffer;
 use helix_modules::services::hw::{Hardware, HwError, IrqHandler, PortIo, PortRange};
 use helix_modules::services::mmio::Mmio;
@@ -121,11 +120,11 @@ pub struct KernelHardware {
 }
 
 static IRQS: Mutex<[Option<IrqClaim>; ISA_IRQS]> = Mutex::new([const { None }; ISA_IRQS]);
-static IRQ_COUNTS: [AtomicU64; ISA_IRQS] = [const { AtomicU64::new(0) }; ISA_IRQS];
-static IRQ_WAITERS: [WaitQueue; ISA_IRQS] = [const { WaitQueue::new() }; ISA_IRQS];
+/// Interrupts on each ISA line since boot, with the threads waiting.
+static IRQ_COUNTS: [EventCount; ISA_IRQS] = [const { EventCount::new() }; ISA_IRQS];
 static HARDWARE: Once<Arc<KernelHardware>> = Once::new();
-static ACTIVITY: AtomicU64 = AtomicU64::new(0);
-static ACTIVITY_WAITERS: WaitQueue = WaitQueue::new();
+/// Device interrupts on any ISA line since boot.
+static ACTIVITY: EventCount = EventCount::new();
 static IOAPIC_READY: Once<bool> = Once::new();
 
 /// The kernel's hardware service (created on first use).
@@ -164,30 +163,28 @@ pub(crate) fn ioapic_ready() -> bool {
 
 /// Interrupts seen on ISA line `irq` since boot.
 pub fn irq_count(irq: u8) -> u64 {
-    IRQ_COUNTS
-        .get(usize::from(irq))
-        .map_or(0, |c| c.load(Ordering::Acquire))
+    IRQ_COUNTS.get(usize::from(irq)).map_or(0, EventCount::get)
 }
 
 /// Blocks the calling thread until line `irq` has fired more than `seen`
 /// times in total (take `seen` from [`irq_count`] before checking the
 /// device, so an interrupt in between is not missed).
 pub fn wait_for_irq(irq: u8, seen: u64) {
-    if let Some(q) = IRQ_WAITERS.get(usize::from(irq)) {
-        q.wait_until(|| irq_count(irq) > seen);
+    if let Some(c) = IRQ_COUNTS.get(usize::from(irq)) {
+        c.wait_past(seen, None);
     }
 }
 
 /// Device interrupts on any line since boot.
 pub fn irq_activity() -> u64 {
-    ACTIVITY.load(Ordering::Acquire)
+    ACTIVITY.get()
 }
 
 /// Blocks the calling thread until some device interrupt arrives after the
 /// [`irq_activity`] count `seen` (for consumers that do not know which line
 /// their device uses, such as the console reading through IPC).
 pub fn wait_for_irq_activity(seen: u64) {
-    ACTIVITY_WAITERS.wait_until(|| irq_activity() > seen);
+    ACTIVITY.wait_past(seen, None);
 }
 
 fn on_irq(frame: &mut InterruptFrame) {
@@ -203,10 +200,8 @@ fn on_irq(frame: &mut InterruptFrame) {
             ioapic::mask(c.gsi);
         }
     }
-    IRQ_COUNTS[irq].fetch_add(1, Ordering::AcqRel);
-    IRQ_WAITERS[irq].wake_all();
-    ACTIVITY.fetch_add(1, Ordering::AcqRel);
-    ACTIVITY_WAITERS.wake_all();
+    IRQ_COUNTS[irq].record();
+    ACTIVITY.record();
 }
 
 impl Hardware for KernelHardware {

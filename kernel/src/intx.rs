@@ -20,13 +20,12 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
 use helix_modules::services::hw::{HwError, IrqHandler};
 use helix_modules::services::pci::Bdf;
 
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::arch::x86_64::{apic, cpu, interrupts, ioapic};
-use crate::thread::WaitQueue;
+use crate::thread::EventCount;
 
 /// First GSI of the q35 PIRQ lines.
 const PIRQ_GSI_BASE: u32 = 16;
@@ -45,10 +44,9 @@ struct Claim {
 }
 
 static CLAIMS: spin::Mutex<Vec<Option<Claim>>> = spin::Mutex::new(Vec::new());
-/// Interrupts delivered on each line since its current claim was made.
-static DELIVERED: [AtomicU64; PIRQ_LINES] = [const { AtomicU64::new(0) }; PIRQ_LINES];
-/// Threads waiting for each line's next interrupt.
-static WAITERS: [WaitQueue; PIRQ_LINES] = [const { WaitQueue::new() }; PIRQ_LINES];
+/// Interrupts delivered on each line since its current claim was made,
+/// with the threads waiting for the next.
+static DELIVERED: [EventCount; PIRQ_LINES] = [const { EventCount::new() }; PIRQ_LINES];
 
 /// The GSI pin `pin` (1 = INTA .. 4 = INTD) of the function at `bdf`
 /// reaches, on the board this kernel knows (see the module docs).
@@ -87,8 +85,7 @@ fn on_intx(frame: &mut InterruptFrame) {
         ioapic::mask(PIRQ_GSI_BASE + line as u32);
     }
     if let Some(n) = DELIVERED.get(line) {
-        n.fetch_add(1, Ordering::SeqCst);
-        WAITERS[line].wake_all();
+        n.record();
     }
 }
 
@@ -121,7 +118,7 @@ pub fn claim(owner: &str, bdf: Bdf, handler: Arc<dyn IrqHandler>) -> Result<u32,
             bdf,
             handler,
         });
-        DELIVERED[line].store(0, Ordering::SeqCst);
+        DELIVERED[line].reset();
         interrupts::clear_handler(vector);
         let _ = interrupts::set_handler(vector, on_intx);
         if ioapic::route(gsi, vector, apic::id(), PCI_LINE_FLAGS) {
@@ -167,7 +164,7 @@ fn line_of(owner: &str, bdf: Bdf) -> Result<usize, HwError> {
 /// Interrupts `owner`'s claim of the INTx pin of `bdf` has delivered since
 /// it was made.
 pub fn delivered(owner: &str, bdf: Bdf) -> Result<u64, HwError> {
-    Ok(DELIVERED[line_of(owner, bdf)?].load(Ordering::SeqCst))
+    Ok(DELIVERED[line_of(owner, bdf)?].get())
 }
 
 /// Blocks the calling thread until `owner`'s claim of the INTx pin of
@@ -175,10 +172,8 @@ pub fn delivered(owner: &str, bdf: Bdf) -> Result<u64, HwError> {
 /// `timeout_ns`; returns the count then (still `seen` after a timeout).
 /// Interrupts must be on (the caller is a thread: a driver's call).
 pub fn wait(owner: &str, bdf: Bdf, seen: u64, timeout_ns: u64) -> Result<u64, HwError> {
-    let line = line_of(owner, bdf)?;
     let deadline = crate::time::now_ns().saturating_add(timeout_ns);
-    WAITERS[line].wait_until_deadline(|| DELIVERED[line].load(Ordering::SeqCst) > seen, deadline);
-    Ok(DELIVERED[line].load(Ordering::SeqCst))
+    Ok(DELIVERED[line_of(owner, bdf)?].wait_past(seen, Some(deadline)))
 }
 
 /// INTx interrupts delivered for the function at `bdf` since its line was
@@ -189,6 +184,6 @@ pub fn count(bdf: Bdf) -> u64 {
             .lock()
             .iter()
             .position(|c| c.as_ref().is_some_and(|c| c.bdf == bdf))
-            .map_or(0, |line| DELIVERED[line].load(Ordering::SeqCst))
+            .map_or(0, |line| DELIVERED[line].get())
     })
 }

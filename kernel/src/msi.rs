@@ -26,8 +26,7 @@ use helix_pci::ConfigSpace;
 
 use crate::arch::x86_64::entry::InterruptFrame;
 use crate::arch::x86_64::{apic, cpu, interrupts};
-use crate::thread::WaitQueue;
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::thread::EventCount;
 
 /// First vector for device interrupts.
 pub const MSI_BASE: u8 = 0x60;
@@ -45,10 +44,9 @@ struct Claim {
 }
 
 static CLAIMS: spin::Mutex<Vec<Option<Claim>>> = spin::Mutex::new(Vec::new());
-/// Interrupts delivered on each vector since it was last claimed.
-static DELIVERED: [AtomicU64; MSI_VECTORS] = [const { AtomicU64::new(0) }; MSI_VECTORS];
-/// Threads waiting for each vector's next interrupt.
-static WAITERS: [WaitQueue; MSI_VECTORS] = [const { WaitQueue::new() }; MSI_VECTORS];
+/// Interrupts delivered on each vector since it was last claimed, with the
+/// threads waiting for the next.
+static DELIVERED: [EventCount; MSI_VECTORS] = [const { EventCount::new() }; MSI_VECTORS];
 
 fn on_msi(frame: &mut InterruptFrame) {
     let i = usize::from((frame.vector as u8).wrapping_sub(MSI_BASE));
@@ -71,8 +69,7 @@ fn on_msi(frame: &mut InterruptFrame) {
         // thread).
         unsafe { mask_entry(c.entry_addr) };
     }
-    DELIVERED[i].fetch_add(1, Ordering::SeqCst);
-    WAITERS[i].wake_all();
+    DELIVERED[i].record();
 }
 
 /// Masks an MSI-X table entry (its vector control only: a masked entry's
@@ -158,7 +155,7 @@ pub fn claim(
         // SAFETY: `entry_addr` is an entry of the MSI-X table of a function
         // bound to `owner`, in the uncached identity window (checked above).
         unsafe { route_entry(entry_addr, vector) };
-        DELIVERED[i].store(0, Ordering::SeqCst);
+        DELIVERED[i].reset();
         claims[i] = Some(Claim {
             owner: String::from(owner),
             bdf,
@@ -194,7 +191,7 @@ fn slot_of(owner: &str, bdf: Bdf, entry: u16) -> Result<usize, HwError> {
 /// Interrupts `owner`'s claim of entry `entry` of `bdf` delivered since
 /// it was made.
 pub fn delivered(owner: &str, bdf: Bdf, entry: u16) -> Result<u64, HwError> {
-    Ok(DELIVERED[slot_of(owner, bdf, entry)?].load(Ordering::SeqCst))
+    Ok(DELIVERED[slot_of(owner, bdf, entry)?].get())
 }
 
 /// Blocks the calling thread until `owner`'s claim of entry `entry` of
@@ -202,10 +199,8 @@ pub fn delivered(owner: &str, bdf: Bdf, entry: u16) -> Result<u64, HwError> {
 /// `timeout_ns`; returns the count then (still `seen` after a timeout).
 /// Interrupts must be on (the caller is a thread: a driver's call).
 pub fn wait(owner: &str, bdf: Bdf, entry: u16, seen: u64, timeout_ns: u64) -> Result<u64, HwError> {
-    let i = slot_of(owner, bdf, entry)?;
     let deadline = crate::time::now_ns().saturating_add(timeout_ns);
-    WAITERS[i].wait_until_deadline(|| DELIVERED[i].load(Ordering::SeqCst) > seen, deadline);
-    Ok(DELIVERED[i].load(Ordering::SeqCst))
+    Ok(DELIVERED[slot_of(owner, bdf, entry)?].wait_past(seen, Some(deadline)))
 }
 
 /// Masks and frees every entry `owner` claimed, and turns MSI-X off on
@@ -253,7 +248,7 @@ pub fn count(bdf: Bdf) -> u64 {
             .iter()
             .enumerate()
             .filter(|(_, c)| c.as_ref().is_some_and(|c| c.bdf == bdf))
-            .map(|(i, _)| DELIVERED[i].load(Ordering::SeqCst))
+            .map(|(i, _)| DELIVERED[i].get())
             .sum()
     })
 }

@@ -21,6 +21,7 @@
 //! tick hook, the switch's finish-switch hook), and what they need from
 //! modules is installed by the wiring (`set_owned_fault_hook`).
 
+mod event_count;
 pub mod exec;
 mod exit;
 pub(crate) mod idle;
@@ -30,6 +31,7 @@ mod sleep;
 mod table;
 mod wait;
 
+pub use event_count::EventCount;
 pub use exit::{OwnedFaultHook, kill_owned_by, on_thread_panic, set_owned_fault_hook};
 pub use helix_modules::services::scheduler::{Priority, ThreadId};
 pub use idle::run_idle;
