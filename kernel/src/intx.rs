@@ -175,15 +175,3 @@ pub fn wait(owner: &str, bdf: Bdf, seen: u64, timeout_ns: u64) -> Result<u64, Hw
     let deadline = crate::time::now_ns().saturating_add(timeout_ns);
     Ok(DELIVERED[line_of(owner, bdf)?].wait_past(seen, Some(deadline)))
 }
-
-/// INTx interrupts delivered for the function at `bdf` since its line was
-/// claimed by its current holder (0 when none holds it).
-pub fn count(bdf: Bdf) -> u64 {
-    cpu::without_interrupts(|| {
-        CLAIMS
-            .lock()
-            .iter()
-            .position(|c| c.as_ref().is_some_and(|c| c.bdf == bdf))
-            .map_or(0, |line| DELIVERED[line].get())
-    })
-}

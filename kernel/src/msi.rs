@@ -238,17 +238,3 @@ pub fn release(owner: &str) -> usize {
     }
     n
 }
-
-/// MSI-X interrupts delivered for the function at `bdf` on the entries
-/// its driver holds now, since they were claimed.
-pub fn count(bdf: Bdf) -> u64 {
-    cpu::without_interrupts(|| {
-        CLAIMS
-            .lock()
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.bdf == bdf))
-            .map(|(i, _)| DELIVERED[i].get())
-            .sum()
-    })
-}

@@ -103,8 +103,8 @@ pub enum HwError {
     /// The kernel knows no route from the function's INTx pin to an
     /// interrupt line on this board: the function and why.
     NoIntxRoute(String),
-    /// The driver has not claimed that MSI-X entry (or its claim was
-    /// released), so there is nothing to count or wait for.
+    /// The driver has not claimed that MSI-X entry or INTx pin (or its
+    /// claim was released), so there is nothing to count or wait for.
     NotClaimed,
     /// Refused by the kernel across the loadable-module interface, which
     /// carries errors as text: the kernel's reason.
@@ -168,7 +168,9 @@ impl fmt::Display for HwError {
             }
             Self::NoVector => f.write_str("every interrupt vector for devices is in use"),
             Self::NoIntxRoute(why) => write!(f, "no INTx route for PCI function {why}"),
-            Self::NotClaimed => f.write_str("that MSI-X entry is not claimed by this driver"),
+            Self::NotClaimed => f.write_str(
+                "that interrupt (MSI-X entry or INTx pin) is not claimed by this driver",
+            ),
             Self::BarNotMappable(base) => {
                 write!(
                     f,
