@@ -157,7 +157,7 @@ impl Registry {
             let needed = slot.meta.protected_by;
             let audited = !needed.is_empty();
             if audited {
-                let name = slot.meta.name.clone();
+                let name = slot.name.clone();
                 if let Err(e) = self.authorize_locked(
                     &t,
                     caller,
@@ -180,7 +180,6 @@ impl Registry {
                 if !screened {
                     // The SECURITY module's say, asked without the lock
                     // (it is a module call); then route again.
-                    let name = name.clone();
                     drop(t);
                     let detail = Some(request.request_type.as_str());
                     self.consult(caller, Operation::Request, &name, detail, &request.payload)?;
@@ -273,18 +272,15 @@ impl Registry {
                 slot.metrics.requests_failed += 1;
             }
 
-            let name = if audited {
-                slot.meta.name.clone()
-            } else {
-                String::new()
-            };
+            // Only an audited request needs the name afterwards.
+            let name = audited.then(|| slot.name.clone());
             (result, name)
         };
-        if audited {
+        if let Some(name) = name {
             self.audit(
                 caller,
                 Operation::Request,
-                &name,
+                name,
                 Some(&request.request_type),
                 &result,
             );
