@@ -6,6 +6,7 @@
 mod common;
 
 use common::{Journal, Probe, state_of};
+use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{ModuleInfo, Version};
 use helix_modules::{
     Caller, Health, ModuleError, ModuleFlags, ModuleName, ModuleState, Operation, ParamSpec,
@@ -120,6 +121,19 @@ fn registration_validates_metadata() {
         bad(ModuleInfo::new("badcap").provides(&[""])),
         Err(ModuleError::InvalidMetadata { .. })
     ));
+    // A driver entry matching on nothing would bind every PCI function.
+    const ANY: [DeviceId; 1] = [DeviceId {
+        vendor: None,
+        device: None,
+        class: None,
+    }];
+    assert_eq!(
+        bad(ModuleInfo::new("greedy").pci_ids(&ANY)),
+        Err(ModuleError::InvalidMetadata {
+            module: "greedy".into(),
+            reason: "a PCI id that matches every device"
+        })
+    );
     assert_eq!(
         bad(ModuleInfo::new("user").flags(ModuleFlags::USERSPACE)),
         Err(ModuleError::Unsupported {

@@ -202,6 +202,22 @@ fn bad(meta: &ModuleMetadata, reason: &'static str) -> ModuleError {
     }
 }
 
+/// The check of a driver's PCI table, at registration and reload: an
+/// entry that matches on nothing would bind every free function, bridges
+/// included.
+pub(crate) fn validate_pci_ids(
+    meta: &ModuleMetadata,
+    ids: &[crate::services::pci::DeviceId],
+) -> Result<(), ModuleError> {
+    if ids
+        .iter()
+        .any(|id| id.vendor.is_none() && id.device.is_none() && id.class.is_none())
+    {
+        return Err(bad(meta, "a PCI id that matches every device"));
+    }
+    Ok(())
+}
+
 /// The registration checks.
 pub(crate) fn validate_metadata(meta: &ModuleMetadata) -> Result<(), ModuleError> {
     if meta.name.is_empty() {

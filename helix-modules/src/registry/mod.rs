@@ -196,6 +196,7 @@ impl Registry {
         let registration = module.registration();
         let meta = &registration.metadata;
         deps::validate_metadata(meta)?;
+        deps::validate_pci_ids(meta, registration.pci_ids)?;
         let name = match registration.static_name {
             Some(name) if name == meta.name => ModuleName::from_static(name),
             _ => ModuleName::from(meta.name.as_str()),

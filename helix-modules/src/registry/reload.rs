@@ -85,6 +85,7 @@ impl Registry {
                 });
             }
             validate_metadata(&new_meta)?;
+            deps::validate_pci_ids(&new_meta, new_pci_ids)?;
             if new_meta.flags.contains(ModuleFlags::SCHEDULER)
                 && !new_meta.provides.iter().any(|p| p == SCHEDULER_CAPABILITY)
             {
