@@ -18,9 +18,21 @@ pub struct LegacyDevice {
     pub queue: SplitQueue,
     /// The PCI function.
     pub function: Function,
-    /// Whether queue 0's interrupts reach the driver (MSI-X entry 0), so
-    /// [`LegacyDevice::transfer`] sleeps until them instead of polling.
-    pub irq_routed: bool,
+    /// Where queue 0's interrupts reach the driver, if they do:
+    /// [`LegacyDevice::transfer`] then sleeps until them instead of
+    /// polling.
+    pub irq: QueueIrq,
+}
+
+/// Where a device's queue interrupts arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueIrq {
+    /// Nowhere the driver can wait on: requests poll.
+    Polled,
+    /// MSI-X entry 0.
+    MsiX,
+    /// The function's INTx pin (its handler behind [`IsrThen`]).
+    Intx,
 }
 
 /// How many times [`LegacyDevice::transfer`] looks at the used ring
@@ -78,20 +90,20 @@ impl LegacyDevice {
     /// its I/O BAR (BAR 0), resets it, negotiates (`features` wanted, none
     /// required), gives it queue 0 and declares the driver ready.
     pub fn open(hw: &HardwareAccess, features: u32) -> Result<Self, VirtioError> {
-        Self::open_with_irq(hw, features, None).map(|(dev, _)| dev)
+        Self::open_with_irq(hw, features, None)
     }
 
     /// As [`LegacyDevice::open`], and when `irq` is given, queue 0's
-    /// interrupts go to it: on MSI-X entry 0 where the function has MSI-X
-    /// (the second value says so, and [`LegacyDevice::transfer`] then
-    /// sleeps until them), else on its INTx pin where the kernel can route
-    /// it (through [`IsrThen`]; requests then poll). Without either, the
-    /// device works the same, polled.
+    /// interrupts go to it: on MSI-X entry 0 where the function has MSI-X,
+    /// else on its INTx pin where the kernel can route it (through
+    /// [`IsrThen`]); [`LegacyDevice::irq`] says which, and
+    /// [`LegacyDevice::transfer`] then sleeps until them. Without either,
+    /// the device works the same, polled.
     pub fn open_with_irq(
         hw: &HardwareAccess,
         features: u32,
         irq: Option<Arc<dyn IrqHandler>>,
-    ) -> Result<(Self, bool), VirtioError> {
+    ) -> Result<Self, VirtioError> {
         let function = hw
             .pci_devices()
             .into_iter()
@@ -109,39 +121,36 @@ impl LegacyDevice {
         }
         let queue = SplitQueue::new(hw, size)?;
         transport.set_queue(0, queue.device_addr())?;
-        let routed = match irq {
+        let irq = match irq {
             Some(handler) => match hw.claim_msix(&function, 0, handler.clone()) {
                 Ok(()) => {
                     transport.route_queue(0, 0)?;
-                    true
+                    QueueIrq::MsiX
                 }
                 // A function without MSI-X interrupts on its INTx pin,
-                // which the handler gets where the kernel can route it;
-                // requests then poll (only MSI-X can be waited for).
+                // which the handler gets where the kernel can route it.
                 Err(HwError::NoMsiX) => {
                     let isr = IsrThen::new(transport.clone(), handler);
                     match hw.claim_intx(&function, Arc::new(isr)) {
-                        Ok(_) | Err(HwError::NoIntxRoute(_) | HwError::Unavailable) => false,
+                        Ok(_) => QueueIrq::Intx,
+                        Err(HwError::NoIntxRoute(_) | HwError::Unavailable) => QueueIrq::Polled,
                         Err(e) => return Err(e.into()),
                     }
                 }
                 // No interrupts for devices here (a host test double):
                 // polling alone.
-                Err(HwError::Unavailable) => false,
+                Err(HwError::Unavailable) => QueueIrq::Polled,
                 Err(e) => return Err(e.into()),
             },
-            None => false,
+            None => QueueIrq::Polled,
         };
         transport.ready()?;
-        Ok((
-            LegacyDevice {
-                transport,
-                queue,
-                function,
-                irq_routed: routed,
-            },
-            routed,
-        ))
+        Ok(LegacyDevice {
+            transport,
+            queue,
+            function,
+            irq,
+        })
     }
 
     /// Queues `bufs` as one chain, notifies the device and waits (looking
@@ -165,17 +174,15 @@ impl LegacyDevice {
     /// ([`LegacyDevice::round_trip_on_irq`], at most [`IRQ_TIMEOUT_MS`]),
     /// else polling ([`LegacyDevice::round_trip`], [`POLLS`] looks).
     pub fn transfer(&mut self, hw: &HardwareAccess, bufs: &[Buf]) -> Result<Used, VirtioError> {
-        if self.irq_routed {
-            self.round_trip_on_irq(hw, bufs, IRQ_TIMEOUT_MS)
-        } else {
-            self.round_trip(bufs, POLLS)
+        match self.irq {
+            QueueIrq::Polled => self.round_trip(bufs, POLLS),
+            QueueIrq::MsiX | QueueIrq::Intx => self.round_trip_on_irq(hw, bufs, IRQ_TIMEOUT_MS),
         }
     }
 
     /// As [`LegacyDevice::round_trip`], but completed on the device's
-    /// interrupt (queue 0 routed to MSI-X entry 0 by
-    /// [`LegacyDevice::open_with_irq`]): the calling thread sleeps until
-    /// the interrupt instead of polling. The count is taken before the
+    /// interrupt (where [`LegacyDevice::irq`] says it arrives): the
+    /// calling thread sleeps until the interrupt instead of polling. The count is taken before the
     /// notify, so an interrupt that comes before the wait is not missed.
     /// [`VirtioError::Timeout`] if `timeout_ms` passes with no interrupt.
     pub fn round_trip_on_irq(
@@ -184,7 +191,7 @@ impl LegacyDevice {
         bufs: &[Buf],
         timeout_ms: u32,
     ) -> Result<Used, VirtioError> {
-        let mut seen = hw.msix_count(&self.function, 0)?;
+        let mut seen = self.interrupts(hw)?;
         let head = self.queue.add(bufs)?;
         self.transport.notify(0)?;
         loop {
@@ -194,11 +201,23 @@ impl LegacyDevice {
                 Some(_) => continue,
                 None => {}
             }
-            let now = hw.wait_msix(&self.function, 0, seen, timeout_ms)?;
+            let now = match self.irq {
+                QueueIrq::Intx => hw.wait_intx(&self.function, seen, timeout_ms)?,
+                _ => hw.wait_msix(&self.function, 0, seen, timeout_ms)?,
+            };
             if now == seen {
                 return Err(VirtioError::Timeout);
             }
             seen = now;
+        }
+    }
+
+    /// Queue interrupts delivered so far, where [`LegacyDevice::irq`] says
+    /// they arrive (MSI-X entry 0 unless it is the INTx pin).
+    fn interrupts(&self, hw: &HardwareAccess) -> Result<u64, HwError> {
+        match self.irq {
+            QueueIrq::Intx => hw.intx_count(&self.function),
+            _ => hw.msix_count(&self.function, 0),
         }
     }
 }

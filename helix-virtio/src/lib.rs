@@ -28,7 +28,7 @@ pub mod model;
 mod queue;
 mod transport;
 
-pub use device::{IRQ_TIMEOUT_MS, IrqCounter, IsrThen, LegacyDevice, POLLS};
+pub use device::{IRQ_TIMEOUT_MS, IrqCounter, IsrThen, LegacyDevice, POLLS, QueueIrq};
 pub use error::VirtioError;
 pub use queue::{Buf, LEGACY_ALIGN, SplitQueue, Used};
 pub use transport::{LegacyTransport, status};

@@ -38,7 +38,7 @@ use helix_modules::services::hw::{HardwareAccess, IrqHandler};
 use helix_modules::services::pci::DeviceId;
 use helix_modules::v2::{Context, ModuleInfo, ModuleTrait, Request, Response};
 use helix_modules::{ModuleError, ModuleFlags};
-use helix_virtio::{Buf, IrqCounter, LegacyDevice, VirtioError};
+use helix_virtio::{Buf, IrqCounter, LegacyDevice, QueueIrq, VirtioError};
 
 pub use error::BlkError;
 
@@ -227,7 +227,7 @@ impl VirtioBlk {
                 self.errors,
                 self.interrupts.count(),
                 match &self.disk {
-                    Some(d) if d.dev.irq_routed => "irq",
+                    Some(d) if d.dev.irq != QueueIrq::Polled => "irq",
                     _ => "polled",
                 }
             )
@@ -265,7 +265,7 @@ impl ModuleTrait for VirtioBlk {
         // request says there is no block device.
         let counter: Arc<dyn IrqHandler> = self.interrupts.clone();
         let dev = match LegacyDevice::open_with_irq(hw, 0, Some(counter)) {
-            Ok((dev, _routed)) => dev,
+            Ok(dev) => dev,
             Err(VirtioError::NoDevice) => return Ok(()),
             Err(e) => return Err(e.into()),
         };

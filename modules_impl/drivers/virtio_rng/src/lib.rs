@@ -133,11 +133,10 @@ impl ModuleTrait for VirtioRng {
             .as_ref()
             .ok_or(ModuleError::Failed("not initialised"))?;
         let counter: Arc<dyn IrqHandler> = self.interrupts.clone();
-        let (dev, _routed) =
-            LegacyDevice::open_with_irq(hw, 0, Some(counter)).map_err(|e| match e {
-                VirtioError::NoDevice => ModuleError::Failed("no virtio entropy device"),
-                e => e.into(),
-            })?;
+        let dev = LegacyDevice::open_with_irq(hw, 0, Some(counter)).map_err(|e| match e {
+            VirtioError::NoDevice => ModuleError::Failed("no virtio entropy device"),
+            e => e.into(),
+        })?;
         self.device = Some((dev, hw.alloc_dma(MAX_READ)?));
         Ok(())
     }
