@@ -92,10 +92,7 @@ fn on_intx(frame: &mut InterruptFrame) {
 /// Routes the INTx pin of the function at `bdf`, bound to `owner`, to
 /// `handler`; returns the GSI.
 pub fn claim(owner: &str, bdf: Bdf, handler: Arc<dyn IrqHandler>) -> Result<u32, HwError> {
-    if crate::pci::holder(bdf).as_deref() != Some(owner) {
-        return Err(HwError::NotBound(alloc::format!("{bdf}")));
-    }
-    let f = crate::pci::find(bdf).ok_or_else(|| HwError::NotBound(alloc::format!("{bdf}")))?;
+    let f = crate::pci::bound(owner, bdf)?;
     let gsi = route(bdf, f.interrupt_pin)?;
     if !crate::hw::ioapic_ready() {
         return Err(HwError::NoIntxRoute(alloc::format!("{bdf}: no I/O APIC")));

@@ -73,11 +73,8 @@ impl MmioIo for Bar {
 /// Maps memory BAR `index` of the function at `bdf` for `owner`, which
 /// must hold it.
 pub fn map(owner: &str, bdf: Bdf, index: u8) -> Result<Mmio, HwError> {
-    if crate::pci::holder(bdf).as_deref() != Some(owner) {
-        return Err(HwError::NotBound(alloc::format!("{bdf}")));
-    }
-    let bar = crate::pci::find(bdf)
-        .and_then(|f| f.bar(index))
+    let bar = crate::pci::bound(owner, bdf)?
+        .bar(index)
         .filter(|b| b.kind != BarKind::Io && b.base != 0)
         .ok_or(HwError::NoSuchBar(index))?;
     let inside = bar

@@ -109,10 +109,7 @@ pub fn claim(
     entry: u16,
     handler: Arc<dyn IrqHandler>,
 ) -> Result<(), HwError> {
-    if crate::pci::holder(bdf).as_deref() != Some(owner) {
-        return Err(HwError::NotBound(alloc::format!("{bdf}")));
-    }
-    let f = crate::pci::find(bdf).ok_or_else(|| HwError::NotBound(alloc::format!("{bdf}")))?;
+    let f = crate::pci::bound(owner, bdf)?;
     let msix = f.msix().ok_or(HwError::NoMsiX)?;
     if entry >= msix.table_size {
         return Err(HwError::MsiEntry {

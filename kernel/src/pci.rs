@@ -14,6 +14,7 @@ use crate::arch::x86_64::pci_config::Access;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use helix_modules::services::hw::HwError;
 use helix_pci::{Bdf, Function};
 use spin::{Mutex, Once};
 
@@ -76,13 +77,29 @@ pub fn holder(bdf: Bdf) -> Option<String> {
     without_interrupts(|| HOLDERS.lock().get(&bdf).cloned())
 }
 
+/// The function at `bdf`, if `owner` holds it: what claiming one of its
+/// resources (a BAR, an MSI-X entry, its INTx pin) first checks.
+pub fn bound(owner: &str, bdf: Bdf) -> Result<&'static Function, HwError> {
+    let held = without_interrupts(|| HOLDERS.lock().get(&bdf).is_some_and(|h| h == owner));
+    find(bdf)
+        .filter(|_| held)
+        .ok_or_else(|| HwError::NotBound(alloc::format!("{bdf}")))
+}
+
 /// The functions `owner` holds, as `bus:dev.fn vendor:device` (for
 /// `lsmod` and `modinfo`), read under one lock.
 pub fn held_by(owner: &str) -> Vec<String> {
-    let holders = without_interrupts(|| HOLDERS.lock().clone());
+    let mine: Vec<Bdf> = without_interrupts(|| {
+        HOLDERS
+            .lock()
+            .iter()
+            .filter(|(_, h)| *h == owner)
+            .map(|(bdf, _)| *bdf)
+            .collect()
+    });
     devices()
         .iter()
-        .filter(|f| holders.get(&f.bdf).is_some_and(|h| h == owner))
+        .filter(|f| mine.contains(&f.bdf))
         .map(|f| alloc::format!("{} {:04x}:{:04x}", f.bdf, f.vendor, f.device))
         .collect()
 }
